@@ -1,0 +1,139 @@
+"""What the engine hands back: findings, the job summary, slab layouts and artifacts.
+
+These Structs are the contract between `engine/` and the rest of the system: the pipeline stores
+`Summary` as jsonb and the PDF stage reads it back with `msgspec.convert(raw, Summary)`.
+Lengths inside are millimetres (`_mm`), areas square metres (`_m2`), as the suffixes say.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+from msgspec import Struct
+
+
+class Finding(Struct, frozen=True):
+    """One fabricator check that failed: `code` (CUTOUT_OUTSIDE_PIECE), `path` (pieces[0].cutouts[1]), a message."""
+
+    code: str
+    path: str
+    message: str
+    severity: Literal["error", "warning"] = "error"
+
+
+class EngineError(Exception):
+    """A job the engine cannot produce (bad spec or geometry): permanent, never retried; the message is for a person."""
+
+    def __init__(self, message: str, findings: list[Finding] | None = None) -> None:
+        super().__init__(message)
+        self.findings = findings or []
+
+
+class Placement(Struct, frozen=True):
+    """A piece copy on a slab: slab point = rotate(piece point, rotation_deg about the origin) + (x_mm, y_mm)."""
+
+    piece: str  # piece id
+    copy: int  # 1..qty
+    x_mm: float
+    y_mm: float
+    rotation_deg: float = 0.0
+
+
+class Remnant(Struct, frozen=True):
+    x_mm: float
+    y_mm: float
+    length_mm: float
+    width_mm: float
+
+
+class SlabLayout(Struct, frozen=True):
+    slab_id: str  # the slab_stock id
+    index: int  # 1-based: the n-th slab of the whole layout
+    length_mm: float
+    width_mm: float
+    kind: Literal["full", "remnant"]
+    placements: list[Placement]
+    used_area_m2: float
+    yield_pct: float
+    remnants: list[Remnant] = []
+
+
+class Slabs(Struct, frozen=True):
+    area_bound: int  # fewest slabs the pieces' area alone allows
+    used: int
+    yield_pct: float
+    layouts: list[SlabLayout]
+
+
+class CutoutCounts(Struct, frozen=True):
+    total: int
+    by_type: dict[str, int]
+
+
+class PieceSummary(Struct, frozen=True):
+    id: str
+    type: str
+    qty: int
+    label: str | None
+    length_mm: float  # bounding box along x
+    depth_mm: float  # bounding box along y
+    area_gross_m2: float  # one copy
+    area_net_m2: float  # one copy
+    finished_edge_m: float  # one copy
+    finished_edge_by_profile_m: dict[str, float]  # one copy
+    cutouts: CutoutCounts  # one copy
+
+
+class QuoteLine(Struct, frozen=True):
+    description: str
+    quantity: str  # decimal as text
+    unit: str
+    unit_price: str
+    amount: str
+
+
+class Quote(Struct, frozen=True):
+    currency: str
+    lines: list[QuoteLine]
+    net: str
+    vat_rate: str
+    vat: str
+    total: str
+
+
+class Summary(Struct, frozen=True):
+    """The figures a fabricator checks, totals over all pieces and copies (JOB_SPEC.md, 'What a finished job reports')."""
+
+    job_id: str
+    units: Literal["mm", "in"]  # the job's own units; the figures below are metric plus the ft/ft² twins
+    area_gross_m2: float
+    area_net_m2: float
+    area_gross_sqft: float
+    area_net_sqft: float
+    finished_edge_m: float
+    finished_edge_ft: float
+    finished_edge_by_profile_m: dict[str, float]
+    cutouts: CutoutCounts
+    weight_kg: float
+    pieces: list[PieceSummary]
+    slabs: Slabs | None
+    warnings: list[Finding]
+    errors: list[Finding] = []
+    quote: Quote | None = None
+
+
+class Artifact(Struct, frozen=True):
+    name: str  # file name, unique within a job: "piece-A.dxf", "slab-1.svg", "shop-drawing.pdf"
+    content_type: str
+    data: bytes
+
+
+class CadResult(Struct, frozen=True):
+    summary: Summary
+    artifacts: list[Artifact]
+
+
+def to_builtins(obj: object) -> object:
+    """JSON-ready form of any engine Struct (for jsonb columns and API responses)."""
+    return msgspec.to_builtins(obj)
