@@ -1,0 +1,496 @@
+"""Slab nesting: which piece copy goes where on which slab.
+
+Two layouts, both on bounding boxes (a piece's axis-aligned bbox; the true outline is only used for areas):
+- guillotine (bridge saw): every part comes off the slab by straight through-cuts, so blanks are packed with
+  a guillotine free-rectangle packer (Jylanki's GuillotineBinPack, without rectangle merging, which could
+  break the cut order);
+- free (waterjet, cnc): MaxRects, non-guillotine, the kerf kept as spacing between bboxes.
+
+Kerf is handled by inflation: every part grows by `kerf` along x and y and so does the usable area, so any
+two parts packed without overlap end at least one kerf apart and the last one ends inside the margin.
+
+Search: deterministic constructive passes (sort orders x fit rules x split rules), then a seeded local search
+on the packing order that moves the emptiest slab's parts forward. It stops at the lower bound, after an
+iteration cap (so the result does not depend on machine speed) or at `time_limit_s`, whichever is first.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+
+import msgspec
+
+from engine.model import EngineError, Placement, Remnant, SlabLayout, Slabs
+
+REMNANT_MIN_MM = 200.0  # an offcut smaller than this on either side is scrap to a fabricator
+MAX_REMNANTS = 4
+_EPS = 1e-6  # float slack for "fits": sizes in mm with decimals must not fail by rounding
+
+__all__ = ["NestError", "Part", "Sheet", "nest", "lower_bound"]
+
+
+class Part(msgspec.Struct, frozen=True):
+    """One copy of a piece to place, by its bbox (outline translated so the bbox min is (0, 0))."""
+
+    key: str  # unique, e.g. "A#1"
+    piece: str  # piece id
+    copy: int  # 1..qty
+    length: float  # bbox along x, mm
+    width: float  # bbox along y, mm
+    can_rotate: bool  # False when the stone's vein/grain direction must be kept
+    outline: list[tuple[float, float]] | None = None  # true outline in the same frame
+
+
+class Sheet(msgspec.Struct, frozen=True):
+    """A slab in stock: `qty` None means unlimited; `kind` "full" or "remnant"."""
+
+    id: str
+    length: float
+    width: float
+    qty: int | None
+    kind: str
+
+
+class NestError(EngineError):
+    """The parts cannot be nested on the stock (a part fits no slab, or stock runs out)."""
+
+
+# ---- geometry helpers --------------------------------------------------------------------------
+
+
+def part_area(part: Part) -> float:
+    """True outline area (shoelace) when the outline is given, else the bbox area, in mm²."""
+    pts = part.outline
+    if not pts or len(pts) < 3:
+        return part.length * part.width
+    s = 0.0
+    for (x1, y1), (x2, y2) in zip(pts, pts[1:] + pts[:1]):
+        s += x1 * y2 - x2 * y1
+    return abs(s) / 2.0
+
+
+def _usable(sheet: Sheet, margin: float) -> tuple[float, float]:
+    return sheet.length - 2 * margin, sheet.width - 2 * margin
+
+
+def lower_bound(parts: Sequence[Part], sheets: Sequence[Sheet], margin: float) -> int:
+    """ceil(total part area / usable area of the largest sheet): true outline areas, usable = (L-2m)(W-2m)."""
+    if not parts:
+        return 0
+    usable = max((max(0.0, u[0]) * max(0.0, u[1]) for u in (_usable(s, margin) for s in sheets)), default=0.0)
+    if usable <= 0:
+        return len(parts)
+    return max(1, math.ceil(sum(part_area(p) for p in parts) / usable - 1e-9))
+
+
+# ---- bins --------------------------------------------------------------------------------------
+
+# Fit rules: how a free rectangle is scored for an item (lower is better).
+BAF, BSSF, BLSF, BL = 0, 1, 2, 3
+# Guillotine split rules (Jylanki): which of the two cuts to make after placing an item in a free rectangle.
+SAS, LAS, SLAS, LLAS, MINAS, MAXAS = 0, 1, 2, 3, 4, 5
+
+
+class _Bin:
+    """One open slab: its stock index, inflated usable size, free rectangles and placed items."""
+
+    __slots__ = ("sheet", "w", "h", "free", "items", "area")
+
+    def __init__(self, sheet: int, w: float, h: float) -> None:
+        self.sheet = sheet
+        self.w = w
+        self.h = h
+        self.free: list[tuple[float, float, float, float]] = [(0.0, 0.0, w, h)]
+        self.items: list[tuple[int, float, float, bool]] = []  # (item index, x, y, rotated)
+        self.area = 0.0  # inflated area used, for the fill ratio
+
+    def find(self, w: float, h: float, rot: bool, rule: int) -> tuple[float, float, int, bool]:
+        """Best free rectangle for a w x h item: (score, tie-break score, index, rotated); index -1 if none."""
+        best = (math.inf, math.inf, -1, False)
+        for i, (fx, fy, fw, fh) in enumerate(self.free):
+            for rw, rh, r in ((w, h, False), (h, w, True)) if rot and w != h else ((w, h, False),):
+                dw = fw - rw
+                dh = fh - rh
+                if dw < -_EPS or dh < -_EPS:
+                    continue
+                if rule == BAF:
+                    s1, s2 = fw * fh - rw * rh, min(dw, dh)
+                elif rule == BSSF:
+                    s1, s2 = min(dw, dh), max(dw, dh)
+                elif rule == BLSF:
+                    s1, s2 = max(dw, dh), min(dw, dh)
+                else:
+                    s1, s2 = fy + rh, fx
+                if s1 < best[0] or (s1 == best[0] and s2 < best[1]):
+                    best = (s1, s2, i, r)
+        return best
+
+
+class _GuillotineBin(_Bin):
+    __slots__ = ()
+
+    def place(self, i: int, w: float, h: float, split: int) -> tuple[float, float]:
+        """Put a w x h item at the corner of free rectangle i and cut the rest in two; returns (x, y)."""
+        fx, fy, fw, fh = self.free[i]
+        dw, dh = fw - w, fh - h
+        if split == SAS:
+            horizontal = fw <= fh
+        elif split == LAS:
+            horizontal = fw > fh
+        elif split == SLAS:
+            horizontal = dw <= dh
+        elif split == LLAS:
+            horizontal = dw > dh
+        elif split == MINAS:
+            horizontal = w * dh > dw * h
+        else:
+            horizontal = w * dh <= dw * h
+        # Swap-remove keeps this O(1); the order of free rectangles only affects ties.
+        self.free[i] = self.free[-1]
+        self.free.pop()
+        if horizontal:
+            right = (fx + w, fy, dw, h)
+            top = (fx, fy + h, fw, dh)
+        else:
+            right = (fx + w, fy, dw, fh)
+            top = (fx, fy + h, w, dh)
+        if right[2] > _EPS and right[3] > _EPS:
+            self.free.append(right)
+        if top[2] > _EPS and top[3] > _EPS:
+            self.free.append(top)
+        self.area += w * h
+        return fx, fy
+
+
+class _MaxRectsBin(_Bin):
+    __slots__ = ()
+
+    def place(self, i: int, w: float, h: float, split: int) -> tuple[float, float]:
+        """Put a w x h item at the corner of free rectangle i and keep every maximal free rectangle."""
+        x, y = self.free[i][0], self.free[i][1]
+        x2, y2 = x + w, y + h
+        out: list[tuple[float, float, float, float]] = []
+        for f in self.free:
+            fx, fy, fw, fh = f
+            fx2, fy2 = fx + fw, fy + fh
+            if x >= fx2 - _EPS or x2 <= fx + _EPS or y >= fy2 - _EPS or y2 <= fy + _EPS:
+                out.append(f)
+                continue
+            if x > fx + _EPS:
+                out.append((fx, fy, x - fx, fh))
+            if x2 < fx2 - _EPS:
+                out.append((x2, fy, fx2 - x2, fh))
+            if y > fy + _EPS:
+                out.append((fx, fy, fw, y - fy))
+            if y2 < fy2 - _EPS:
+                out.append((fx, y2, fw, fy2 - y2))
+        # Drop rectangles contained in another: largest first, so each is checked against few keepers.
+        out.sort(key=lambda r: -r[2] * r[3])
+        kept: list[tuple[float, float, float, float]] = []
+        for r in out:
+            rx, ry, rw, rh = r
+            for k in kept:
+                if rx >= k[0] - _EPS and ry >= k[1] - _EPS and rx + rw <= k[0] + k[2] + _EPS \
+                        and ry + rh <= k[1] + k[3] + _EPS:
+                    break
+            else:
+                kept.append(r)
+        self.free = kept
+        self.area += w * h
+        return x, y
+
+
+# ---- one packing pass --------------------------------------------------------------------------
+
+
+class _Problem:
+    """Inflated items and stock, shared by every pass."""
+
+    def __init__(self, parts: Sequence[Part], sheets: Sequence[Sheet], kerf: float, margin: float,
+                 guillotine: bool, prefer_remnants: bool) -> None:
+        self.parts = list(parts)
+        self.kerf = kerf
+        self.margin = margin
+        self.guillotine = guillotine
+        self.items = [(p.length + kerf, p.width + kerf, p.can_rotate) for p in parts]
+        self.areas = [part_area(p) for p in parts]
+        order = sorted(range(len(sheets)),
+                       key=lambda s: (0 if prefer_remnants and sheets[s].kind == "remnant" else 1, s))
+        self.sheets = [sheets[s] for s in order]  # preference order: the first that fits is opened
+        self.bin_sizes = [(s.length - 2 * margin + kerf, s.width - 2 * margin + kerf) for s in self.sheets]
+        # Remnants are offcuts already paid for: using one costs a fraction of a full slab.
+        self.sheet_cost = [s.length * s.width * (0.01 if prefer_remnants and s.kind == "remnant" else 1.0)
+                           for s in self.sheets]
+
+    def fits(self, item: int, sheet: int) -> bool:
+        w, h, rot = self.items[item]
+        bw, bh = self.bin_sizes[sheet]
+        return (w <= bw + _EPS and h <= bh + _EPS) or (rot and h <= bw + _EPS and w <= bh + _EPS)
+
+
+class _Solution:
+    __slots__ = ("bins", "cost", "order")
+
+    def __init__(self, bins: list[_Bin], problem: _Problem, order: list[int]) -> None:
+        self.bins = bins
+        self.order = order
+        fill = [b.area / (problem.bin_sizes[b.sheet][0] * problem.bin_sizes[b.sheet][1]) for b in bins]
+        # Fewest (cheapest) slabs first; then the most uneven fill, so the emptiest slab is nearest to vanishing.
+        self.cost = (round(sum(problem.sheet_cost[b.sheet] for b in bins), 6), len(bins),
+                     -round(sum(f * f for f in fill), 9))
+
+
+def _open_bin(problem: _Problem, item: int, used: list[int]) -> _Bin | None:
+    for s, sheet in enumerate(problem.sheets):
+        if sheet.qty is not None and used[s] >= sheet.qty:
+            continue
+        if problem.fits(item, s):
+            used[s] += 1
+            w, h = problem.bin_sizes[s]
+            return _GuillotineBin(s, w, h) if problem.guillotine else _MaxRectsBin(s, w, h)
+    return None
+
+
+def _pack_sequence(problem: _Problem, order: list[int], rule: int, split: int, best_bin: bool) -> _Solution | None:
+    """Items in `order`, each into the first open bin where it fits (or the best-scoring bin), else a new bin."""
+    bins: list[_Bin] = []
+    used = [0] * len(problem.sheets)
+    items = problem.items
+    for it in order:
+        w, h, rot = items[it]
+        target: _Bin | None = None
+        best = (math.inf, math.inf, -1, False)
+        for b in bins:
+            cand = b.find(w, h, rot, rule)
+            if cand[2] < 0:
+                continue
+            if not best_bin:
+                target, best = b, cand
+                break
+            if cand[0] < best[0] or (cand[0] == best[0] and cand[1] < best[1]):
+                target, best = b, cand
+        if target is None:
+            target = _open_bin(problem, it, used)
+            if target is None:
+                return None
+            bins.append(target)
+            best = target.find(w, h, rot, rule)
+            if best[2] < 0:  # fits() said it does; only float noise could get here
+                return None
+        r = best[3]
+        x, y = target.place(best[2], h if r else w, w if r else h, split)
+        target.items.append((it, x, y, r))
+    return _Solution(bins, problem, order)
+
+
+def _pack_global(problem: _Problem, order: list[int], rule: int, split: int) -> _Solution | None:
+    """Slab by slab: fill the open slab with whichever remaining item scores best, then open the next one."""
+    remaining = list(order)
+    bins: list[_Bin] = []
+    used = [0] * len(problem.sheets)
+    items = problem.items
+    while remaining:
+        b = _open_bin(problem, remaining[0], used)
+        if b is None:
+            return None
+        bins.append(b)
+        while remaining:
+            best = (math.inf, math.inf, -1, False)
+            pick = -1
+            for k, it in enumerate(remaining):
+                w, h, rot = items[it]
+                cand = b.find(w, h, rot, rule)
+                if cand[2] >= 0 and (cand[0] < best[0] or (cand[0] == best[0] and cand[1] < best[1])):
+                    best, pick = cand, k
+            if pick < 0:
+                break
+            it = remaining.pop(pick)
+            w, h, _ = items[it]
+            r = best[3]
+            x, y = b.place(best[2], h if r else w, w if r else h, split)
+            b.items.append((it, x, y, r))
+    return _Solution(bins, problem, order)
+
+
+# ---- search ------------------------------------------------------------------------------------
+
+_SORT_KEYS: dict[str, Callable[[tuple[float, float, bool]], tuple[float, ...]]] = {
+    "area": lambda t: (-t[0] * t[1], -max(t[0], t[1])),
+    "max_side": lambda t: (-max(t[0], t[1]), -min(t[0], t[1])),
+    "height": lambda t: (-t[1], -t[0]),
+    "width": lambda t: (-t[0], -t[1]),
+    "perimeter": lambda t: (-(t[0] + t[1]), -max(t[0], t[1])),
+    "min_side": lambda t: (-min(t[0], t[1]), -max(t[0], t[1])),
+}
+_GUILLOTINE_RULES = [(BAF, SLAS), (BSSF, SLAS), (BAF, MINAS), (BSSF, MINAS), (BLSF, SLAS), (BAF, LLAS),
+                     (BSSF, SAS), (BAF, MAXAS), (BLSF, MINAS), (BSSF, LAS)]
+_MAXRECTS_RULES = [(BSSF, 0), (BAF, 0), (BL, 0), (BLSF, 0)]
+# Passes are capped by work (items x passes), not only by the clock, so a slow machine gets the same answer.
+_WORK_CAP = 20_000
+
+
+class _Search:
+    """Keeps the best solution seen and decides when to stop."""
+
+    def __init__(self, problem: _Problem, target_bins: int, time_limit_s: float) -> None:
+        self.problem = problem
+        self.target_bins = target_bins
+        self.deadline = time.monotonic() + max(0.0, time_limit_s)
+        self.max_passes = max(60, _WORK_CAP // max(1, len(problem.items)))
+        self.passes = 0
+        self.best: _Solution | None = None
+        self.best_config: tuple[int, int, bool] | None = None
+
+    def done(self) -> bool:
+        if self.passes >= self.max_passes or time.monotonic() >= self.deadline:
+            return True
+        b = self.best
+        # Nothing beats the bound on the most preferred sheet: every further pass would be wasted.
+        return b is not None and len(b.bins) <= self.target_bins and all(x.sheet == 0 for x in b.bins)
+
+    def offer(self, sol: _Solution | None, config: tuple[int, int, bool]) -> bool:
+        self.passes += 1
+        if sol is None:
+            return False
+        if self.best is None or sol.cost < self.best.cost:
+            self.best, self.best_config = sol, config
+            return True
+        return False
+
+
+def _search(problem: _Problem, target_bins: int, time_limit_s: float, seed: int) -> _Solution | None:
+    s = _Search(problem, target_bins, time_limit_s)
+    n = len(problem.items)
+    rules = _GUILLOTINE_RULES if problem.guillotine else _MAXRECTS_RULES
+    orders = {name: sorted(range(n), key=lambda i, k=key: (k(problem.items[i]), i)) for name, key in _SORT_KEYS.items()}
+    # 1. constructive passes, the historically strongest combinations first
+    for rule, split in rules[:2]:
+        for order in orders.values():
+            if s.done():
+                return s.best
+            s.offer(_pack_global(problem, order, rule, split), (rule, split, True))
+    for rule, split in rules:
+        for order in orders.values():
+            for best_bin in (True, False):
+                if s.done():
+                    return s.best
+                s.offer(_pack_sequence(problem, order, rule, split, best_bin), (rule, split, best_bin))
+    # 2. local search on the order: move the emptiest slab's parts forward, so earlier slabs take them
+    rng = random.Random(seed)
+    seq_best: _Solution | None = None
+    for rule, split in rules[:3]:
+        for order in orders.values():
+            if s.done():
+                return s.best
+            sol = _pack_sequence(problem, order, rule, split, True)
+            s.offer(sol, (rule, split, True))
+            if sol is not None and (seq_best is None or sol.cost < seq_best.cost):
+                seq_best, cfg = sol, (rule, split)
+    if seq_best is None:
+        return s.best
+    current = seq_best
+    while not s.done():
+        order = _perturb(current, rng)
+        rule, split = cfg if rng.random() < 0.8 else rules[rng.randrange(len(rules))]
+        sol = _pack_sequence(problem, order, rule, split, True)
+        s.offer(sol, (rule, split, True))
+        if sol is not None and sol.cost <= current.cost:
+            current = sol
+            cfg = (rule, split)
+    return s.best
+
+
+def _perturb(sol: _Solution, rng: random.Random) -> list[int]:
+    """A neighbour order: parts of a weakly filled slab moved ahead, or two parts swapped."""
+    order = list(sol.order)
+    n = len(order)
+    move = rng.random()
+    if move < 0.5 and len(sol.bins) > 1:
+        # The last slabs are the emptiest; pull one of their parts to a random earlier position.
+        b = sol.bins[-1] if rng.random() < 0.7 else sol.bins[rng.randrange(len(sol.bins))]
+        it = b.items[rng.randrange(len(b.items))][0]
+        order.remove(it)
+        order.insert(rng.randrange(max(1, n // 2)), it)
+    elif n > 1:
+        for _ in range(1 + int(rng.random() * 2)):
+            i, j = rng.randrange(n), rng.randrange(n)
+            order[i], order[j] = order[j], order[i]
+    return order
+
+
+# ---- entry point -------------------------------------------------------------------------------
+
+
+def _check_fits(problem: _Problem, margin: float) -> None:
+    for i, part in enumerate(problem.parts):
+        if any(problem.fits(i, s) for s in range(len(problem.sheets))):
+            continue
+        sizes = ", ".join(f"{sh.id} {sh.length:g} x {sh.width:g} mm" for sh in problem.sheets)
+        turn = "" if part.can_rotate else " (the grain direction forbids turning it)"
+        raise NestError(
+            f"Piece {part.piece} (copy {part.copy}, {part.length:g} x {part.width:g} mm) fits no slab in stock"
+            f"{turn}: slabs {sizes}, less a {margin:g} mm margin on every side. Add a seam to split it."
+        )
+
+
+def _remnants(b: _Bin, kerf: float, margin: float) -> list[Remnant]:
+    """The largest disjoint offcuts of at least REMNANT_MIN_MM on both sides, in slab coordinates."""
+    # A free rectangle of the inflated bin is one kerf too long where it meets a part or the margin.
+    cands = sorted(((fx, fy, fw - kerf, fh - kerf) for fx, fy, fw, fh in b.free
+                    if fw - kerf >= REMNANT_MIN_MM - _EPS and fh - kerf >= REMNANT_MIN_MM - _EPS),
+                   key=lambda r: (-r[2] * r[3], r[1], r[0]))
+    chosen: list[tuple[float, float, float, float]] = []
+    for r in cands:
+        # MaxRects free rectangles overlap; keep a remnant only if it is separate from those kept.
+        if all(r[0] >= c[0] + c[2] or c[0] >= r[0] + r[2] or r[1] >= c[1] + c[3] or c[1] >= r[1] + r[3]
+               for c in chosen):
+            chosen.append(r)
+        if len(chosen) == MAX_REMNANTS:
+            break
+    return [Remnant(x_mm=float(margin + x), y_mm=float(margin + y), length_mm=float(w), width_mm=float(h))
+            for x, y, w, h in chosen]
+
+
+def nest(parts: list[Part], sheets: list[Sheet], *, kerf: float, margin: float, guillotine: bool,
+         prefer_remnants: bool, time_limit_s: float, seed: int) -> Slabs:
+    """Place every part on slabs from `sheets`, fewest (cheapest) slabs first; raises NestError if impossible."""
+    if not parts:
+        return Slabs(area_bound=0, used=0, yield_pct=0.0, layouts=[])
+    if not sheets:
+        raise NestError("No slabs in stock to nest the pieces on.")
+    keys = [p.key for p in parts]
+    if len(set(keys)) != len(keys):
+        raise NestError("Part keys must be unique.")
+    problem = _Problem(parts, sheets, kerf, margin, guillotine, prefer_remnants)
+    _check_fits(problem, margin)
+    bound = lower_bound(parts, sheets, margin)
+    best = _search(problem, bound, time_limit_s, seed)
+    if best is None:
+        stock = ", ".join(f"{s.qty} x {s.id}" for s in sheets if s.qty is not None)
+        raise NestError(f"Not enough slabs in stock for all pieces ({stock}).")
+    layouts: list[SlabLayout] = []
+    total_part = total_slab = 0.0
+    for index, b in enumerate(best.bins, start=1):
+        sheet = problem.sheets[b.sheet]
+        placements: list[Placement] = []
+        area = 0.0
+        for it, x, y, rotated in sorted(b.items, key=lambda t: (t[2], t[1])):
+            part = parts[it]
+            area += problem.areas[it]
+            # Rotating +90° maps (x, y) to (-y, x): the bbox lands on x in [-width, 0], so shift by the width.
+            placements.append(Placement(piece=part.piece, copy=part.copy,
+                                        x_mm=margin + x + (part.width if rotated else 0.0), y_mm=margin + y,
+                                        rotation_deg=90.0 if rotated else 0.0))
+        slab_area = sheet.length * sheet.width
+        total_part += area
+        total_slab += slab_area
+        layouts.append(SlabLayout(
+            slab_id=sheet.id, index=index, length_mm=sheet.length, width_mm=sheet.width,
+            kind="remnant" if sheet.kind == "remnant" else "full", placements=placements,
+            used_area_m2=round(area / 1e6, 4), yield_pct=round(100.0 * area / slab_area, 2),
+            remnants=_remnants(b, kerf, margin)))
+    return Slabs(area_bound=bound, used=len(layouts), yield_pct=round(100.0 * total_part / total_slab, 2),
+                 layouts=layouts)

@@ -1,0 +1,215 @@
+"""Slab nesting: every layout is checked geometrically, not just counted."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+from shapely.affinity import rotate, translate
+from shapely.geometry import Polygon
+
+from engine.model import EngineError, Placement, Slabs
+from engine.nest import Part, Sheet, lower_bound, nest
+
+EPS = 1e-6
+SLAB = Sheet(id="S", length=3050, width=1440, qty=None, kind="full")
+
+
+def run(parts: list[Part], sheets: list[Sheet], *, kerf: float = 4, margin: float = 10, guillotine: bool = True,
+        prefer_remnants: bool = True, seed: int = 0, time_limit_s: float = 3.0) -> Slabs:
+    slabs = nest(parts, sheets, kerf=kerf, margin=margin, guillotine=guillotine, prefer_remnants=prefer_remnants,
+                 time_limit_s=time_limit_s, seed=seed)
+    check(slabs, parts, kerf=kerf, margin=margin, guillotine=guillotine)
+    return slabs
+
+
+def transform(pt: tuple[float, float], pl: Placement) -> tuple[float, float]:
+    a = math.radians(pl.rotation_deg)
+    x, y = pt
+    return (x * math.cos(a) - y * math.sin(a) + pl.x_mm, x * math.sin(a) + y * math.cos(a) + pl.y_mm)
+
+
+def bbox_on_slab(part: Part, pl: Placement) -> tuple[float, float, float, float]:
+    corners = [transform(c, pl) for c in ((0, 0), (part.length, 0), (part.length, part.width), (0, part.width))]
+    xs, ys = [c[0] for c in corners], [c[1] for c in corners]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def gap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    return max(b[0] - a[2], a[0] - b[2], b[1] - a[3], a[1] - b[3])
+
+
+def guillotine_ok(rects: list[tuple[float, float, float, float]]) -> bool:
+    """True when the rectangles can be separated by recursive edge-to-edge cuts."""
+    if len(rects) <= 1:
+        return True
+    for axis in (0, 1):
+        for c in sorted({r[axis + 2] for r in rects}):
+            low = [r for r in rects if r[axis + 2] <= c + EPS]
+            high = [r for r in rects if r[axis] >= c - EPS]
+            if low and high and len(low) + len(high) == len(rects):
+                return guillotine_ok(low) and guillotine_ok(high)
+    return False
+
+
+def check(slabs: Slabs, parts: list[Part], *, kerf: float, margin: float, guillotine: bool) -> None:
+    by_key = {(p.piece, p.copy): p for p in parts}
+    seen = [(pl.piece, pl.copy) for lay in slabs.layouts for pl in lay.placements]
+    assert sorted(seen) == sorted(by_key), "every part exactly once"
+    assert slabs.used == len(slabs.layouts) >= slabs.area_bound
+    for n, lay in enumerate(slabs.layouts, start=1):
+        assert lay.index == n
+        boxes = []
+        for pl in lay.placements:
+            part = by_key[(pl.piece, pl.copy)]
+            assert pl.rotation_deg in (0.0, 90.0)
+            if not part.can_rotate:
+                assert pl.rotation_deg == 0.0
+            x0, y0, x1, y1 = bbox_on_slab(part, pl)
+            assert x0 >= margin - EPS and y0 >= margin - EPS
+            assert x1 <= lay.length_mm - margin + EPS and y1 <= lay.width_mm - margin + EPS
+            boxes.append((x0, y0, x1, y1))
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                assert gap(boxes[i], boxes[j]) >= kerf - EPS, (lay.index, boxes[i], boxes[j])
+        if guillotine:
+            assert guillotine_ok(boxes)
+        for r in lay.remnants:
+            assert r.length_mm >= 200 and r.width_mm >= 200
+            rb = (r.x_mm, r.y_mm, r.x_mm + r.length_mm, r.y_mm + r.width_mm)
+            assert rb[0] >= margin - EPS and rb[2] <= lay.length_mm - margin + EPS
+            assert all(gap(rb, b) >= -EPS for b in boxes), "a remnant never overlaps a part"
+
+
+def rect_parts(sizes: list[tuple[float, float]], can_rotate: bool = True) -> list[Part]:
+    return [Part(key=f"P{i}#1", piece=f"P{i}", copy=1, length=l, width=w, can_rotate=can_rotate)
+            for i, (l, w) in enumerate(sizes)]
+
+
+def random_parts(n: int, seed: int) -> list[Part]:
+    rng = random.Random(seed)
+    return rect_parts([(round(rng.uniform(300, 2800)), round(rng.uniform(100, 900))) for _ in range(n)])
+
+
+def test_l_kitchen_fits_one_slab() -> None:
+    parts = [Part("A#1", "A", 1, 2900, 620, True), Part("B#1", "B", 1, 1580, 620, True)]
+    for guillotine in (True, False):
+        slabs = run(parts, [SLAB], guillotine=guillotine)
+        assert slabs.used == slabs.area_bound == 1
+        assert slabs.layouts[0].slab_id == "S"
+
+
+def test_island_with_radius_corners_fits_one_slab() -> None:
+    r = 50.0
+    arc = [(math.cos(math.radians(a)), math.sin(math.radians(a))) for a in range(0, 91, 15)]
+    outline = [(0.0, 0.0), (2600.0, 0.0)] + [(2600 - r + r * c, 1200 - r + r * s) for c, s in arc] \
+        + [(r - r * s, 1200 - r + r * c) for c, s in arc]
+    part = Part("I#1", "I", 1, 2600, 1200, True, outline=outline)
+    slabs = run([part], [SLAB])
+    assert slabs.used == 1
+    assert slabs.layouts[0].used_area_m2 < 2.6 * 1.2  # the true outline's area, radius corners removed
+
+
+def test_rotation_transform_puts_part_where_it_says() -> None:
+    # Only fits turned: 2000 x 1000 on a 1200 x 2200 slab.
+    part = Part("R#1", "R", 1, 2000, 1000, True)
+    slabs = run([part], [Sheet("T", 1200, 2200, None, "full")])
+    pl = slabs.layouts[0].placements[0]
+    assert pl.rotation_deg == 90.0
+    assert (pl.x_mm, pl.y_mm) == (10 + 1000, 10)
+    assert bbox_on_slab(part, pl) == pytest.approx((10, 10, 1010, 2010))
+
+
+def test_grain_locked_parts_never_rotate() -> None:
+    parts = rect_parts([(600, 1300)] * 4 + [(1400, 300)] * 3, can_rotate=False)
+    for guillotine in (True, False):
+        slabs = run(parts, [SLAB], guillotine=guillotine)
+        assert all(pl.rotation_deg == 0.0 for lay in slabs.layouts for pl in lay.placements)
+
+
+def test_part_too_big_names_the_part() -> None:
+    parts = rect_parts([(1000, 600)]) + [Part("BIG#2", "BIG", 2, 3100, 900, True)]
+    with pytest.raises(EngineError, match=r"Piece BIG \(copy 2, 3100 x 900 mm\).*S 3050 x 1440 mm"):
+        nest(parts, [SLAB], kerf=4, margin=10, guillotine=True, prefer_remnants=True, time_limit_s=1, seed=0)
+
+
+def test_grain_lock_can_make_a_part_too_big() -> None:
+    parts = [Part("T#1", "T", 1, 1000, 2000, False)]
+    with pytest.raises(EngineError, match="grain"):
+        nest(parts, [SLAB], kerf=4, margin=10, guillotine=True, prefer_remnants=True, time_limit_s=1, seed=0)
+
+
+def test_margin_counts_against_the_slab() -> None:
+    # 3040 is below the slab length but above its usable length with a 10 mm margin.
+    with pytest.raises(EngineError):
+        nest(rect_parts([(3040, 600)]), [SLAB], kerf=4, margin=10, guillotine=True, prefer_remnants=True,
+             time_limit_s=1, seed=0)
+    assert run(rect_parts([(3040, 600)]), [SLAB], margin=5).used == 1
+
+
+def test_qty_limit_falls_over_to_next_stock() -> None:
+    parts = rect_parts([(2900, 1300)] * 3)
+    sheets = [Sheet("ONE", 3050, 1440, 1, "full"), Sheet("MANY", 3200, 1600, None, "full")]
+    slabs = run(parts, sheets)
+    ids = [lay.slab_id for lay in slabs.layouts]
+    assert ids.count("ONE") == 1 and ids.count("MANY") == 2
+
+
+def test_stock_running_out_is_an_error() -> None:
+    with pytest.raises(EngineError, match="Not enough slabs"):
+        nest(rect_parts([(2900, 1300)] * 3), [Sheet("ONE", 3050, 1440, 2, "full")], kerf=4, margin=10,
+             guillotine=True, prefer_remnants=True, time_limit_s=1, seed=0)
+
+
+def test_remnants_used_first() -> None:
+    parts = rect_parts([(1200, 600), (900, 600), (2000, 620), (2400, 620)])
+    sheets = [SLAB, Sheet("REM", 1400, 1300, 1, "remnant")]
+    slabs = run(parts, sheets)
+    assert slabs.layouts[0].slab_id == "REM" and slabs.layouts[0].kind == "remnant"
+    assert {(pl.piece) for pl in slabs.layouts[0].placements} == {"P0", "P1"}
+    assert [lay.slab_id for lay in slabs.layouts[1:]] == ["S"]
+
+
+def test_same_seed_same_layout() -> None:
+    parts = random_parts(40, seed=7)
+    for guillotine in (True, False):
+        a = run(parts, [SLAB], guillotine=guillotine, seed=3)
+        b = run(parts, [SLAB], guillotine=guillotine, seed=3)
+        assert a == b
+
+
+@pytest.mark.parametrize("guillotine", [True, False])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_jobs_are_valid(guillotine: bool, seed: int) -> None:
+    parts = random_parts(35, seed)
+    slabs = run(parts, [SLAB], guillotine=guillotine, seed=seed, kerf=6, margin=20)
+    assert slabs.used <= slabs.area_bound + 2
+    total = sum(p.length * p.width for p in parts)
+    assert slabs.yield_pct == pytest.approx(100 * total / (slabs.used * 3050 * 1440), abs=0.01)
+
+
+def test_free_placement_keeps_true_outlines_apart() -> None:
+    ell = [(0.0, 0.0), (1800.0, 0.0), (1800.0, 650.0), (650.0, 650.0), (650.0, 1300.0), (0.0, 1300.0)]
+    parts = [Part(f"L#{c}", "L", c, 1800, 1300, True, outline=ell) for c in (1, 2)] + rect_parts([(900, 500)] * 3)
+    slabs = run(parts, [Sheet("B", 3200, 2000, None, "full")], guillotine=False, kerf=8)
+    by_key = {(p.piece, p.copy): p for p in parts}
+    for lay in slabs.layouts:
+        shapes = []
+        for pl in lay.placements:
+            part = by_key[(pl.piece, pl.copy)]
+            poly = Polygon(part.outline or [(0, 0), (part.length, 0), (part.length, part.width), (0, part.width)])
+            shapes.append(translate(rotate(poly, pl.rotation_deg, origin=(0, 0)), pl.x_mm, pl.y_mm))
+        for i in range(len(shapes)):
+            for j in range(i + 1, len(shapes)):
+                assert shapes[i].distance(shapes[j]) >= 8 - EPS
+
+
+def test_lower_bound_uses_true_area_and_usable_slab() -> None:
+    assert lower_bound(rect_parts([(1000, 1000)] * 4), [SLAB], 10) == 1
+    assert lower_bound(rect_parts([(1500, 1420)] * 3), [SLAB], 10) == 2
+
+
+def test_no_parts_no_slabs() -> None:
+    assert nest([], [SLAB], kerf=4, margin=10, guillotine=True, prefer_remnants=True, time_limit_s=1,
+                seed=0) == Slabs(area_bound=0, used=0, yield_pct=0.0, layouts=[])
