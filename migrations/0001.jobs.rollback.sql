@@ -1,0 +1,3 @@
+DROP TABLE artifacts;
+DROP TABLE job_attempts;
+DROP TABLE jobs;

@@ -1,0 +1,92 @@
+"""Configuration: environment only, read once by `Settings.from_env()` in entry points; tests build Settings directly."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from ops.dsn import normalize_dsn
+
+Seconds = Annotated[float, Meta(gt=0, le=86_400)]
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str = ""  # empty: `studio up` starts the embedded PostgreSQL and fills it in
+    database_direct_url: str = ""  # non-pooled URL for LISTEN when DATABASE_URL goes through a pooler
+    db_echo: bool = False
+    allowed_origins: tuple[str, ...] = ()
+    host: str = "127.0.0.1"
+    port: Annotated[int, Meta(ge=1, le=65_535)] = 8000
+    data_dir: str = ".studio"
+    log_level: str = "info"
+    log_format: str = ""  # "json" | "console"; empty: console on a TTY, JSON otherwise
+    pool_min_size: Annotated[int, Meta(ge=0, le=100)] = 1
+    pool_max_size: Annotated[int, Meta(ge=1, le=100)] = 10
+    worker_id: str = ""
+    worker_stages: tuple[str, ...] = ("cad", "pdf")
+    worker_concurrency: Annotated[int, Meta(ge=1, le=64)] = 1
+    poll_interval_s: Seconds = 5.0
+    lease_s: Seconds = 30.0
+    heartbeat_s: Seconds = 10.0
+    stage_timeout_s: Seconds = 300.0
+    shutdown_grace_s: Seconds = 20.0
+    max_attempts: Annotated[int, Meta(ge=1, le=100)] = 3
+    retry_base_s: Seconds = 2.0
+    retry_max_s: Seconds = 300.0
+    job_retention_days: Annotated[float, Meta(ge=0)] = 30.0
+    max_body_bytes: Annotated[int, Meta(ge=1024)] = 2_000_000
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Build from environment variables (DATABASE_URL, PORT, ...); bad values name the variable."""
+        env = dict(os.environ if env is None else env)
+        raw: dict[str, object] = {}
+        for name in cls.__struct_fields__:
+            value = env.get(name.upper())
+            if value is None or value == "":
+                continue
+            if name in ("allowed_origins", "worker_stages"):
+                raw[name] = [part.strip() for part in value.split(",") if part.strip()]
+            else:
+                raw[name] = value
+        if not raw.get("host") and env.get("PORT") and not env.get("HOST"):
+            raw["host"] = "0.0.0.0"  # a platform that sets PORT expects us on every interface  # noqa: S104
+        try:
+            settings = msgspec.convert(raw, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            # "Expected `int`, got `str` - at `$.port`" -> name the environment variable instead.
+            msg = str(exc)
+            if "- at `$." in msg:
+                body, _, where = msg.rpartition(" - at `$.")
+                msg = f"{where.rstrip('`').upper()}: {body}"
+            raise SystemExit(f"invalid configuration: {msg}") from None
+        return settings.normalized()
+
+    def normalized(self) -> Settings:
+        """Canonical DSNs and origins, and a worker id when none was given."""
+        return msgspec.structs.replace(
+            self,
+            database_url=normalize_dsn(self.database_url) if self.database_url else "",
+            database_direct_url=normalize_dsn(self.database_direct_url) if self.database_direct_url else "",
+            allowed_origins=tuple(normalize_origin(o) for o in self.allowed_origins),
+            worker_id=self.worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+        )
+
+    @property
+    def listen_url(self) -> str:
+        """LISTEN needs a session: the direct URL when a pooler sits in front of DATABASE_URL."""
+        return self.database_direct_url or self.database_url
+
+
+def normalize_origin(origin: str) -> str:
+    """`HTTPS://App.Example.com/` -> `https://app.example.com`: browsers send origins lower-case, no slash."""
+    origin = origin.strip().rstrip("/")
+    scheme, sep, rest = origin.partition("://")
+    if not sep:
+        return origin.lower()
+    return f"{scheme.lower()}://{rest.lower()}"

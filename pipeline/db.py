@@ -1,0 +1,108 @@
+"""Connections: the pool for queries and the dedicated LISTEN connection that wakes workers and streams."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import psycopg
+import structlog
+from psycopg.rows import dict_row
+from psycopg.types.json import set_json_dumps, set_json_loads
+from psycopg_pool import AsyncConnectionPool
+
+import msgspec
+from ops.dsn import is_pooler, mask_dsn
+from ops.settings import Settings
+
+log = structlog.get_logger()
+
+# msgspec reads and writes jsonb several times faster than the json module, and knows Decimal and Structs.
+set_json_dumps(msgspec.json.encode)
+set_json_loads(msgspec.json.decode)
+
+
+def pool_kwargs(url: str) -> dict[str, object]:
+    """Transaction poolers (pgbouncer, Supavisor) cannot keep prepared statements across transactions."""
+    kwargs: dict[str, object] = {"row_factory": dict_row}
+    if is_pooler(url):
+        kwargs["prepare_threshold"] = None
+    return kwargs
+
+
+def make_pool(settings: Settings, *, min_size: int | None = None, max_size: int | None = None) -> AsyncConnectionPool:
+    """A pool that drops broken connections on checkout, so it heals by itself after a database restart."""
+    return AsyncConnectionPool(
+        settings.database_url,
+        min_size=settings.pool_min_size if min_size is None else min_size,
+        max_size=settings.pool_max_size if max_size is None else max_size,
+        kwargs=pool_kwargs(settings.database_url),
+        check=AsyncConnectionPool.check_connection,
+        open=False,
+        name="studio",
+        timeout=10.0,
+        reconnect_timeout=0,  # keep trying for ever: the database coming back is the normal case
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_pool(settings: Settings, **sizes: int) -> AsyncIterator[AsyncConnectionPool]:
+    """Open a pool without waiting for the database: requests fail fast (503) until it is reachable."""
+    pool = make_pool(settings, **sizes)
+    await pool.open(wait=False)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def listen(
+    url: str,
+    channels: tuple[str, ...],
+    on_notify: Callable[[psycopg.Notify], None],
+    *,
+    on_connect: Callable[[], Awaitable[None] | None] | None = None,
+    stop: asyncio.Event,
+    max_backoff_s: float = 5.0,
+) -> None:
+    """LISTEN on its own autocommit connection until `stop`; reconnect with capped backoff when it drops.
+
+    `on_connect` runs after every (re)connection, once LISTEN is in place: notifications sent while we
+    were away are lost, so the caller drains the queue then (procrastinate's and River's rule).
+    """
+    backoff = 0.1
+    while not stop.is_set():
+        try:
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+                for channel in channels:
+                    await conn.execute(psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(channel)))
+                log.info("listener_connected", channels=list(channels))
+                backoff = 0.1
+                if on_connect is not None:
+                    result = on_connect()
+                    if result is not None:
+                        await result
+                gen = conn.notifies()
+                stopper = asyncio.ensure_future(stop.wait())
+                try:
+                    while True:
+                        nxt = asyncio.ensure_future(anext(gen))
+                        done, _ = await asyncio.wait({nxt, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                        if nxt not in done:
+                            nxt.cancel()
+                            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, psycopg.Error):
+                                await nxt
+                            return
+                        on_notify(nxt.result())
+                finally:
+                    stopper.cancel()
+        except (psycopg.OperationalError, psycopg.InterfaceError, StopAsyncIteration) as exc:
+            if stop.is_set():
+                return
+            log.warning("listener_disconnected", error=str(exc).strip()[:300], retry_in_s=round(backoff, 2),
+                        dsn=mask_dsn(url))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=backoff)
+            backoff = min(max_backoff_s, backoff * 2) * (0.8 + 0.4 * random.random())  # noqa: S311

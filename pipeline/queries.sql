@@ -1,0 +1,218 @@
+-- Every runtime query, by name; store.py has one typed function per query, of the same name.
+-- Channels: `studio_jobs` wakes workers (empty payload: a hint, the claim decides);
+-- `studio_job_events` carries {"id","status","stage"} for live status streams.
+
+-- name: insert_job
+-- Enqueue and wake in one statement: the NOTIFY is delivered when this transaction commits, never before.
+-- A repeated Idempotency-Key inserts nothing and returns no row; the caller then reads the existing job.
+WITH inserted AS (
+    INSERT INTO jobs (spec, job_ref, owner, priority, run_after, max_attempts, idempotency_key,
+                      request_sha256, warnings)
+    VALUES (%(spec)s, %(job_ref)s, %(owner)s, %(priority)s, coalesce(%(run_after)s, now()), %(max_attempts)s,
+            %(idempotency_key)s, %(request_sha256)s, %(warnings)s)
+    ON CONFLICT (coalesce(owner, ''), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING id, status, stage, created_at, run_after)
+SELECT id, status, stage, created_at, pg_notify('studio_jobs', '') AS notified FROM inserted;
+
+-- name: get_job_by_idempotency_key
+-- The job a retried submission already created.
+SELECT id, status, stage, created_at, request_sha256
+  FROM jobs
+ WHERE coalesce(owner, '') = coalesce(%(owner)s, '') AND idempotency_key = %(idempotency_key)s;
+
+-- name: claim_jobs
+-- Runnable jobs for these stages in priority order; SKIP LOCKED lets workers claim side by side.
+-- The attempt row is written in the same statement, so a claim is one round trip.
+WITH candidate AS (
+    SELECT id FROM jobs
+     WHERE status = 'queued' AND run_after <= now() AND stage = ANY(%(stages)s)
+     ORDER BY priority DESC, run_after, created_at
+     LIMIT %(limit)s
+       FOR UPDATE SKIP LOCKED),
+claimed AS (
+    UPDATE jobs j
+       SET status = 'running', attempts = j.attempts + 1, locked_by = %(worker_id)s,
+           locked_until = now() + make_interval(secs => %(lease_s)s),
+           started_at = coalesce(j.started_at, now()), updated_at = now()
+      FROM candidate c
+     WHERE j.id = c.id
+ RETURNING j.id, j.stage, j.attempts, j.max_attempts, j.spec, j.summary, j.cancel_requested),
+attempt AS (
+    INSERT INTO job_attempts (job_id, stage, attempt, worker_id)
+    SELECT id, stage, attempts, %(worker_id)s FROM claimed)
+SELECT claimed.*, pg_notify('studio_job_events',
+                            json_build_object('id', id, 'status', 'running', 'stage', stage)::text) AS notified
+  FROM claimed;
+
+-- name: extend_leases
+-- Heartbeat: only jobs this worker still holds; the reply also carries cancel requests.
+UPDATE jobs
+   SET locked_until = now() + make_interval(secs => %(lease_s)s)
+ WHERE id = ANY(%(ids)s) AND status = 'running' AND locked_by = %(worker_id)s
+RETURNING id, cancel_requested;
+
+-- name: transition_job
+-- Every state change after a claim, guarded by the lease (River's "only while running" rule):
+-- zero rows means another attempt owns the job now and this worker's result must be dropped.
+-- A cancel requested while the stage ran turns a requeue into `cancelled`: the stage boundary.
+WITH job AS (
+    UPDATE jobs
+       SET status = CASE WHEN cancel_requested AND %(status)s = 'queued' THEN 'cancelled' ELSE %(status)s END,
+           stage = coalesce(%(stage)s, stage),
+           attempts = CASE WHEN %(attempts_reset)s THEN 0
+                           WHEN %(attempt_refund)s THEN greatest(attempts - 1, 0)
+                           ELSE attempts END,
+           run_after = now() + make_interval(secs => %(delay_s)s),
+           locked_by = NULL, locked_until = NULL, cancel_requested = false,
+           last_error = %(error)s,
+           summary = coalesce(%(summary)s, summary),
+           warnings = coalesce(%(warnings)s, warnings),
+           finished_at = CASE WHEN %(status)s IN ('succeeded', 'failed', 'cancelled')
+                                   OR (cancel_requested AND %(status)s = 'queued') THEN now() END,
+           updated_at = now()
+     WHERE id = %(id)s AND status = 'running' AND locked_by = %(worker_id)s
+ RETURNING id, status, stage),
+attempt AS (
+    UPDATE job_attempts a
+       SET finished_at = now(), outcome = %(outcome)s, error = %(error)s
+      FROM job
+     WHERE a.job_id = job.id AND a.worker_id = %(worker_id)s AND a.finished_at IS NULL)
+SELECT id, status, stage,
+       pg_notify('studio_job_events', json_build_object('id', id, 'status', status, 'stage', stage)::text),
+       CASE WHEN status = 'queued' THEN pg_notify('studio_jobs', '') END
+  FROM job;
+
+-- name: replace_artifact
+-- A stage that runs again (retry, rescue) replaces its files: never two copies of one artifact.
+INSERT INTO artifacts (job_id, name, stage, content_type, size_bytes, sha256, data)
+VALUES (%(job_id)s, %(name)s, %(stage)s, %(content_type)s, %(size_bytes)s, %(sha256)s, %(data)s)
+ON CONFLICT (job_id, name) DO UPDATE
+   SET stage = excluded.stage, content_type = excluded.content_type, size_bytes = excluded.size_bytes,
+       sha256 = excluded.sha256, data = excluded.data, created_at = now();
+
+-- name: list_stage_files
+-- The files an earlier stage produced (the PDF stage reuses the CAD stage's drawings).
+SELECT name, content_type, data
+  FROM artifacts
+ WHERE job_id = %(id)s AND stage = %(stage)s
+ ORDER BY name;
+
+-- name: rescue_jobs
+-- Jobs whose lease expired belong to dead workers: requeue them, or fail them once their attempts are spent.
+WITH expired AS (
+    SELECT id, locked_by FROM jobs
+     WHERE status = 'running' AND locked_until < now()
+       FOR UPDATE SKIP LOCKED),
+rescued AS (
+    UPDATE jobs j
+       SET status = CASE WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'queued' END,
+           last_error = format('worker %%s stopped during the %%s stage (lease expired)', e.locked_by, j.stage),
+           locked_by = NULL, locked_until = NULL, run_after = now(), updated_at = now(),
+           finished_at = CASE WHEN j.attempts >= j.max_attempts THEN now() END
+      FROM expired e
+     WHERE j.id = e.id
+ RETURNING j.id, j.status, j.stage, j.last_error, e.locked_by),
+attempt AS (
+    UPDATE job_attempts a
+       SET finished_at = now(), outcome = 'lost', error = r.last_error
+      FROM rescued r
+     WHERE a.job_id = r.id AND a.worker_id = r.locked_by AND a.finished_at IS NULL)
+SELECT id, status, stage, locked_by,
+       pg_notify('studio_job_events', json_build_object('id', id, 'status', status, 'stage', stage)::text),
+       pg_notify('studio_jobs', '')
+  FROM rescued;
+
+-- name: get_job
+-- One job for the API; `owner` NULL means no owner scoping (auth off, or an operator).
+SELECT id, status, stage, job_ref, spec, priority, run_after, attempts, max_attempts, summary, warnings,
+       last_error, cancel_requested, created_at, updated_at, started_at, finished_at
+  FROM jobs
+ WHERE id = %(id)s AND (%(owner)s::text IS NULL OR owner = %(owner)s);
+
+-- name: list_job_attempts
+-- Each attempt's timing and error, oldest first.
+SELECT stage, attempt, worker_id, started_at, finished_at, outcome, error
+  FROM job_attempts
+ WHERE job_id = %(id)s
+ ORDER BY id;
+
+-- name: list_artifacts
+-- Artifact metadata without the bytes.
+SELECT name, stage, content_type, size_bytes, sha256, created_at
+  FROM artifacts
+ WHERE job_id = %(id)s
+ ORDER BY name;
+
+-- name: get_artifact
+-- One artifact's bytes, scoped by the job's owner.
+SELECT a.name, a.content_type, a.size_bytes, a.sha256, a.data
+  FROM artifacts a JOIN jobs j ON j.id = a.job_id
+ WHERE a.job_id = %(id)s AND a.name = %(name)s AND (%(owner)s::text IS NULL OR j.owner = %(owner)s);
+
+-- name: list_jobs
+-- Newest first, keyset pagination on (created_at, id) so pages stay stable while jobs arrive.
+SELECT id, status, stage, job_ref, attempts, last_error, created_at, updated_at, finished_at
+  FROM jobs
+ WHERE (%(owner)s::text IS NULL OR owner = %(owner)s)
+   AND (%(status)s::text IS NULL OR status = %(status)s)
+   AND (%(before_created_at)s::timestamptz IS NULL OR (created_at, id) < (%(before_created_at)s, %(before_id)s::uuid))
+ ORDER BY created_at DESC, id DESC
+ LIMIT %(limit)s;
+
+-- name: cancel_job
+-- Queued jobs cancel at once; running ones are asked to stop at the next stage boundary.
+WITH job AS (
+    UPDATE jobs
+       SET status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
+           cancel_requested = (status = 'running'),
+           finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END,
+           updated_at = now()
+     WHERE id = %(id)s AND status IN ('queued', 'running') AND (%(owner)s::text IS NULL OR owner = %(owner)s)
+ RETURNING id, status, stage)
+SELECT id, status, stage,
+       pg_notify('studio_job_events', json_build_object('id', id, 'status', status, 'stage', stage)::text)
+  FROM job;
+
+-- name: retry_job
+-- A failed or cancelled job runs again from the stage it stopped in, with fresh attempts.
+WITH job AS (
+    UPDATE jobs
+       SET status = 'queued', attempts = 0, run_after = now(), finished_at = NULL, cancel_requested = false,
+           updated_at = now()
+     WHERE id = %(id)s AND status IN ('failed', 'cancelled') AND (%(owner)s::text IS NULL OR owner = %(owner)s)
+ RETURNING id, status, stage)
+SELECT id, status, stage,
+       pg_notify('studio_job_events', json_build_object('id', id, 'status', status, 'stage', stage)::text),
+       pg_notify('studio_jobs', '')
+  FROM job;
+
+-- name: delete_job
+-- A job and (by cascade) its attempts and artifacts; a running job must be cancelled first.
+DELETE FROM jobs
+ WHERE id = %(id)s AND status <> 'running' AND (%(owner)s::text IS NULL OR owner = %(owner)s)
+RETURNING id;
+
+-- name: job_exists
+-- Tells 404 (no such job) from 409 (a job in the wrong state) for cancel, retry and delete.
+SELECT status FROM jobs WHERE id = %(id)s AND (%(owner)s::text IS NULL OR owner = %(owner)s);
+
+-- name: prune_jobs
+-- Retention: finished jobs older than the retention period go, with their artifacts.
+DELETE FROM jobs
+ WHERE id IN (SELECT id FROM jobs
+               WHERE status IN ('succeeded', 'failed', 'cancelled')
+                 AND finished_at < now() - %(days)s * interval '1 day'
+               LIMIT %(limit)s)
+RETURNING id;
+
+-- name: queue_stats
+-- Depth by status and stage, and the age of the oldest runnable job.
+SELECT status, stage, count(*) AS jobs,
+       extract(epoch FROM now() - min(run_after)) FILTER (WHERE status = 'queued' AND run_after <= now()) AS oldest_s
+  FROM jobs
+ GROUP BY status, stage
+ ORDER BY status, stage;
+
+-- name: ping
+-- Health check: the database answers.
+SELECT 1 AS ok;

@@ -1,0 +1,230 @@
+"""One typed function per named query in queries.sql; the only module that talks SQL at run time."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from typing import Any, Literal, LiteralString, cast
+
+import structlog
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+log = structlog.get_logger()
+
+Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+Stage = Literal["cad", "pdf"]
+Outcome = Literal["succeeded", "retry", "failed", "released", "lost", "cancelled"]
+Row = dict[str, Any]
+
+
+def load_queries() -> dict[str, LiteralString]:
+    """Parse `-- name: x` blocks of queries.sql once."""
+    text = resources.files("pipeline").joinpath("queries.sql").read_text()
+    queries: dict[str, str] = {}
+    for block in re.split(r"^-- name: ", text, flags=re.M)[1:]:
+        name, _, body = block.partition("\n")
+        queries[name.strip()] = body.strip()
+    return cast(dict[str, LiteralString], queries)
+
+
+QUERIES = load_queries()
+ECHO = False  # DB_ECHO: log each statement's name and duration (never its parameters)
+
+
+async def _rows(conn: AsyncConnection[Any], name: str, params: dict[str, Any] | None = None) -> list[Row]:
+    started = time.perf_counter()
+    cur = await conn.execute(QUERIES[name], params)
+    rows = await cur.fetchall() if cur.description else []
+    if ECHO:
+        log.debug("sql_executed", query=name, rows=len(rows) if cur.description else cur.rowcount,
+                  duration_ms=round((time.perf_counter() - started) * 1000, 3))
+    return rows
+
+
+async def _one(pool: AsyncConnectionPool, name: str, params: dict[str, Any]) -> Row | None:
+    async with pool.connection() as conn:
+        rows = await _rows(conn, name, params)
+    return rows[0] if rows else None
+
+
+async def _all(pool: AsyncConnectionPool, name: str, params: dict[str, Any]) -> list[Row]:
+    async with pool.connection() as conn:
+        return await _rows(conn, name, params)
+
+
+# ---- submission ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    id: uuid.UUID
+    status: Status
+    created: bool  # False: an earlier request with the same Idempotency-Key made this job
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before with a different request body."""
+
+
+def request_digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+async def insert_job(
+    pool: AsyncConnectionPool,
+    *,
+    spec: dict[str, Any],
+    job_ref: str,
+    owner: str | None = None,
+    priority: int = 0,
+    run_after: datetime | None = None,
+    max_attempts: int = 3,
+    idempotency_key: str | None = None,
+    request_sha256: str | None = None,
+    warnings: list[Any] | None = None,
+) -> Submitted:
+    """Insert a job and NOTIFY in one transaction; a repeated idempotency key returns the first job."""
+    params = {
+        "spec": Jsonb(spec), "job_ref": job_ref, "owner": owner, "priority": priority, "run_after": run_after,
+        "max_attempts": max_attempts, "idempotency_key": idempotency_key, "request_sha256": request_sha256,
+        "warnings": Jsonb(warnings or []),
+    }
+    async with pool.connection() as conn:
+        rows = await _rows(conn, "insert_job", params)
+        if rows:
+            return Submitted(rows[0]["id"], rows[0]["status"], True)
+        existing = await _rows(conn, "get_job_by_idempotency_key",
+                               {"owner": owner, "idempotency_key": idempotency_key})
+    if not existing:  # deleted between the two statements: vanishingly rare, and safe to report
+        raise IdempotencyConflict("the job for this Idempotency-Key was deleted")
+    if existing[0]["request_sha256"] != request_sha256:
+        raise IdempotencyConflict("this Idempotency-Key was used with a different request body")
+    return Submitted(existing[0]["id"], existing[0]["status"], False)
+
+
+# ---- the worker's side --------------------------------------------------------------------------
+
+
+async def claim_jobs(
+    pool: AsyncConnectionPool, *, worker_id: str, stages: tuple[str, ...], lease_s: float, limit: int = 1
+) -> list[Row]:
+    """Claim up to `limit` runnable jobs (FOR UPDATE SKIP LOCKED) and open an attempt for each."""
+    return await _all(pool, "claim_jobs",
+                      {"worker_id": worker_id, "stages": list(stages), "lease_s": lease_s, "limit": limit})
+
+
+async def extend_leases(pool: AsyncConnectionPool, *, worker_id: str, ids: list[uuid.UUID], lease_s: float) -> list[Row]:
+    """Heartbeat: extend the leases still held; returns (id, cancel_requested) for each."""
+    return await _all(pool, "extend_leases", {"worker_id": worker_id, "ids": ids, "lease_s": lease_s})
+
+
+async def transition_job(
+    conn: AsyncConnection[Any],
+    *,
+    id: uuid.UUID,
+    worker_id: str,
+    status: Status,
+    outcome: Outcome,
+    stage: str | None = None,
+    error: str | None = None,
+    delay_s: float = 0.0,
+    attempts_reset: bool = False,
+    attempt_refund: bool = False,
+    summary: Any = None,
+    warnings: Any = None,
+) -> bool:
+    """Move a claimed job on (to `stage`, or staying in its own), guarded by its lease.
+
+    False means the lease was lost and nothing changed.
+    """
+    rows = await _rows(conn, "transition_job", {
+        "id": id, "worker_id": worker_id, "status": status, "stage": stage, "outcome": outcome, "error": error,
+        "delay_s": delay_s, "attempts_reset": attempts_reset, "attempt_refund": attempt_refund,
+        "summary": None if summary is None else Jsonb(summary),
+        "warnings": None if warnings is None else Jsonb(warnings),
+    })
+    return bool(rows)
+
+
+async def replace_artifact(conn: AsyncConnection[Any], *, job_id: uuid.UUID, stage: str, name: str,
+                           content_type: str, data: bytes) -> None:
+    """Store one artifact, replacing an earlier attempt's file of the same name."""
+    await _rows(conn, "replace_artifact", {
+        "job_id": job_id, "name": name, "stage": stage, "content_type": content_type, "size_bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(), "data": data,
+    })
+
+
+async def list_stage_files(pool: AsyncConnectionPool, id: uuid.UUID, stage: str) -> list[Row]:
+    """Name, content type and bytes of the artifacts one stage stored."""
+    return await _all(pool, "list_stage_files", {"id": id, "stage": stage})
+
+
+async def rescue_jobs(pool: AsyncConnectionPool) -> list[Row]:
+    """Requeue (or fail) jobs whose lease expired."""
+    return await _all(pool, "rescue_jobs", {})
+
+
+# ---- reading and operating ----------------------------------------------------------------------
+
+
+async def get_job(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None = None) -> Row | None:
+    return await _one(pool, "get_job", {"id": id, "owner": owner})
+
+
+async def list_job_attempts(pool: AsyncConnectionPool, id: uuid.UUID) -> list[Row]:
+    return await _all(pool, "list_job_attempts", {"id": id})
+
+
+async def list_artifacts(pool: AsyncConnectionPool, id: uuid.UUID) -> list[Row]:
+    return await _all(pool, "list_artifacts", {"id": id})
+
+
+async def get_artifact(pool: AsyncConnectionPool, id: uuid.UUID, name: str, owner: str | None = None) -> Row | None:
+    return await _one(pool, "get_artifact", {"id": id, "name": name, "owner": owner})
+
+
+async def list_jobs(
+    pool: AsyncConnectionPool, *, owner: str | None = None, status: str | None = None,
+    before: tuple[datetime, uuid.UUID] | None = None, limit: int = 50,
+) -> list[Row]:
+    return await _all(pool, "list_jobs", {
+        "owner": owner, "status": status, "limit": limit,
+        "before_created_at": before[0] if before else None, "before_id": before[1] if before else None,
+    })
+
+
+async def cancel_job(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None = None) -> Row | None:
+    return await _one(pool, "cancel_job", {"id": id, "owner": owner})
+
+
+async def retry_job(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None = None) -> Row | None:
+    return await _one(pool, "retry_job", {"id": id, "owner": owner})
+
+
+async def delete_job(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None = None) -> bool:
+    return await _one(pool, "delete_job", {"id": id, "owner": owner}) is not None
+
+
+async def job_exists(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None = None) -> Status | None:
+    row = await _one(pool, "job_exists", {"id": id, "owner": owner})
+    return row["status"] if row else None
+
+
+async def prune_jobs(pool: AsyncConnectionPool, *, days: float, limit: int = 500) -> int:
+    return len(await _all(pool, "prune_jobs", {"days": days, "limit": limit}))
+
+
+async def queue_stats(pool: AsyncConnectionPool) -> list[Row]:
+    return await _all(pool, "queue_stats", {})
+
+
+async def ping(pool: AsyncConnectionPool) -> bool:
+    return await _one(pool, "ping", {}) is not None

@@ -1,0 +1,236 @@
+"""The pipeline worker: woken by NOTIFY (polling as a safety net), claims jobs with SKIP LOCKED, runs a stage
+in a child process while a heartbeat extends its lease, and stores the result under that lease."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+import uuid
+from typing import Any
+
+import msgspec
+import psycopg
+import psycopg_pool
+import structlog
+
+from ops.dsn import is_pooler
+from ops.settings import Settings
+from pipeline import store
+from pipeline.db import listen, open_pool
+from pipeline.stages import StageCrashed, StageOutput, StageRunner, StageTimeout, next_stage
+
+log = structlog.get_logger()
+
+DB_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout)
+PRUNE_EVERY_S = 3600.0
+
+
+class Worker:
+    def __init__(self, settings: Settings, pool: psycopg_pool.AsyncConnectionPool, stop: asyncio.Event,
+                 runner: StageRunner | None = None) -> None:
+        self.s = settings
+        self.pool = pool
+        self.stop = stop
+        self.wake = asyncio.Event()
+        self.slot_freed = asyncio.Event()
+        self.runner = runner or StageRunner(settings.worker_concurrency)
+        self.inflight: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self.lost: set[uuid.UUID] = set()  # leases another worker took over: drop our results
+
+    async def run(self) -> None:
+        """Claim and run jobs until `stop` is set, then shut down gracefully."""
+        log.info("worker_started", worker_id=self.s.worker_id, stages=list(self.s.worker_stages),
+                 concurrency=self.s.worker_concurrency, poll_interval_s=self.s.poll_interval_s)
+        helpers = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._housekeeping())]
+        if self.s.database_direct_url or not is_pooler(self.s.database_url):
+            helpers.append(asyncio.create_task(listen(
+                self.s.listen_url, ("studio_jobs",), lambda _n: self.wake.set(), on_connect=self.wake.set,
+                stop=self.stop)))
+        else:
+            log.warning("listen_unavailable", reason="DATABASE_URL goes through a transaction pooler and "
+                        "DATABASE_DIRECT_URL is not set", poll_interval_s=self.s.poll_interval_s)
+        try:
+            await self._loop()
+        finally:
+            await self._shutdown()
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            self.runner.close()
+            log.info("worker_stopped", worker_id=self.s.worker_id)
+
+    async def _loop(self) -> None:
+        backoff = 0.1
+        while not self.stop.is_set():
+            free = self.s.worker_concurrency - len(self.inflight)
+            jobs: list[dict[str, Any]] = []
+            if free > 0:
+                self.wake.clear()  # before claiming, so a NOTIFY that lands during the query is not lost
+                try:
+                    jobs = await store.claim_jobs(self.pool, worker_id=self.s.worker_id,
+                                                  stages=self.s.worker_stages, lease_s=self.s.lease_s, limit=free)
+                    backoff = 0.1
+                except DB_ERRORS as exc:
+                    log.warning("claim_failed", error=str(exc).strip()[:300], retry_in_s=round(backoff, 2))
+                    await _first_of(self.stop.wait(), timeout=backoff)
+                    backoff = min(5.0, backoff * 2)
+                    continue
+            for job in jobs:
+                self.inflight[job["id"]] = asyncio.create_task(self._process(job))
+            if jobs and len(self.inflight) < self.s.worker_concurrency:
+                continue  # more may be waiting: claim again before sleeping
+            self.slot_freed.clear()
+            waits = [self.stop.wait(), self.slot_freed.wait()]
+            if len(self.inflight) < self.s.worker_concurrency:
+                waits.append(self.wake.wait())
+            await _first_of(*waits, timeout=self.s.poll_interval_s)
+
+    async def _process(self, job: dict[str, Any]) -> None:
+        job_id, stage, attempt = job["id"], job["stage"], job["attempts"]
+        with structlog.contextvars.bound_contextvars(job_id=str(job_id), stage=stage, attempt=attempt):
+            started = time.perf_counter()
+            outcome, error = "failed", None
+            try:
+                outcome, error = await self._run_and_store(job)
+            except asyncio.CancelledError:
+                outcome = "released"
+                raise
+            except Exception as exc:  # the one catch-all per job: anything unexpected must not kill the worker
+                outcome, error = "error", f"{type(exc).__name__}: {exc}"
+                log.exception("stage_crashed")
+            finally:
+                self.inflight.pop(job_id, None)
+                self.lost.discard(job_id)
+                self.slot_freed.set()
+                log.info("stage_finished", outcome=outcome, duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                         **({"error": error} if error else {}))
+
+    async def _run_and_store(self, job: dict[str, Any]) -> tuple[str, str | None]:
+        job_id, stage = job["id"], job["stage"]
+        spec_json = msgspec.json.encode(job["spec"])
+        summary_json = msgspec.json.encode(job["summary"]) if job["summary"] is not None else None
+        files: list[tuple[str, str, bytes]] = []
+        if stage == "pdf":
+            files = [(r["name"], r["content_type"], bytes(r["data"]))
+                     for r in await store.list_stage_files(self.pool, job_id, "cad")]
+        try:
+            out = await self.runner.run(self.s.stage_timeout_s, stage, spec_json, summary_json, files)
+        except StageTimeout as exc:
+            return await self._fail(job, str(exc))
+        except (StageCrashed, OSError) as exc:
+            return await self._retry_or_fail(job, str(exc))
+        if out.engine_error is not None:
+            return await self._fail(job, out.engine_error, warnings=out.findings or None)
+        if job_id in self.lost:
+            log.warning("lease_lost", detail="result dropped: another attempt owns the job")
+            return "lease_lost", None
+        return await self._store(job, out)
+
+    async def _store(self, job: dict[str, Any], out: StageOutput) -> tuple[str, str | None]:
+        from engine.spec import JobSpec
+
+        job_id, stage = job["id"], job["stage"]
+        nxt = next_stage(stage, msgspec.convert(job["spec"], JobSpec))
+        warnings = out.summary.get("warnings") if isinstance(out.summary, dict) else None
+        async with self.pool.connection() as conn, conn.transaction():
+            ok = await store.transition_job(
+                conn, id=job_id, worker_id=self.s.worker_id, outcome="succeeded",
+                status="queued" if nxt else "succeeded", stage=nxt, attempts_reset=nxt is not None,
+                summary=out.summary, warnings=warnings)
+            if not ok:
+                log.warning("lease_lost", detail="result dropped: another attempt owns the job")
+                return "lease_lost", None
+            for name, content_type, data in out.artifacts:
+                await store.replace_artifact(conn, job_id=job_id, stage=stage, name=name,
+                                             content_type=content_type, data=data)
+        return "succeeded", None
+
+    async def _fail(self, job: dict[str, Any], error: str, warnings: Any = None) -> tuple[str, str | None]:
+        async with self.pool.connection() as conn:
+            ok = await store.transition_job(conn, id=job["id"], worker_id=self.s.worker_id, status="failed",
+                                            outcome="failed", error=error, warnings=warnings)
+        return ("failed" if ok else "lease_lost"), error
+
+    async def _retry_or_fail(self, job: dict[str, Any], error: str) -> tuple[str, str | None]:
+        if job["attempts"] >= job["max_attempts"]:
+            return await self._fail(job, f"{error} (attempt {job['attempts']} of {job['max_attempts']})")
+        delay = min(self.s.retry_max_s, self.s.retry_base_s * 2 ** (job["attempts"] - 1))
+        delay *= 0.5 + random.random()  # noqa: S311 - jitter spreads retries of jobs that failed together
+        async with self.pool.connection() as conn:
+            ok = await store.transition_job(conn, id=job["id"], worker_id=self.s.worker_id, status="queued",
+                                            outcome="retry", error=error, delay_s=delay)
+        return ("retry" if ok else "lease_lost"), error
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.s.heartbeat_s)
+            ids = list(self.inflight)
+            if not ids:
+                continue
+            try:
+                rows = await store.extend_leases(self.pool, worker_id=self.s.worker_id, ids=ids,
+                                                 lease_s=self.s.lease_s)
+            except DB_ERRORS as exc:
+                log.warning("heartbeat_failed", error=str(exc).strip()[:300], jobs=len(ids))
+                continue
+            held = {r["id"] for r in rows}
+            for job_id in ids:
+                if job_id not in held and job_id in self.inflight:
+                    self.lost.add(job_id)
+                    log.warning("lease_lost", job_id=str(job_id), detail="heartbeat found the job taken over")
+
+    async def _housekeeping(self) -> None:
+        last_prune = 0.0
+        while True:
+            try:
+                for row in await store.rescue_jobs(self.pool):
+                    log.warning("job_rescued", job_id=str(row["id"]), stage=row["stage"], status=row["status"],
+                                previous_worker=row["locked_by"])
+                if self.s.job_retention_days > 0 and time.monotonic() - last_prune > PRUNE_EVERY_S:
+                    pruned = await store.prune_jobs(self.pool, days=self.s.job_retention_days)
+                    last_prune = time.monotonic()
+                    if pruned:
+                        log.info("jobs_pruned", jobs=pruned, retention_days=self.s.job_retention_days)
+            except DB_ERRORS as exc:
+                log.warning("housekeeping_failed", error=str(exc).strip()[:300])
+            await asyncio.sleep(self.s.poll_interval_s)
+
+    async def _shutdown(self) -> None:
+        """Let running stages finish within the grace period, then release them without spending an attempt."""
+        if not self.inflight:
+            return
+        log.info("worker_stopping", jobs=len(self.inflight), grace_s=self.s.shutdown_grace_s)
+        tasks = dict(self.inflight)
+        _, pending = await asyncio.wait(tasks.values(), timeout=self.s.shutdown_grace_s)
+        for job_id, task in tasks.items():
+            if task not in pending:
+                continue
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+            try:
+                async with self.pool.connection() as conn:
+                    released = await store.transition_job(
+                        conn, id=job_id, worker_id=self.s.worker_id, status="queued",
+                        outcome="released", error="released at shutdown", attempt_refund=True)
+                log.info("job_released", job_id=str(job_id), released=released)
+            except DB_ERRORS as exc:
+                log.warning("release_failed", job_id=str(job_id), error=str(exc).strip()[:300])
+
+
+async def _first_of(*aws: Any, timeout: float) -> None:
+    """Wait until any of the awaitables completes or `timeout` passes; cancel the rest."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """Entry point for `studio worker`: its own pool sized for claims, heartbeats and results."""
+    async with open_pool(settings, min_size=1, max_size=settings.worker_concurrency + 3) as pool:
+        await Worker(settings, pool, stop).run()

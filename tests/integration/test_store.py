@@ -1,0 +1,144 @@
+"""The queue's queries against a real PostgreSQL: claims, leases, guards, idempotency, plans."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import psycopg
+import pytest
+
+from pipeline import store
+from pipeline.db import open_pool
+
+pytestmark = pytest.mark.anyio
+
+SPEC = {"spec_version": "1.0", "job": {"id": "T", "name": "t"}}
+
+
+async def _submit(pool, n: int = 1, **kw) -> list[uuid.UUID]:  # type: ignore[no-untyped-def]
+    return [(await store.insert_job(pool, spec=SPEC, job_ref="T", **kw)).id for _ in range(n)]
+
+
+async def test_concurrent_claims_never_share_a_job(settings) -> None:  # type: ignore[no-untyped-def]
+    async with open_pool(settings, min_size=4, max_size=8) as pool:
+        ids = set(await _submit(pool, 40))
+        claims = await asyncio.gather(*[
+            store.claim_jobs(pool, worker_id=f"w{i}", stages=("cad",), lease_s=30, limit=7) for i in range(6)])
+        claimed = [row["id"] for rows in claims for row in rows]
+        assert len(claimed) == len(set(claimed)) == 40
+        assert set(claimed) == ids
+        assert await store.claim_jobs(pool, worker_id="late", stages=("cad",), lease_s=30) == []
+
+
+async def test_claim_respects_stage_priority_and_run_after(settings) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    async with open_pool(settings) as pool:
+        low = (await _submit(pool, priority=0))[0]
+        high = (await _submit(pool, priority=5))[0]
+        later = (await _submit(pool, priority=9, run_after=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)))[0]
+        assert await store.claim_jobs(pool, worker_id="w", stages=("pdf",), lease_s=30) == []
+        first = await store.claim_jobs(pool, worker_id="w", stages=("cad",), lease_s=30)
+        second = await store.claim_jobs(pool, worker_id="w", stages=("cad",), lease_s=30)
+        assert [first[0]["id"], second[0]["id"]] == [high, low]
+        assert later not in {first[0]["id"], second[0]["id"]}
+        assert await store.claim_jobs(pool, worker_id="w", stages=("cad",), lease_s=30) == []
+
+
+async def test_non_holder_cannot_move_a_job(settings) -> None:  # type: ignore[no-untyped-def]
+    async with open_pool(settings) as pool:
+        (job_id,) = await _submit(pool)
+        await store.claim_jobs(pool, worker_id="holder", stages=("cad",), lease_s=30)
+        async with pool.connection() as conn:
+            assert not await store.transition_job(conn, id=job_id, worker_id="intruder", status="succeeded",
+                                                  outcome="succeeded")
+        assert (await store.get_job(pool, job_id))["status"] == "running"
+        async with pool.connection() as conn:
+            assert await store.transition_job(conn, id=job_id, worker_id="holder", status="succeeded",
+                                              outcome="succeeded")
+        job = await store.get_job(pool, job_id)
+        assert job["status"] == "succeeded" and job["finished_at"] is not None
+        attempts = await store.list_job_attempts(pool, job_id)
+        assert [(a["worker_id"], a["outcome"]) for a in attempts] == [("holder", "succeeded")]
+
+
+async def test_expired_lease_is_rescued_and_reclaimed(settings) -> None:  # type: ignore[no-untyped-def]
+    async with open_pool(settings) as pool:
+        (job_id,) = await _submit(pool)
+        await store.claim_jobs(pool, worker_id="dead", stages=("cad",), lease_s=0.01)
+        await asyncio.sleep(0.05)
+        rescued = await store.rescue_jobs(pool)
+        assert [(r["id"], r["status"], r["locked_by"]) for r in rescued] == [(job_id, "queued", "dead")]
+        again = await store.claim_jobs(pool, worker_id="alive", stages=("cad",), lease_s=30)
+        assert again[0]["id"] == job_id and again[0]["attempts"] == 2
+        async with pool.connection() as conn:  # the dead worker's late result is refused
+            assert not await store.transition_job(conn, id=job_id, worker_id="dead", status="succeeded",
+                                                  outcome="succeeded")
+        outcomes = [(a["worker_id"], a["outcome"]) for a in await store.list_job_attempts(pool, job_id)]
+        assert outcomes == [("dead", "lost"), ("alive", None)]
+
+
+async def test_rescue_fails_a_job_whose_attempts_are_spent(settings) -> None:  # type: ignore[no-untyped-def]
+    async with open_pool(settings) as pool:
+        (job_id,) = await _submit(pool, max_attempts=1)
+        await store.claim_jobs(pool, worker_id="dead", stages=("cad",), lease_s=0.01)
+        await asyncio.sleep(0.05)
+        await store.rescue_jobs(pool)
+        job = await store.get_job(pool, job_id)
+        assert job["status"] == "failed" and "lease expired" in job["last_error"]
+
+
+async def test_idempotency_key_returns_the_same_job(settings) -> None:  # type: ignore[no-untyped-def]
+    async with open_pool(settings) as pool:
+        a = await store.insert_job(pool, spec=SPEC, job_ref="T", idempotency_key="k1", request_sha256="aa")
+        b = await store.insert_job(pool, spec=SPEC, job_ref="T", idempotency_key="k1", request_sha256="aa")
+        assert a.id == b.id and a.created and not b.created
+        with pytest.raises(store.IdempotencyConflict):
+            await store.insert_job(pool, spec=SPEC, job_ref="T", idempotency_key="k1", request_sha256="bb")
+        other_owner = await store.insert_job(pool, spec=SPEC, job_ref="T", idempotency_key="k1",
+                                             request_sha256="aa", owner="someone")
+        assert other_owner.id != a.id and other_owner.created
+
+
+async def test_insert_notifies_on_commit(settings) -> None:  # type: ignore[no-untyped-def]
+    async with await psycopg.AsyncConnection.connect(settings.database_url, autocommit=True) as listener:
+        await listener.execute("LISTEN studio_jobs")
+        async with open_pool(settings) as pool:
+            await _submit(pool)
+        got = [n async for n in listener.notifies(timeout=5, stop_after=1)]
+        assert [n.channel for n in got] == ["studio_jobs"]
+
+
+async def test_claim_plan_uses_the_partial_index(settings) -> None:  # type: ignore[no-untyped-def]
+    async with open_pool(settings) as pool:
+        async with pool.connection() as conn:
+            # Many finished jobs and a few queued ones: the planner must go to the partial index.
+            await conn.execute("""INSERT INTO jobs (spec, job_ref, status, finished_at)
+                                  SELECT '{}', 'x', 'succeeded', now() FROM generate_series(1, 5000)""")
+            await conn.execute("INSERT INTO jobs (spec, job_ref) SELECT '{}', 'x' FROM generate_series(1, 5)")
+            await conn.execute("ANALYZE jobs")
+            query = store.QUERIES["claim_jobs"]
+            cur = await conn.execute(b"EXPLAIN (FORMAT JSON) " + query.encode(),
+                                     {"worker_id": "w", "stages": ["cad"], "lease_s": 30, "limit": 1})
+            plan = json.dumps((await cur.fetchone())["QUERY PLAN"])
+            await conn.rollback()
+        assert "jobs_claim_idx" in plan, plan
+
+
+async def test_cancel_retry_delete(settings) -> None:  # type: ignore[no-untyped-def]
+    async with open_pool(settings) as pool:
+        ids = await _submit(pool, 2)
+        running = (await store.claim_jobs(pool, worker_id="w", stages=("cad",), lease_s=30, limit=1))[0]["id"]
+        (queued,) = set(ids) - {running}
+        assert (await store.cancel_job(pool, queued))["status"] == "cancelled"
+        assert (await store.cancel_job(pool, running))["status"] == "running"  # asked to stop at the boundary
+        async with pool.connection() as conn:
+            assert await store.transition_job(conn, id=running, worker_id="w", status="queued", stage="pdf",
+                                              outcome="succeeded", attempts_reset=True)
+        assert (await store.get_job(pool, running))["status"] == "cancelled"
+        assert not await store.delete_job(pool, uuid.uuid4())
+        assert (await store.retry_job(pool, queued))["status"] == "queued"
+        assert await store.delete_job(pool, running)
+        assert await store.get_job(pool, running) is None
