@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from engine.checks import check
+from engine.spec import decode_job
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXPECTED = json.loads((EXAMPLES / "expected.json").read_text())
+
+
+def job_from(name: str):
+    return decode_job((EXAMPLES / name).read_bytes())
+
+
+def raw(name: str) -> dict:
+    return json.loads((EXAMPLES / name).read_text())
+
+
+def codes(findings, severity):
+    return [{"code": f.code, "path": f.path} for f in findings if f.severity == severity]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_examples_produce_exactly_the_expected_findings(name):
+    findings = check(job_from(name))
+    assert codes(findings, "error") == EXPECTED[name]["errors"]
+    assert codes(findings, "warning") == EXPECTED[name]["warnings"]
+
+
+def test_bad_cutout_messages_speak_shop_language():
+    by_code = {f.code: f.message for f in check(job_from("bad-cutout.json"))}
+    assert by_code["CUTOUT_OUTSIDE_PIECE"] == "Sink S1 reaches 350 mm past the right edge of V1."
+    assert "2.5 mm from the back edge of V1" in by_code["CUTOUT_TOO_CLOSE_TO_EDGE"]
+    island = check(job_from("island.json"))[0]
+    assert "300 mm at the back edge" in island.message and "254 mm" in island.message
+
+
+def kitchen(**piece_changes) -> dict:
+    body = raw("bad-cutout.json")
+    body["pieces"][0]["cutouts"] = []
+    body["pieces"][0].update(piece_changes)
+    return body
+
+
+def found(body: dict) -> list[tuple[str, str, str]]:
+    return [(f.code, f.path, f.severity) for f in check(msgspec.convert(body, type=type(job_from("l-kitchen.json"))))]
+
+
+def test_inches_job_messages_in_inches_and_rules_converted():
+    body = kitchen(cutouts=[{"id": "F", "type": "faucet_hole", "shape": "circle", "center": [10, 21], "diameter": 1.5}])
+    body["units"] = "in"
+    body["material"]["thickness"] = 1.25
+    body["slab_stock"] = [{"id": "S", "length": 120, "width": 65}]
+    body["pieces"][0]["shape"] = {"type": "rect", "length": 36, "depth": 22}
+    findings = check(decode_job(body))
+    assert [(f.code, f.path) for f in findings] == [("CUTOUT_TOO_CLOSE_TO_EDGE", "pieces[0].cutouts[0]")]
+    assert '0.25" from the back edge' in findings[0].message and '0.98"' in findings[0].message
+
+
+def test_overlap_web_and_seam_rules():
+    sink = {"id": "S", "type": "undermount_sink", "shape": "rect", "center": [450, 275], "length": 400, "width": 300}
+    hole = {"id": "F", "type": "faucet_hole", "shape": "circle", "center": [450, 445], "diameter": 35}
+    body = kitchen(cutouts=[sink, hole])  # sink edge at y 425, hole edge at 427.5: a 2.5 mm web
+    assert ("WEB_TOO_NARROW", "pieces[0].cutouts[1]", "warning") in found(body)
+    body = kitchen(cutouts=[sink, dict(hole, center=[450, 420])])
+    assert ("CUTOUTS_OVERLAP", "pieces[0].cutouts[1]", "error") in found(body)
+    body = kitchen(cutouts=[sink])
+    body["pieces"][0]["edges"]["left"] = {"kind": "seam"}
+    body["pieces"][0]["cutouts"][0]["center"] = [260, 275]  # 60 mm from the left seam
+    assert found(body) == [("CUTOUT_TOO_CLOSE_TO_SEAM", "pieces[0].cutouts[0]", "warning")]
+
+
+def test_structural_errors():
+    body = kitchen(corners=[{"at": 9, "type": "radius", "size": 10}])
+    assert found(body) == [("UNKNOWN_REFERENCE", "pieces[0]", "error")]
+    body = kitchen(cutouts=[{"id": "F", "type": "faucet_hole", "shape": "circle", "center": [100, 100]}])
+    assert found(body) == [("UNKNOWN_REFERENCE", "pieces[0].cutouts[0]", "error")]
+    body = kitchen(shape={"type": "polygon", "vertices": [[0, 0], [500, 500], [500, 0], [0, 500]]}, edges=None)
+    assert found(body) == [("POLYGON_SELF_INTERSECTS", "pieces[0]", "error")]
+    body = kitchen(shape={"type": "polygon", "vertices": [[0, 0], [500, 0], [1000, 0]]}, edges=None)
+    assert found(body) == [("DEGENERATE_PIECE", "pieces[0]", "error")]
+    body = kitchen()
+    body["pieces"].append(dict(body["pieces"][0]))
+    body["joins"] = [{"a": "V1.front[0:100]", "b": "NOPE.left"}, {"a": "V1.edge7", "b": "V1.left[0:9999]"}]
+    assert found(body) == [("UNKNOWN_REFERENCE", "pieces[1]", "error")] + [("UNKNOWN_REFERENCE", f"joins[{i}]", "error")
+                                                                           for i in (0, 1, 1)]
+
+
+def test_piece_larger_than_slabs_names_slab_and_suggests_seam():
+    body = kitchen(shape={"type": "rect", "length": 4200, "depth": 620}, edges=None)
+    [f] = check(decode_job(body))
+    assert (f.code, f.path, f.severity) == ("PIECE_LARGER_THAN_SLABS", "pieces[0]", "error")
+    assert "G-STD (2800 x 1650 mm)" in f.message and "split at 2780 mm from the left" in f.message
+
+
+def test_inside_corner_needs_radius():
+    l_shape = {"type": "polygon", "vertices": [[0, 0], [2000, 0], [2000, 600], [600, 600], [600, 1800], [0, 1800]]}
+    body = kitchen(shape=l_shape, edges=None)
+    body["slab_stock"][0].update(length=3200, width=2000)
+    assert found(body) == [("INSIDE_CORNER_TOO_SHARP", "pieces[0]", "warning")]
+    body = kitchen(shape=l_shape, edges=None, corners=[{"at": 3, "type": "radius", "size": 6}])
+    body["slab_stock"][0].update(length=3200, width=2000)
+    assert found(body) == []
+
+
+def test_overhang_uses_thickness_limit_and_rule_override():
+    body = raw("island.json")
+    body["material"]["thickness"] = 20  # 152 mm limit
+    assert [f.code for f in check(decode_job(body))] == ["OVERHANG_NEEDS_SUPPORT"]
+    body["options"]["rules"] = {"max_unsupported_overhang": 310}
+    assert check(decode_job(body)) == []
+
+
+def test_check_is_fast_on_a_large_job():
+    body = raw("l-kitchen.json")
+    piece = body["pieces"][1]
+    holes = [{"id": f"H{i}", "type": "faucet_hole", "shape": "circle", "center": [100 + 28 * i, 300], "diameter": 20}
+             for i in range(50)]
+    body["pieces"] = [dict(piece, id=f"P{i}", cutouts=holes) for i in range(200)]
+    body["joins"] = []
+    job = decode_job(body)
+    t = time.perf_counter()
+    findings = check(job)
+    assert time.perf_counter() - t < 5.0  # the API calls check() on every submission
+    assert sum(f.code == "WEB_TOO_NARROW" for f in findings) == 200 * 49
