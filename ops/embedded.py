@@ -16,8 +16,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import warnings
+
 import psycopg
 
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # platformdirs, imported by the wheel
 _PG_USER_ROOT = "studio_pg"  # postgres refuses to run as root; under root we run it as this system user
 
 
@@ -52,6 +55,7 @@ class EmbeddedPostgres:
     pgdata: Path
     port: int
     user: str | None  # the OS user the server runs as
+    started_here: bool = False  # this process started it (and so stops it on exit)
 
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
@@ -106,7 +110,7 @@ def ensure_server(data_dir: str | Path, *, durable: bool = True, port: int | Non
             server = EmbeddedPostgres(pgdata, int(lines[3]), user)
             if server.running():
                 return server
-    server = EmbeddedPostgres(pgdata, port or _free_port(), user)
+    server = EmbeddedPostgres(pgdata, port or _free_port(), user, started_here=True)
     server.start()
     deadline = time.monotonic() + 30
     while not server.running():

@@ -1,0 +1,126 @@
+"""The Litestar application: `create_app(settings)`; a lifespan opens the pool and the event listener."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+
+import psycopg
+import psycopg_pool
+import structlog
+from litestar import Litestar, Response, get
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import EXCEPTION_HANDLERS
+from api.events import EventHub
+from api.jobs import GenerateController, JobsController
+from ops.settings import Settings
+from pipeline import store
+from pipeline.db import listen, open_pool
+
+log = structlog.get_logger()
+
+
+@get("/", operation_id="root", tags=["service"], include_in_schema=True)
+async def root() -> dict[str, str]:
+    """Service banner (the frontend checks it)."""
+    return {"message": "Studio Python API", "status": "running"}
+
+
+@get("/health", operation_id="health", tags=["service"])
+async def health(state: State) -> Response[dict[str, str]]:
+    """200 `healthy` when the database answers within 2 s, else 503 `unhealthy`."""
+    try:
+        async with asyncio.timeout(2.0):
+            ok = await store.ping(state.pool)
+    except (TimeoutError, psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+        log.warning("health_check_failed", error=str(exc).strip()[:200] or type(exc).__name__)
+        ok = False
+    return Response({"status": "healthy" if ok else "unhealthy"}, status_code=200 if ok else 503)
+
+
+def request_log_middleware(app: ASGIApp) -> ASGIApp:
+    """One canonical log line per request, with a request id echoed in X-Request-ID."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await app(scope, receive, send_wrapper)
+            finally:
+                log.info("http_request", method=scope["method"], path=scope["path"], status_code=status,
+                         duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                         client=(scope.get("client") or ("", 0))[0])
+
+    return middleware
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the app; settings come from the environment unless given (tests pass their own)."""
+    settings = settings or Settings.from_env()
+    store.ECHO = settings.db_echo
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        hub = EventHub()
+        async with open_pool(settings) as pool:
+            app.state.pool, app.state.hub, app.state.settings = pool, hub, settings
+            listener = asyncio.create_task(listen(settings.listen_url, ("studio_job_events",), hub.dispatch,
+                                                  on_connect=hub.wake_all, stop=stop))
+            log.info("api_started", host=settings.host, port=settings.port,
+                     allowed_origins=list(settings.allowed_origins))
+            try:
+                yield
+            finally:
+                stop.set()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(listener, timeout=5)
+
+    cors = CORSConfig(allow_origins=list(settings.allowed_origins), allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+                      allow_headers=["Content-Type", "Idempotency-Key", "Authorization", "X-Request-ID"],
+                      expose_headers=["Location", "X-Request-ID", "Retry-After"], max_age=600) \
+        if settings.allowed_origins else None
+    return Litestar(
+        route_handlers=[root, health, GenerateController, JobsController],
+        lifespan=[lifespan],
+        cors_config=cors,
+        middleware=[request_log_middleware],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(title="Studio API", version="1.0.0", path="/docs",
+                                     description="Stone fabrication jobs in; DXF, SVG and PDF shop drawings out.",
+                                     render_plugins=[SwaggerRenderPlugin()]),
+        logging_config=None,
+        debug=False,
+    )
+
+
+def app_from_env() -> Litestar:
+    """Factory for `uvicorn --factory api.app:app_from_env`."""
+    return create_app()
+
+
+__all__ = ["create_app", "app_from_env"]

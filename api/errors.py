@@ -1,0 +1,76 @@
+"""Our exceptions mapped to 4xx bodies that name the field and the problem; anything else is a logged 500."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
+
+from api.schemas import ErrorBody, Problem
+from engine.model import Finding
+
+log = structlog.get_logger()
+_AT = re.compile(r"^(?P<msg>.*) - at `\$\.?(?P<path>[^`]*)`$", re.S)
+
+
+class InvalidJob(Exception):
+    """A job that cannot be queued: 422 with every problem found."""
+
+    def __init__(self, detail: str, errors: list[Problem], warnings: list[Problem] | None = None) -> None:
+        super().__init__(detail)
+        self.detail, self.errors, self.warnings = detail, errors, warnings or []
+
+    @classmethod
+    def from_validation(cls, exc: msgspec.ValidationError) -> InvalidJob:
+        """`Expected int, got str - at $.pieces[0].qty` -> path `pieces[0].qty` and its message."""
+        text = str(exc)
+        m = _AT.match(text)
+        path, msg = (m["path"] or "$", m["msg"]) if m else ("$", text)
+        code = "MISSING_FIELD" if "missing required field" in msg else (
+            "UNKNOWN_FIELD" if "unknown field" in msg else "INVALID_VALUE")
+        return cls(f"invalid job: {path}: {msg}", [Problem(path=path, message=msg, code=code)])
+
+
+def problems_from_findings(findings: list[Finding]) -> list[Problem]:
+    return [Problem(path=f.path, message=f.message, code=f.code) for f in findings]
+
+
+def _body(status: int, detail: str, errors: list[Problem] | None = None,
+          warnings: list[Problem] | None = None) -> Response[ErrorBody]:
+    return Response(ErrorBody(status_code=status, detail=detail, errors=errors or [], warnings=warnings or []),
+                    status_code=status)
+
+
+def invalid_job_handler(_: Request[Any, Any, Any], exc: InvalidJob) -> Response[ErrorBody]:
+    return _body(HTTP_422_UNPROCESSABLE_ENTITY, exc.detail, exc.errors, exc.warnings)
+
+
+def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
+    errors: list[Problem] = []
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
+        # Litestar's own parameter validation (query, header, path): name the parameter.
+        for item in exc.extra:
+            if isinstance(item, dict):
+                errors.append(Problem(path=str(item.get("key", "")), message=str(item.get("message", "")),
+                                      code="INVALID_PARAMETER"))
+    detail = exc.detail
+    if errors:
+        detail = "; ".join(f"{p.path}: {p.message}" for p in errors)
+    return _body(exc.status_code, detail, errors)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    log.exception("request_failed", method=request.method, path=request.url.path)
+    return _body(HTTP_500_INTERNAL_SERVER_ERROR, "internal error; the request id is in the X-Request-ID header")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    InvalidJob: invalid_job_handler,
+    HTTPException: http_exception_handler,
+    Exception: internal_error_handler,
+}

@@ -1,0 +1,218 @@
+"""Submitting jobs and following them: /api/cad/generate and /api/jobs/..."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import State
+from litestar.exceptions import ClientException, HTTPException, NotFoundException
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_409_CONFLICT, HTTP_415_UNSUPPORTED_MEDIA_TYPE
+
+from api.errors import InvalidJob, problems_from_findings
+from api.events import EventHub
+from api.schemas import ArtifactInfo, AttemptInfo, JobListItem, JobPage, JobState, JobView, Submitted
+from engine.checks import check
+from engine.model import to_builtins
+from engine.spec import decode_job
+from pipeline import store
+
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+
+def owner_of(request: Request[Any, Any, Any]) -> str | None:
+    """The job owner for this request (the token's `sub` when auth is on), or None: no scoping."""
+    return getattr(request.state, "owner", None)
+
+
+def job_url(job_id: uuid.UUID) -> str:
+    return f"/api/jobs/{job_id}"
+
+
+class GenerateController(Controller):
+    path = "/api/cad"
+    tags = ["jobs"]
+
+    @post("/generate", operation_id="submitJob", status_code=HTTP_202_ACCEPTED,
+          summary="Submit a job (spec v1, or the first system's single-element shape)",
+          responses={})
+    async def generate(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        idempotency_key: Annotated[str | None, Parameter(header="Idempotency-Key", max_length=200)] = None,
+        priority: Annotated[int, Parameter(query="priority", ge=-100, le=100)] = 0,
+        run_after: Annotated[dt.datetime | None, Parameter(query="run_after")] = None,
+    ) -> Response[Submitted]:
+        """Validate the job, run the fabricator checks, and queue it; 202 with the URL to follow it."""
+        content_type = request.headers.get("content-type", "")
+        if content_type and "json" not in content_type.split(";")[0].lower():
+            raise HTTPException(status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                                detail=f"send the job as application/json, not {content_type.split(';')[0]}")
+        body = await request.body()
+        job_id = uuid.uuid4()
+        try:
+            job = decode_job(body, fallback_id=str(job_id)[:8].upper())
+        except msgspec.ValidationError as exc:  # a subclass of DecodeError: must come first
+            raise InvalidJob.from_validation(exc) from None
+        except msgspec.DecodeError as exc:
+            raise ClientException(detail=f"the body is not valid JSON: {exc}") from None
+        findings = await asyncio.to_thread(check, job) if len(job.pieces) > 20 else check(job)
+        errors = [f for f in findings if f.severity == "error"]
+        warnings = [f for f in findings if f.severity == "warning"]
+        if errors:
+            raise InvalidJob(f"the job breaks {len(errors)} fabrication rule{'s' if len(errors) > 1 else ''}",
+                             problems_from_findings(errors), problems_from_findings(warnings))
+        settings = state.settings
+        try:
+            submitted = await store.insert_job(
+                state.pool, spec=to_builtins(job), job_ref=job.job.id, owner=owner_of(request), priority=priority,
+                run_after=run_after, max_attempts=settings.max_attempts, idempotency_key=idempotency_key,
+                request_sha256=store.request_digest(body) if idempotency_key else None,
+                warnings=[to_builtins(w) for w in warnings])
+        except store.IdempotencyConflict as exc:
+            raise HTTPException(status_code=HTTP_409_CONFLICT, detail=str(exc)) from None
+        url = job_url(submitted.id)
+        return Response(
+            Submitted(id=submitted.id, status=submitted.status, status_url=url, events_url=f"{url}/events",
+                      created=submitted.created, warnings=problems_from_findings(warnings)),
+            status_code=HTTP_202_ACCEPTED, headers={"Location": url})
+
+
+class JobsController(Controller):
+    path = "/api/jobs"
+    tags = ["jobs"]
+
+    @get("/", operation_id="listJobs")
+    async def list_jobs(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        status: Annotated[str | None, Parameter(query="status", pattern="^(queued|running|succeeded|failed|cancelled)$")] = None,
+        limit: Annotated[int, Parameter(query="limit", ge=1, le=200)] = 50,
+        cursor: Annotated[str | None, Parameter(query="cursor", max_length=200)] = None,
+    ) -> JobPage:
+        """Jobs newest first; pass `next_cursor` back as `cursor` for the next page."""
+        before = _decode_cursor(cursor) if cursor else None
+        rows = await store.list_jobs(state.pool, owner=owner_of(request), status=status, before=before, limit=limit)
+        items = [JobListItem(id=r["id"], job_ref=r["job_ref"], status=r["status"], stage=r["stage"],
+                             attempts=r["attempts"], error=r["last_error"], created_at=r["created_at"],
+                             updated_at=r["updated_at"], finished_at=r["finished_at"], url=job_url(r["id"]))
+                 for r in rows]
+        nxt = _encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if len(rows) == limit else None
+        return JobPage(items=items, next_cursor=nxt)
+
+    @get("/{job_id:uuid}", operation_id="getJob")
+    async def get_job(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID) -> JobView:
+        """Status, stage, attempts with their errors, warnings, summary and artifact links."""
+        row = await store.get_job(state.pool, job_id, owner_of(request))
+        if row is None:
+            raise NotFoundException(detail=f"no job {job_id}")
+        artifacts, attempts = await asyncio.gather(store.list_artifacts(state.pool, job_id),
+                                                   store.list_job_attempts(state.pool, job_id))
+        return JobView(
+            id=row["id"], job_ref=row["job_ref"], status=row["status"], stage=row["stage"],
+            attempts=row["attempts"], max_attempts=row["max_attempts"], priority=row["priority"],
+            created_at=row["created_at"], updated_at=row["updated_at"], started_at=row["started_at"],
+            finished_at=row["finished_at"], run_after=row["run_after"], cancel_requested=row["cancel_requested"],
+            error=row["last_error"], warnings=row["warnings"], summary=row["summary"],
+            artifacts=[ArtifactInfo(name=a["name"], stage=a["stage"], content_type=a["content_type"],
+                                    size_bytes=a["size_bytes"], sha256=a["sha256"],
+                                    url=f"{job_url(job_id)}/artifacts/{a['name']}") for a in artifacts],
+            attempt_history=[AttemptInfo(**a) for a in attempts])
+
+    @get("/{job_id:uuid}/artifacts/{name:str}", operation_id="getArtifact",
+         media_type="application/octet-stream")
+    async def get_artifact(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID,
+                           name: str) -> Response[bytes]:
+        """The file itself, with its content type; PDFs and SVGs open in the browser, DXFs download."""
+        row = await store.get_artifact(state.pool, job_id, name, owner_of(request))
+        if row is None:
+            raise NotFoundException(detail=f"job {job_id} has no artifact {name!r}")
+        disposition = "inline" if row["content_type"] in ("application/pdf", "image/svg+xml") else "attachment"
+        return Response(bytes(row["data"]), media_type=row["content_type"], headers={
+            "Content-Disposition": f'{disposition}; filename="{row["name"]}"',
+            "ETag": f'"{row["sha256"]}"', "Cache-Control": "private, max-age=31536000, immutable",
+            "X-Content-Type-Options": "nosniff"})
+
+    @post("/{job_id:uuid}/cancel", operation_id="cancelJob", status_code=202)
+    async def cancel(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID) -> JobState:
+        """Queued jobs cancel at once; running jobs stop at the next stage boundary."""
+        row = await store.cancel_job(state.pool, job_id, owner_of(request))
+        if row is None:
+            await _explain_conflict(state, request, job_id, "cancel", "queued or running")
+        return JobState(id=row["id"], status=row["status"], stage=row["stage"])  # type: ignore[index]
+
+    @post("/{job_id:uuid}/retry", operation_id="retryJob", status_code=202)
+    async def retry(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID) -> JobState:
+        """Run a failed or cancelled job again from the stage where it stopped."""
+        row = await store.retry_job(state.pool, job_id, owner_of(request))
+        if row is None:
+            await _explain_conflict(state, request, job_id, "retry", "failed or cancelled")
+        return JobState(id=row["id"], status=row["status"], stage=row["stage"])  # type: ignore[index]
+
+    @delete("/{job_id:uuid}", operation_id="deleteJob", status_code=204)
+    async def delete_job(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID) -> None:
+        """Delete a job and its artifacts (cancel a running job first)."""
+        if not await store.delete_job(state.pool, job_id, owner_of(request)):
+            await _explain_conflict(state, request, job_id, "delete", "not running")
+
+    @get("/{job_id:uuid}/events", operation_id="jobEvents", media_type="text/event-stream")
+    async def events(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID) -> ServerSentEvent:
+        """Server-Sent Events: one `status` event per change, fed by LISTEN/NOTIFY; ends when the job does."""
+        owner = owner_of(request)
+        if await store.job_exists(state.pool, job_id, owner) is None:
+            raise NotFoundException(detail=f"no job {job_id}")
+        return ServerSentEvent(_status_stream(state.pool, state.hub, job_id, owner), event_type="status")
+
+
+async def _status_stream(pool: Any, hub: EventHub, job_id: uuid.UUID, owner: str | None) -> AsyncIterator[str]:
+    with hub.subscribe(job_id) as changes:
+        last = None
+        while True:
+            # Read the row, not the notification: a notification is a hint, the row is the truth,
+            # and the timeout re-reads it in case a notification was lost while the listener reconnected.
+            row = await store.get_job(pool, job_id, owner)
+            if row is None:
+                return
+            state = (row["status"], row["stage"])
+            if state != last:
+                last = state
+                yield msgspec.json.encode({"id": str(job_id), "status": row["status"], "stage": row["stage"],
+                                           "error": row["last_error"]}).decode()
+            if row["status"] in TERMINAL:
+                return
+            try:
+                await asyncio.wait_for(changes.get(), timeout=15)
+            except TimeoutError:
+                pass
+
+
+async def _explain_conflict(state: State, request: Request[Any, Any, Any], job_id: uuid.UUID, action: str,
+                            allowed: str) -> None:
+    status = await store.job_exists(state.pool, job_id, owner_of(request))
+    if status is None:
+        raise NotFoundException(detail=f"no job {job_id}")
+    raise HTTPException(status_code=HTTP_409_CONFLICT,
+                        detail=f"cannot {action} a job that is {status}; it must be {allowed}")
+
+
+def _encode_cursor(created_at: dt.datetime, job_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{job_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, _, jid = raw.partition("|")
+        return dt.datetime.fromisoformat(created), uuid.UUID(jid)
+    except (ValueError, UnicodeDecodeError):
+        raise ClientException(detail="cursor: not a cursor this API returned") from None

@@ -1,0 +1,140 @@
+"""`studio`: up (all in one, local), api, worker, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import warnings
+
+import msgspec
+import structlog
+
+from ops.dsn import mask_dsn
+from ops.logs import configure_logging
+from ops.settings import Settings
+
+log = structlog.get_logger()
+
+
+def resolve_database(settings: Settings) -> tuple[Settings, object | None]:
+    """With no DATABASE_URL, start (or reuse) the embedded PostgreSQL under the data dir and migrate it.
+
+    Returns the settings with the URL filled in, and the server handle when this process started it.
+    """
+    from ops.migrate import migrate
+
+    server = None
+    if not settings.database_url:
+        warnings.filterwarnings("ignore", module="platformdirs")
+        from ops.embedded import ensure_database, ensure_server
+
+        server = ensure_server(settings.data_dir)
+        url = ensure_database(server, "studio")
+        settings = msgspec.structs.replace(settings, database_url=url)
+        os.environ["DATABASE_URL"] = url  # child processes (uvicorn's factory, the worker) read it
+        log.info("embedded_postgres_ready", data_dir=os.path.abspath(settings.data_dir), url=url,
+                 started=server.started_here)
+    migrate(settings.database_url)
+    return settings, server if server is not None and server.started_here else None
+
+
+def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
+    resolve_database(settings)
+    return 0
+
+
+def _serve_api(settings: Settings) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False,
+        proxy_headers=True, forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "*"),
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s), server_header=False,
+    )
+
+
+def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
+    settings, server = resolve_database(settings) if not settings.database_url else (settings, None)
+    try:
+        _serve_api(settings)
+    finally:
+        if server is not None:
+            server.stop()
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.worker import run_worker
+
+    if args.stages:
+        settings = msgspec.structs.replace(settings, worker_stages=tuple(s.strip() for s in args.stages.split(",")))
+    if args.concurrency:
+        settings = msgspec.structs.replace(settings, worker_concurrency=args.concurrency)
+    bad = set(settings.worker_stages) - {"cad", "pdf"}
+    if bad or not settings.worker_stages:
+        raise SystemExit(f"--stages takes cad, pdf or cad,pdf; got {','.join(settings.worker_stages)}")
+    if not settings.database_url:
+        settings, _ = resolve_database(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(settings, stop)
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
+    """Embedded PostgreSQL (unless DATABASE_URL is set), one worker process and the API, logs on stdout."""
+    settings, server = resolve_database(settings)
+    worker = subprocess.Popen([sys.executable, "-m", "ops.cli", "worker"], env=os.environ.copy())
+    url = f"http://{'localhost' if settings.host in ('0.0.0.0', '127.0.0.1') else settings.host}:{settings.port}"
+    log.info("studio_up", url=url, docs=f"{url}/docs", database=mask_dsn(settings.database_url),
+             worker_pid=worker.pid)
+    print(f"\n  Studio is running at {url}  (API docs: {url}/docs; Ctrl+C stops everything)\n", flush=True)
+    try:
+        _serve_api(settings)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=settings.shutdown_grace_s + 5)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        if server is not None:
+            server.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="studio", description="Studio: stone fabrication CAD pipeline")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="run everything locally: embedded PostgreSQL, API and one worker")
+    sub.add_parser("api", help="serve the HTTP API (uvicorn; PORT, HOST)")
+    w = sub.add_parser("worker", help="run a pipeline worker")
+    w.add_argument("--stages", help="comma-separated stages to run: cad,pdf (default both)")
+    w.add_argument("--concurrency", type=int, help="jobs run at once in this worker (default 1)")
+    sub.add_parser("migrate", help="apply database migrations and exit")
+    from ops.admin import add_admin_commands
+
+    add_admin_commands(sub)
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    service = {"api": "api", "worker": "worker"}.get(args.command, "studio")
+    configure_logging(level=settings.log_level, fmt=settings.log_format, service=service)
+    handler = {"up": cmd_up, "api": cmd_api, "worker": cmd_worker, "migrate": cmd_migrate}.get(args.command)
+    if handler is None:
+        return int(args.func(settings, args))
+    return handler(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
