@@ -22,11 +22,10 @@ COPY api/ api/
 COPY pipeline/ pipeline/
 COPY engine/ engine/
 COPY ops/ ops/
-# A plain (non-editable) install: the venv holds the code, the runtime stage needs no /src.
+COPY migrations/ migrations/
+# A plain (non-editable) install: the venv holds the code and the migrations (package data),
+# so the runtime stage needs no /src.
 RUN pip install --no-cache-dir .
-# ops/migrate.py looks for migrations/ beside its package (Path(__file__).parent.parent), which in
-# an installed tree is site-packages; the SQL files are not package data, so put them there.
-COPY migrations/ /opt/venv/lib/python3.11/site-packages/migrations/
 
 # ---- runtime ---------------------------------------------------------------------------------
 FROM python:3.11-slim-bookworm AS runtime

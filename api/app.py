@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         hub = EventHub()
         async with open_pool(settings) as pool:
             app.state.pool, app.state.hub, app.state.settings = pool, hub, settings
-            listener = asyncio.create_task(listen(settings.listen_url, ("studio_job_events",), hub.dispatch,
+            listener = asyncio.create_task(listen(settings.session_url, ("studio_job_events",), hub.dispatch,
                                                   on_connect=hub.wake_all, stop=stop))
             log.info("api_started", host=settings.host, port=settings.port,
                      allowed_origins=list(settings.allowed_origins))

@@ -38,7 +38,7 @@ def resolve_database(settings: Settings) -> tuple[Settings, object | None]:
         os.environ["DATABASE_URL"] = url  # child processes (uvicorn's factory, the worker) read it
         log.info("embedded_postgres_ready", data_dir=os.path.abspath(settings.data_dir), url=url,
                  started=server.started_here)
-    migrate(settings.database_url)
+    migrate(settings.session_url)
     return settings, server if server is not None and server.started_here else None
 
 

@@ -78,8 +78,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         )
 
     @property
-    def listen_url(self) -> str:
-        """LISTEN needs a session: the direct URL when a pooler sits in front of DATABASE_URL."""
+    def session_url(self) -> str:
+        """LISTEN and migrations need a real session: the direct URL when a pooler fronts DATABASE_URL."""
         return self.database_direct_url or self.database_url
 
 

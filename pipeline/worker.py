@@ -46,7 +46,7 @@ class Worker:
         helpers = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._housekeeping())]
         if self.s.database_direct_url or not is_pooler(self.s.database_url):
             helpers.append(asyncio.create_task(listen(
-                self.s.listen_url, ("studio_jobs",), lambda _n: self.wake.set(), on_connect=self.wake.set,
+                self.s.session_url, ("studio_jobs",), lambda _n: self.wake.set(), on_connect=self.wake.set,
                 stop=self.stop)))
         else:
             log.warning("listen_unavailable", reason="DATABASE_URL goes through a transaction pooler and "
