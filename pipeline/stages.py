@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import multiprocessing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -71,25 +71,31 @@ def _warm() -> None:
 
 
 class StageRunner:
-    """One single-process executor per slot; a slot whose stage times out or crashes is replaced."""
+    """One single-process executor per slot; a slot whose stage times out or crashes is replaced.
 
-    def __init__(self, slots: int, *, tasks_per_child: int = 200) -> None:
+    `target` is the function run in the child, `run_stage` unless a test wants a stage that fails on purpose.
+    """
+
+    def __init__(self, slots: int, *, tasks_per_child: int = 200,
+                 target: Callable[..., StageOutput] = run_stage) -> None:
         self._ctx = multiprocessing.get_context("spawn")
         self._tasks_per_child = tasks_per_child
+        self._target = target
         self._free: asyncio.Queue[concurrent.futures.ProcessPoolExecutor] = asyncio.Queue()
         for _ in range(slots):
             self._free.put_nowait(self._new_executor())
 
     def _new_executor(self) -> concurrent.futures.ProcessPoolExecutor:
         ex = concurrent.futures.ProcessPoolExecutor(1, mp_context=self._ctx, max_tasks_per_child=self._tasks_per_child)
-        ex.submit(_warm)
+        if self._target is run_stage:
+            ex.submit(_warm)
         return ex
 
     async def run(self, timeout_s: float, *args: Any) -> StageOutput:
         executor = await self._free.get()
         healthy = True
         try:
-            fut = asyncio.get_running_loop().run_in_executor(executor, run_stage, *args)
+            fut = asyncio.get_running_loop().run_in_executor(executor, self._target, *args)
             try:
                 return await asyncio.wait_for(fut, timeout_s)
             except TimeoutError:

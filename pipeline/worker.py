@@ -119,8 +119,10 @@ class Worker:
             out = await self.runner.run(self.s.stage_timeout_s, stage, spec_json, summary_json, files)
         except StageTimeout as exc:
             return await self._fail(job, str(exc))
-        except (StageCrashed, OSError) as exc:
+        except StageCrashed as exc:
             return await self._retry_or_fail(job, str(exc))
+        except Exception as exc:  # raised inside the stage: not the engine's verdict on the spec, so transient
+            return await self._retry_or_fail(job, f"{type(exc).__name__}: {exc}")
         if out.engine_error is not None:
             return await self._fail(job, out.engine_error, warnings=out.findings or None)
         if job_id in self.lost:
