@@ -40,6 +40,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retry_max_s: Seconds = 300.0
     job_retention_days: Annotated[float, Meta(ge=0)] = 30.0
     max_body_bytes: Annotated[int, Meta(ge=1024)] = 2_000_000
+    stage_function: str = ""  # "module:function" run for each stage instead of the engine (benchmarks, tests)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:

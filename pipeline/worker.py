@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import random
 import time
 import uuid
@@ -35,7 +36,7 @@ class Worker:
         self.stop = stop
         self.wake = asyncio.Event()
         self.slot_freed = asyncio.Event()
-        self.runner = runner or StageRunner(settings.worker_concurrency)
+        self.runner = runner or StageRunner(settings.worker_concurrency, **stage_target(settings))
         self.inflight: dict[uuid.UUID, asyncio.Task[None]] = {}
         self.lost: set[uuid.UUID] = set()  # leases another worker took over: drop our results
 
@@ -220,6 +221,14 @@ class Worker:
                 log.info("job_released", job_id=str(job_id), released=released)
             except DB_ERRORS as exc:
                 log.warning("release_failed", job_id=str(job_id), error=str(exc).strip()[:300])
+
+
+def stage_target(settings: Settings) -> dict[str, Any]:
+    """The stage function STAGE_FUNCTION names ("module:function"), or the engine's by default."""
+    if not settings.stage_function:
+        return {}
+    module, _, name = settings.stage_function.partition(":")
+    return {"target": getattr(importlib.import_module(module), name)}
 
 
 async def _first_of(*aws: Any, timeout: float) -> None:

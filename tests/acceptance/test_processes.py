@@ -1,0 +1,87 @@
+"""Real `studio` processes: kill -9, SIGTERM and a PostgreSQL restart in the middle of the work."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import pytest
+
+from tests.acceptance.conftest import Cluster
+from tests.conftest import EXAMPLES
+
+FAULTY = {"STAGE_FUNCTION": "tests.stage_faults:faulty_stage"}
+
+
+def job(job_id: str, action: str) -> dict:  # type: ignore[type-arg]
+    raw = json.loads((EXAMPLES / "island.json").read_text())
+    raw["job"] = {"id": job_id, "name": action}
+    return raw
+
+
+def test_kill_9_mid_stage_is_rescued_after_the_lease(cluster: Cluster) -> None:
+    cluster.api()
+    doomed = cluster.worker(**FAULTY)
+    job_id = cluster.submit(job("K9", "cad:sleep:2")).json()["id"]
+    cluster.wait_job(job_id, statuses=("running",))
+    doomed.signal(signal.SIGKILL)
+    doomed.p.wait(timeout=10)
+    cluster.worker(**FAULTY)
+    done = cluster.wait_job(job_id)
+    assert done["status"] == "succeeded"
+    history = [(a["stage"], a["outcome"]) for a in done["attempt_history"]]
+    assert history == [("cad", "lost"), ("cad", "succeeded"), ("pdf", "succeeded")]
+    assert sorted(a["name"] for a in done["artifacts"]) == ["cad.txt", "pdf.txt"]  # no duplicates
+    runs = (cluster.env["STUDIO_TEST_FAULT_DIR"] + "/K9-cad")
+    assert len(open(runs).read().splitlines()) == 2  # the killed run and the rescue
+
+
+def test_sigterm_mid_stage_exits_cleanly_and_requeues_without_spending_an_attempt(cluster: Cluster) -> None:
+    cluster.api()
+    worker = cluster.worker(**FAULTY, SHUTDOWN_GRACE_S="0.5")
+    job_id = cluster.submit(job("TERM", "cad:sleep:30")).json()["id"]
+    cluster.wait_job(job_id, statuses=("running",))
+    started = time.monotonic()
+    assert worker.stop(timeout=20) == 0
+    assert time.monotonic() - started < 10
+    released = cluster.http.get(f"/api/jobs/{job_id}").json()
+    assert (released["status"], released["attempts"]) == ("queued", 0)
+    assert [a["outcome"] for a in released["attempt_history"]] == ["released"]
+    assert worker.events("job_released") and worker.events("worker_stopped")
+
+
+def test_every_job_finishes_across_a_postgres_restart(cluster: Cluster, embedded_server) -> None:  # type: ignore[no-untyped-def]
+    cluster.api()
+    worker = cluster.worker(**FAULTY)
+    before = [cluster.submit(job(f"R{i}", "cad:sleep:0.3")).json()["id"] for i in range(4)]
+    embedded_server.stop("fast")
+    try:
+        deadline = time.monotonic() + 20
+        while cluster.http.get("/health").status_code != 503:
+            assert time.monotonic() < deadline, "health stayed 200 with the database down"
+            time.sleep(0.1)
+        assert cluster.http.get("/health").json() == {"status": "unhealthy"}
+    finally:
+        embedded_server.start()
+    deadline = time.monotonic() + 30
+    while cluster.http.get("/health").status_code != 200:
+        assert time.monotonic() < deadline, "the API did not recover by itself"
+        time.sleep(0.2)
+    after = [cluster.submit(job(f"S{i}", "ok")).json()["id"] for i in range(3)]
+    finished = [cluster.wait_job(j) for j in before + after]
+    assert [j["status"] for j in finished] == ["succeeded"] * 7
+    assert worker.events("listener_disconnected") and len(worker.events("listener_connected")) >= 2
+
+
+@pytest.mark.parametrize("workers", [2])
+def test_worker_processes_split_the_work_and_run_each_stage_once(cluster: Cluster, workers: int) -> None:
+    cluster.api()
+    procs = [cluster.worker(**FAULTY) for _ in range(workers)]
+    ids = [cluster.submit(job(f"N{i}", "cad:sleep:0.05")).json()["id"] for i in range(12)]
+    assert all(cluster.wait_job(j)["status"] == "succeeded" for j in ids)
+    for i in range(12):
+        for stage in ("cad", "pdf"):
+            runs = open(f"{cluster.env['STUDIO_TEST_FAULT_DIR']}/N{i}-{stage}").read().splitlines()
+            assert len(runs) == 1
+    assert all(p.events("stage_finished") for p in procs), "one worker did all the work"
