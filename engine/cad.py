@@ -11,11 +11,11 @@ from engine import geometry as g
 from engine.checks import can_rotate, check
 from engine.dxf import piece_dxf, slab_dxf
 from engine.model import Artifact, CadResult, EngineError, Finding, Slabs
+from engine.spec import JobSpec, to_mm
 from engine.summary import summarize
 from engine.svg import piece_svg, slab_svg
-from engine.spec import JobSpec, to_mm
 
-__all__ = ["check", "run_cad", "nest_job", "file_stem"]
+__all__ = ["check", "file_stem", "nest_job", "run_cad"]
 
 DXF_TYPE = "image/vnd.dxf"
 SVG_TYPE = "image/svg+xml"

@@ -263,7 +263,8 @@ def _check_joins(job: JobSpec, outlines: dict[str, g.Outline], findings: list[Fi
                     else:
                         n = len(ol.vertices)
                         raw = g.Seg(ol.vertices[e], ol.vertices[(e + 1) % n], _bulge(piece, e))
-                        seams.setdefault(piece.id, []).append(g.span_line(g.Span(raw.sub(a / length, b / length), "seam", None, e)))
+                        span = g.Span(raw.sub(a / length, b / length), "seam", None, e)
+                        seams.setdefault(piece.id, []).append(g.span_line(span))
             if problem:
                 findings.append(Finding("UNKNOWN_REFERENCE", f"joins[{ji}]", f"Join {ji}: {problem}."))
     return seams
@@ -312,7 +313,7 @@ def _check_cutouts(piece: Piece, ol: g.Outline, seams: list[LineString], rules: 
             edge = _nearest_edge(piece, ol, (coords[far][0], coords[far][1]))
             where = f"past the {side_word(piece, edge)} of {piece.id}" if edge is not None else f"outside {piece.id}"
             if cp.intersection(poly).area < 1e-6:
-                msg = f"{name} lies entirely outside {piece.id}; its farthest point is {fmt(float(dists[far]))} {where.replace(' of ' + piece.id, '')}."
+                msg = f"{name} lies entirely outside {piece.id}, up to {fmt(float(dists[far]))} {where}."
             else:
                 msg = f"{name} reaches {fmt(float(dists[far]))} {where}."
             findings.append(Finding("CUTOUT_OUTSIDE_PIECE", cpath, msg))

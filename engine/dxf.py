@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import ezdxf
 import shapely
@@ -32,6 +34,22 @@ POLISH_COLOUR = 5
 _BAD_LAYER_CHARS = re.compile(r'[<>/\\":;?*|=`,\s]+')
 
 Pt = tuple[float, float]
+_FIXED_METADATA_LOCK = threading.Lock()
+
+
+@contextmanager
+def _fixed_metadata() -> Iterator[None]:
+    """Same job, same bytes: without this ezdxf stamps the time and random GUIDs into every file.
+
+    The switch is process-wide, so it is held under a lock and restored.
+    """
+    with _FIXED_METADATA_LOCK:
+        previous = ezdxf.options.write_fixed_meta_data_for_testing
+        ezdxf.options.write_fixed_meta_data_for_testing = True
+        try:
+            yield
+        finally:
+            ezdxf.options.write_fixed_meta_data_for_testing = previous
 
 
 class _Writer:
@@ -40,7 +58,8 @@ class _Writer:
     def __init__(self, job: JobSpec) -> None:
         self.job = job
         self.k = 1 / MM_PER_INCH if job.units == "in" else 1.0  # mm -> job units
-        self.doc = ezdxf.new("R2010", setup=True)
+        with _fixed_metadata():
+            self.doc = ezdxf.new("R2010", setup=True)
         self.doc.header["$INSUNITS"] = 1 if job.units == "in" else 4
         self.doc.header["$MEASUREMENT"] = 0 if job.units == "in" else 1
         self.msp: Modelspace = self.doc.modelspace()
@@ -71,7 +90,8 @@ class _Writer:
 
     def to_bytes(self) -> bytes:
         buf = io.StringIO()
-        self.doc.write(buf)
+        with _fixed_metadata():
+            self.doc.write(buf)
         return buf.getvalue().encode("utf-8")
 
 
@@ -128,10 +148,11 @@ def _draw_piece(w: _Writer, piece: Piece, tf: Callable[[Pt], Pt], rot_deg: float
             w.polyline(move(g.cutout_segs(c)), "INNER_CUT", closed=True)
         w.text(c.id, tf((c.center[0], c.center[1])), text_mm * 0.7, rotation=rot_deg)
     for (kind, profile), spans in runs(ol.spans, lambda s: (s.kind, s.profile)):
+        whole = len(spans) == len(ol.spans)  # polished all round: one closed loop, no start/stop mark
         if kind == "finished":
-            w.polyline(move([s.seg for s in spans]), polish_layer(profile), closed=False)
+            w.polyline(move([s.seg for s in spans]), polish_layer(profile), closed=whole)
         elif kind == "seam":
-            w.polyline(move([s.seg for s in spans]), "SEAM", closed=False)
+            w.polyline(move([s.seg for s in spans]), "SEAM", closed=whole)
     for pts in drip_groove_lines(ol):
         w.msp.add_lwpolyline([w.pt(tf(p)) for p in pts], dxfattribs={"layer": w.layer("DRIP_GROOVE")})
     minx, miny, maxx, maxy = g.bbox(ol.segs)

@@ -7,6 +7,7 @@ discretises them finely for shapely (areas, containment, distances).
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -251,7 +252,7 @@ def _edge_kind_intervals(edge: Edge | None, length: float) -> list[tuple[float, 
         cuts.update((min(s.start, length), min(s.end, length)))
     bounds = sorted(cuts)
     out: list[tuple[float, float, str, str | None]] = []
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         if b - a < EPS:
             continue
         mid = (a + b) / 2
@@ -313,7 +314,10 @@ def outline(piece: Piece) -> Outline:
     return Outline(segs, spans, names, pts, lengths)
 
 
-def _corner_kind(before: tuple[float, float, str, str | None], after: tuple[float, float, str, str | None]) -> tuple[str, str | None]:
+Interval = tuple[float, float, str, str | None]  # (from, to, kind, profile) along an edge
+
+
+def _corner_kind(before: Interval, after: Interval) -> tuple[str, str | None]:
     """A corner's arc or clip is exposed stone if either neighbouring edge is finished, so it is polished too."""
     if before[2] == after[2]:
         return before[2], before[3]

@@ -190,7 +190,7 @@ def slab_svg(job: JobSpec, slab_layout: SlabLayout) -> bytes:
     pieces = {p.id: p for p in mm.pieces}
     L, W = slab_layout.length_mm, slab_layout.width_mm
     size = max(L, W)
-    font = _q(size / 40)
+    font = _q(size / 32)  # about 11 px when a 3 m slab fills a phone screen
     stroke = _q(size / 1000)
     pad = font
     d = draw.Drawing(_q(L + 2 * pad), _q(W + 2 * pad + font * 2.5), origin=(_q(-pad), _q(-(W + pad + font * 2.5))))
@@ -202,7 +202,7 @@ def slab_svg(job: JobSpec, slab_layout: SlabLayout) -> bytes:
     for r in slab_layout.remnants:
         d.append(draw.Rectangle(_q(r.x_mm), _q(-(r.y_mm + r.width_mm)), _q(r.length_mm), _q(r.width_mm), fill="none",
                                 stroke="#43a047", stroke_width=stroke, stroke_dasharray=f"{font * 0.6:.2f} {font * 0.3:.2f}"))
-        _text(d, f"remnant {_fmt(r.length_mm, job.units)} x {_fmt(r.width_mm, job.units)}",
+        _text(d, f"remnant {_fmt(r.length_mm, job.units).removesuffix(' mm')} x {_fmt(r.width_mm, job.units)}",
               r.x_mm + r.length_mm / 2, r.y_mm + r.width_mm / 2, font * 0.6, fill="#43a047")
     for p in slab_layout.placements:
         piece = pieces[p.piece]

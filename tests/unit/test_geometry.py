@@ -37,12 +37,12 @@ def test_radius_corners_shorten_edges_and_arc_counts_as_finished():
     p = rect(edges={"front": fin, "right": fin, "back": Edge(kind="wall"), "left": fin},
              corners=[Corner(at=1, type="radius", size=50), Corner(at=2, type="radius", size=50)])
     ol = g.outline(p)
-    arc = [s for s in ol.spans if s.corner == 1][0]
+    arc = next(s for s in ol.spans if s.corner == 1)
     assert arc.kind == "finished" and arc.profile == "ogee"
     assert arc.seg.length() == pytest.approx(math.pi * 50 / 2)
     # corner 2 sits between finished right and a wall back: exposed, so polished too
-    assert [s for s in ol.spans if s.corner == 2][0].kind == "finished"
-    front = [s for s in ol.spans if s.edge == 0][0]
+    assert next(s for s in ol.spans if s.corner == 2).kind == "finished"
+    front = next(s for s in ol.spans if s.edge == 0)
     assert front.seg.length() == pytest.approx(950)
     assert g.area(ol.segs) == pytest.approx(600_000 - 2 * (2500 - math.pi * 625))
     assert ol.polygon().area == pytest.approx(g.area(ol.segs), abs=5)  # discretised twin
@@ -50,7 +50,7 @@ def test_radius_corners_shorten_edges_and_arc_counts_as_finished():
 
 def test_clip_corner_is_a_chamfer():
     ol = g.outline(rect(corners=[Corner(at=0, type="clip", size=30)]))
-    clip = [s for s in ol.spans if s.corner == 0][0]
+    clip = next(s for s in ol.spans if s.corner == 0)
     assert clip.seg.bulge == 0
     assert clip.seg.length() == pytest.approx(30 * math.sqrt(2))
     assert ol.polygon().area == pytest.approx(600_000 - 450)
