@@ -124,6 +124,10 @@ def drip_groove_lines(ol: g.Outline) -> list[list[Pt]]:
             continue
         line = LineString(g.polyline_points([s.seg for s in spans]))
         off = shapely.offset_curve(line, inward * groove.offset, join_style="mitre")
+        if off.geom_type == "MultiLineString":  # GEOS splits offsets of some near-collinear runs
+            off = shapely.line_merge(off)
+            if off.geom_type == "MultiLineString":
+                off = max(off.geoms, key=lambda part: part.length)
         if off.is_empty or off.length <= 2 * groove.offset:
             continue
         off = substring(off, groove.offset, off.length - groove.offset)
