@@ -85,3 +85,18 @@ def test_worker_processes_split_the_work_and_run_each_stage_once(cluster: Cluste
             runs = open(f"{cluster.env['STUDIO_TEST_FAULT_DIR']}/N{i}-{stage}").read().splitlines()
             assert len(runs) == 1
     assert all(p.events("stage_finished") for p in procs), "one worker did all the work"
+
+
+def test_events_stream_follows_the_job_until_it_ends(cluster: Cluster) -> None:
+    cluster.api()
+    job_id = cluster.submit(job("SSE", "cad:sleep:0.5")).json()["id"]
+    seen: list[tuple[str, str]] = []
+    with cluster.http.stream("GET", f"/api/jobs/{job_id}/events", timeout=30) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        cluster.worker(**FAULTY)  # started after the stream opened: every change arrives live
+        for line in r.iter_lines():
+            if line.startswith("data:"):
+                event = json.loads(line[5:])
+                seen.append((event["status"], event["stage"]))
+    assert seen[0] == ("queued", "cad") and seen[-1] == ("succeeded", "pdf")
+    assert ("running", "cad") in seen and ("running", "pdf") in seen

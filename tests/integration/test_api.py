@@ -1,0 +1,154 @@
+"""The HTTP API in process (Litestar's AsyncTestClient) against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+
+import msgspec
+import pytest
+from litestar.testing import AsyncTestClient
+
+from api.app import create_app
+from ops.settings import Settings
+from tests.conftest import example_bytes
+
+pytestmark = pytest.mark.anyio
+JSON = {"content-type": "application/json"}
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    settings = msgspec.structs.replace(settings, allowed_origins=("https://app.example.com",))
+    async with AsyncTestClient(create_app(settings)) as c:
+        yield c
+
+
+async def test_root_health_docs(client) -> None:  # type: ignore[no-untyped-def]
+    assert (await client.get("/")).json() == {"message": "Studio Python API", "status": "running"}
+    assert (await client.get("/health")).json() == {"status": "healthy"}
+    assert "swagger" in (await client.get("/docs")).text.lower()
+    schema = (await client.get("/docs/openapi.json")).json()
+    assert "/api/cad/generate" in schema["paths"] and "/api/jobs/{job_id}" in schema["paths"]
+
+
+async def test_health_is_503_when_the_database_is_unreachable() -> None:
+    settings = Settings(database_url="postgresql://postgres@127.0.0.1:9/nowhere").normalized()
+    async with AsyncTestClient(create_app(settings)) as c:
+        r = await c.get("/health")
+    assert (r.status_code, r.json()) == (503, {"status": "unhealthy"})
+
+
+@pytest.mark.parametrize("name", ["l-kitchen.json", "island.json"])
+async def test_every_valid_example_is_accepted(client, name) -> None:  # type: ignore[no-untyped-def]
+    r = await client.post("/api/cad/generate", content=example_bytes(name), headers=JSON)
+    assert r.status_code == 202, r.text
+    body = r.json()
+    assert body["status"] == "queued" and r.headers["location"] == body["status_url"] == f"/api/jobs/{body['id']}"
+    uuid.UUID(body["id"])
+    job = (await client.get(body["status_url"])).json()
+    assert job["status"] == "queued" and job["job_ref"] == json.loads(example_bytes(name))["job"]["id"]
+    if name == "island.json":
+        assert [w["code"] for w in body["warnings"]] == ["OVERHANG_NEEDS_SUPPORT"]
+
+
+async def test_bad_cutout_is_refused_naming_the_cutout(client) -> None:  # type: ignore[no-untyped-def]
+    r = await client.post("/api/cad/generate", content=example_bytes("bad-cutout.json"), headers=JSON)
+    assert r.status_code == 422
+    errors = r.json()["errors"]
+    assert [(e["path"], e["code"]) for e in errors] == [("pieces[0].cutouts[0]", "CUTOUT_OUTSIDE_PIECE")]
+    assert (await client.get("/api/jobs")).json()["items"] == []  # nothing was queued
+
+
+@pytest.mark.parametrize(("body", "status", "path", "needle"), [
+    (b'{"test": true}', 422, "$", "spec_version"),
+    (b"{nope", 400, None, "not valid JSON"),
+    (b"[1, 2]", 422, "$", "object"),
+])
+async def test_malformed_bodies_get_a_clear_4xx(client, body, status, path, needle) -> None:  # type: ignore[no-untyped-def]
+    r = await client.post("/api/cad/generate", content=body, headers=JSON)
+    assert r.status_code == status, r.text
+    assert needle in r.text
+    if path:
+        assert r.json()["errors"][0]["path"] == path
+
+
+async def test_field_errors_name_the_field(client) -> None:  # type: ignore[no-untyped-def]
+    raw = json.loads(example_bytes("l-kitchen.json"))
+    raw["pieces"][1]["cutouts"][0]["length"] = -5
+    r = await client.post("/api/cad/generate", json=raw)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["path"] == "pieces[1].cutouts[0].length"
+    raw = json.loads(example_bytes("l-kitchen.json"))
+    raw["pieces"][0]["cutouts"][0]["corner_raduis"] = 5
+    r = await client.post("/api/cad/generate", json=raw)
+    assert r.json()["errors"][0]["code"] == "UNKNOWN_FIELD" and "corner_raduis" in r.text
+
+
+async def test_wrong_content_type_is_415(client) -> None:  # type: ignore[no-untyped-def]
+    r = await client.post("/api/cad/generate", content=b"dims=1", headers={"content-type": "text/plain"})
+    assert r.status_code == 415
+
+
+async def test_legacy_request_shape_is_accepted(client) -> None:  # type: ignore[no-untyped-def]
+    legacy = {"dims": {"length": 1200, "width": 600, "height": 30}, "material": {"name": "Nero Assoluto"},
+              "finish": {"name": "polished"}, "profile": {"name": "half_bullnose", "radius": 10},
+              "processedEdges": {"front": True, "left": True, "right": False, "back": False},
+              "okapnikEdges": {"front": True}}
+    r = await client.post("/api/cad/generate", json=legacy)
+    assert r.status_code == 202, r.text
+    job = (await client.get(r.json()["status_url"])).json()
+    assert job["status"] == "queued"
+
+
+async def test_idempotency_key(client) -> None:  # type: ignore[no-untyped-def]
+    body = example_bytes("l-kitchen.json")
+    first = await client.post("/api/cad/generate", content=body, headers={**JSON, "Idempotency-Key": "abc"})
+    again = await client.post("/api/cad/generate", content=body, headers={**JSON, "Idempotency-Key": "abc"})
+    assert first.status_code == again.status_code == 202
+    assert first.json()["id"] == again.json()["id"] and (first.json()["created"], again.json()["created"]) == (True, False)
+    other = await client.post("/api/cad/generate", content=example_bytes("island.json"),
+                              headers={**JSON, "Idempotency-Key": "abc"})
+    assert other.status_code == 409
+    assert len((await client.get("/api/jobs")).json()["items"]) == 1
+
+
+async def test_list_filters_and_paginates(client) -> None:  # type: ignore[no-untyped-def]
+    ids = [(await client.post("/api/cad/generate", content=example_bytes("island.json"), headers=JSON)).json()["id"]
+           for _ in range(5)]
+    seen, cursor = [], None
+    while True:
+        page = (await client.get("/api/jobs", params={"limit": 2, **({"cursor": cursor} if cursor else {})})).json()
+        seen += [i["id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == ids[::-1]
+    assert (await client.get("/api/jobs", params={"status": "failed"})).json()["items"] == []
+    assert (await client.get("/api/jobs", params={"cursor": "garbage"})).status_code == 400
+    assert (await client.get("/api/jobs", params={"limit": 0})).status_code == 400
+
+
+async def test_cancel_retry_delete_over_http(client) -> None:  # type: ignore[no-untyped-def]
+    job_id = (await client.post("/api/cad/generate", content=example_bytes("island.json"), headers=JSON)).json()["id"]
+    assert (await client.post(f"/api/jobs/{job_id}/retry")).status_code == 409  # queued: nothing to retry
+    r = await client.post(f"/api/jobs/{job_id}/cancel")
+    assert (r.status_code, r.json()["status"]) == (202, "cancelled")
+    assert (await client.post(f"/api/jobs/{job_id}/cancel")).status_code == 409
+    assert (await client.post(f"/api/jobs/{job_id}/retry")).json()["status"] == "queued"
+    assert (await client.delete(f"/api/jobs/{job_id}")).status_code == 204
+    assert (await client.get(f"/api/jobs/{job_id}")).status_code == 404
+    missing = uuid.uuid4()
+    for method, url in [("get", f"/api/jobs/{missing}"), ("post", f"/api/jobs/{missing}/cancel"),
+                        ("delete", f"/api/jobs/{missing}"), ("get", f"/api/jobs/{missing}/artifacts/x.pdf")]:
+        assert (await getattr(client, method)(url)).status_code == 404
+    assert (await client.get("/api/jobs/not-a-uuid")).status_code == 404
+
+
+async def test_cors_allows_only_the_configured_origin(client) -> None:  # type: ignore[no-untyped-def]
+    pre = {"access-control-request-method": "POST", "access-control-request-headers": "content-type"}
+    ok = await client.options("/api/cad/generate", headers={"origin": "https://app.example.com", **pre})
+    assert ok.headers.get("access-control-allow-origin") == "https://app.example.com"
+    bad = await client.options("/api/cad/generate", headers={"origin": "https://evil.example.com", **pre})
+    assert bad.headers.get("access-control-allow-origin") is None
