@@ -19,6 +19,7 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.catalogue import CatalogueController
 from api.errors import EXCEPTION_HANDLERS
 from api.events import EventHub
 from api.jobs import GenerateController, JobsController
@@ -104,7 +105,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                       expose_headers=["Location", "X-Request-ID", "Retry-After"], max_age=600) \
         if settings.allowed_origins else None
     return Litestar(
-        route_handlers=[root, health, GenerateController, JobsController],
+        route_handlers=[root, health, GenerateController, JobsController, CatalogueController],
         lifespan=[lifespan],
         cors_config=cors,
         middleware=[request_log_middleware],

@@ -10,6 +10,7 @@ import msgspec
 from engine import geometry as g
 from engine.checks import can_rotate, check
 from engine.dxf import piece_dxf, slab_dxf
+from engine.pricing import Catalogue, quote
 from engine.model import Artifact, CadResult, EngineError, Finding, Slabs
 from engine.spec import JobSpec, to_mm
 from engine.summary import summarize
@@ -67,8 +68,11 @@ def _error_message(errors: list[Finding]) -> str:
     return head + ": " + " ".join(f"[{f.path}] {f.message}" for f in errors[:20]) + (" ..." if len(errors) > 20 else "")
 
 
-def run_cad(job: JobSpec) -> CadResult:
-    """Check, nest, summarise and draw a job; raises EngineError when check() finds errors or nesting fails."""
+def run_cad(job: JobSpec, catalogue: Catalogue | None = None) -> CadResult:
+    """Check, nest, summarise, price and draw a job; raises EngineError on check() errors or failed nesting.
+
+    The quote uses the job's own `pricing` over the shop's `catalogue` (None: the job's pricing alone).
+    """
     findings = check(job)
     errors = [f for f in findings if f.severity == "error"]
     if errors:
@@ -76,6 +80,7 @@ def run_cad(job: JobSpec) -> CadResult:
     mm = to_mm(job)
     slabs = nest_job(mm)
     summary = summarize(job, slabs, findings)
+    summary = msgspec.structs.replace(summary, quote=quote(job, summary, catalogue))
     outputs = job.options.outputs
     artifacts: list[Artifact] = []
     used: set[str] = set()

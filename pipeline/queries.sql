@@ -23,7 +23,12 @@ SELECT id, status, stage, created_at, request_sha256
 -- name: claim_jobs
 -- Runnable jobs for these stages in priority order; SKIP LOCKED lets workers claim side by side.
 -- The attempt row is written in the same statement, so a claim is one round trip.
-WITH candidate AS (
+-- Its commit does not wait for the WAL flush (synchronous_commit off for this transaction only): a claim lost
+-- in a crash just leaves the job queued (the worker's lease-guarded result then changes nothing), and the
+-- durable commit of that result flushes the claim with it. One fsync per batch instead of two.
+WITH relaxed AS (
+    SELECT set_config('synchronous_commit', 'off', true)),
+candidate AS (
     SELECT id FROM jobs
      WHERE status = 'queued' AND run_after <= now() AND stage = ANY(%(stages)s)
      ORDER BY priority DESC, run_after, created_at
@@ -42,7 +47,7 @@ attempt AS (
     SELECT id, stage, attempts, %(worker_id)s FROM claimed)
 SELECT claimed.*, pg_notify('studio_job_events',
                             json_build_object('id', id, 'status', 'running', 'stage', stage)::text) AS notified
-  FROM claimed;
+  FROM claimed CROSS JOIN relaxed;
 
 -- name: extend_leases
 -- Heartbeat: only jobs this worker still holds; the reply also carries cancel requests.
@@ -80,6 +85,28 @@ attempt AS (
 SELECT id, status, stage,
        pg_notify('studio_job_events', json_build_object('id', id, 'status', status, 'stage', stage)::text),
        CASE WHEN status = 'queued' THEN pg_notify('studio_jobs', '') END
+  FROM job;
+
+-- name: complete_jobs
+-- Batch success for final stages: one statement (one commit) for many jobs, each guarded by its lease;
+-- jobs missing from the result lost their lease and nothing changed for them.
+WITH done AS (
+    SELECT * FROM unnest(%(ids)s::uuid[], %(summaries)s::jsonb[], %(warnings)s::jsonb[]) AS d(id, summary, warnings)),
+job AS (
+    UPDATE jobs j
+       SET status = 'succeeded', locked_by = NULL, locked_until = NULL, cancel_requested = false,
+           last_error = NULL, summary = coalesce(d.summary, j.summary), warnings = coalesce(d.warnings, j.warnings),
+           finished_at = now(), updated_at = now()
+      FROM done d
+     WHERE j.id = d.id AND j.status = 'running' AND j.locked_by = %(worker_id)s
+ RETURNING j.id, j.status, j.stage),
+attempt AS (
+    UPDATE job_attempts a
+       SET finished_at = now(), outcome = 'succeeded'
+      FROM job
+     WHERE a.job_id = job.id AND a.worker_id = %(worker_id)s AND a.finished_at IS NULL)
+SELECT id, status, stage,
+       pg_notify('studio_job_events', json_build_object('id', id, 'status', status, 'stage', stage)::text)
   FROM job;
 
 -- name: replace_artifact
@@ -216,3 +243,45 @@ SELECT status, stage, count(*) AS jobs,
 -- name: ping
 -- Health check: the database answers.
 SELECT 1 AS ok;
+
+-- name: list_materials
+-- The catalogue's materials, for the frontend's pickers and for quotes.
+SELECT name, type, density_kg_m3::float8 AS density_kg_m3, thicknesses_mm::float8[] AS thicknesses_mm,
+       price_per_m2::text AS price_per_m2, price_per_slab::text AS price_per_slab
+  FROM catalogue_materials ORDER BY name;
+
+-- name: list_finishes
+-- Surface finishes and their surcharge per m².
+SELECT name, description, surcharge_per_m2::text AS surcharge_per_m2 FROM catalogue_finishes ORDER BY name;
+
+-- name: list_edge_profiles
+-- Edge profiles and their price per metre.
+SELECT name, description, price_per_m::text AS price_per_m FROM catalogue_edge_profiles ORDER BY name;
+
+-- name: list_cutout_prices
+-- Cutout prices by type.
+SELECT type, description, price_each::text AS price_each FROM catalogue_cutouts ORDER BY type;
+
+-- name: get_rates
+-- Shop-wide rates: currency, fabrication, drip groove, VAT.
+SELECT currency, fabrication_per_m2::text AS fabrication_per_m2, drip_groove_per_m::text AS drip_groove_per_m,
+       vat_rate::text AS vat_rate, prices_include_vat
+  FROM catalogue_rates;
+
+-- name: get_catalogue
+-- The whole catalogue as one JSON document shaped like engine.pricing.Catalogue (money as text: exact).
+SELECT json_build_object(
+           'currency', r.currency,
+           'fabrication_per_m2', r.fabrication_per_m2::text,
+           'drip_groove_per_m', r.drip_groove_per_m::text,
+           'vat_rate', r.vat_rate::text,
+           'prices_include_vat', r.prices_include_vat,
+           'materials', (SELECT coalesce(json_object_agg(m.name, json_strip_nulls(json_build_object(
+                                    'price_per_m2', m.price_per_m2::text, 'price_per_slab', m.price_per_slab::text,
+                                    'density_kg_m3', m.density_kg_m3, 'thicknesses_mm', m.thicknesses_mm))), '{}')
+                           FROM catalogue_materials m),
+           'finishes', (SELECT coalesce(json_object_agg(name, surcharge_per_m2::text), '{}') FROM catalogue_finishes),
+           'edge_per_m', (SELECT coalesce(json_object_agg(name, price_per_m::text), '{}') FROM catalogue_edge_profiles),
+           'cutout_each', (SELECT coalesce(json_object_agg(type, price_each::text), '{}') FROM catalogue_cutouts)
+       )::text AS catalogue
+  FROM catalogue_rates r;

@@ -40,7 +40,7 @@ def next_stage(stage: str, spec: Any) -> str | None:
 
 
 def run_stage(stage: str, spec_json: bytes, summary_json: bytes | None,
-              files: Sequence[tuple[str, str, bytes]]) -> StageOutput:
+              files: Sequence[tuple[str, str, bytes]], catalogue_json: bytes | None = None) -> StageOutput:
     """Run one stage on a job (in the child process); engine errors come back as data, not exceptions."""
     from engine.model import CadResult, EngineError, Summary, to_builtins
     from engine.spec import JobSpec
@@ -49,8 +49,10 @@ def run_stage(stage: str, spec_json: bytes, summary_json: bytes | None,
     try:
         if stage == "cad":
             from engine.cad import run_cad
+            from engine.pricing import Catalogue
 
-            result: CadResult = run_cad(spec)
+            catalogue = msgspec.json.decode(catalogue_json, type=Catalogue) if catalogue_json else None
+            result: CadResult = run_cad(spec, catalogue)
             return StageOutput(summary=to_builtins(result.summary),
                                artifacts=[(a.name, a.content_type, a.data) for a in result.artifacts])
         if stage == "pdf":

@@ -153,6 +153,22 @@ async def transition_job(
     return bool(rows)
 
 
+async def complete_jobs(conn: AsyncConnection[Any], *, worker_id: str, ids: list[uuid.UUID],
+                        summaries: list[Any] | None = None, warnings: list[Any] | None = None) -> set[uuid.UUID]:
+    """Mark many claimed jobs succeeded in one statement, each guarded by its lease.
+
+    Returns the ids that changed; an id missing from it lost its lease (its result must be dropped).
+    """
+    if not ids:
+        return set()
+    rows = await _rows(conn, "complete_jobs", {
+        "worker_id": worker_id, "ids": ids,
+        "summaries": [None if s is None else Jsonb(s) for s in (summaries or [None] * len(ids))],
+        "warnings": [None if w is None else Jsonb(w) for w in (warnings or [None] * len(ids))],
+    })
+    return {r["id"] for r in rows}
+
+
 async def replace_artifact(conn: AsyncConnection[Any], *, job_id: uuid.UUID, stage: str, name: str,
                            content_type: str, data: bytes) -> None:
     """Store one artifact, replacing an earlier attempt's file of the same name."""
@@ -224,6 +240,32 @@ async def prune_jobs(pool: AsyncConnectionPool, *, days: float, limit: int = 500
 
 async def queue_stats(pool: AsyncConnectionPool) -> list[Row]:
     return await _all(pool, "queue_stats", {})
+
+
+async def list_materials(pool: AsyncConnectionPool) -> list[Row]:
+    return await _all(pool, "list_materials", {})
+
+
+async def list_finishes(pool: AsyncConnectionPool) -> list[Row]:
+    return await _all(pool, "list_finishes", {})
+
+
+async def list_edge_profiles(pool: AsyncConnectionPool) -> list[Row]:
+    return await _all(pool, "list_edge_profiles", {})
+
+
+async def list_cutout_prices(pool: AsyncConnectionPool) -> list[Row]:
+    return await _all(pool, "list_cutout_prices", {})
+
+
+async def get_rates(pool: AsyncConnectionPool) -> Row | None:
+    return await _one(pool, "get_rates", {})
+
+
+async def get_catalogue(pool: AsyncConnectionPool) -> bytes | None:
+    """The price catalogue as JSON (engine.pricing.Catalogue's shape), or None when none is seeded."""
+    row = await _one(pool, "get_catalogue", {})
+    return row["catalogue"].encode() if row else None
 
 
 async def ping(pool: AsyncConnectionPool) -> bool:

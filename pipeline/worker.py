@@ -9,7 +9,7 @@ import importlib
 import random
 import time
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import psycopg
@@ -39,6 +39,7 @@ class Worker:
         self.runner = runner or StageRunner(settings.worker_concurrency, **stage_target(settings))
         self.inflight: dict[uuid.UUID, asyncio.Task[None]] = {}
         self.lost: set[uuid.UUID] = set()  # leases another worker took over: drop our results
+        self.completions = CompletionBatcher(pool, settings.worker_id)
 
     async def run(self) -> None:
         """Claim and run jobs until `stop` is set, then shut down gracefully."""
@@ -113,11 +114,14 @@ class Worker:
         spec_json = msgspec.json.encode(job["spec"])
         summary_json = msgspec.json.encode(job["summary"]) if job["summary"] is not None else None
         files: list[tuple[str, str, bytes]] = []
+        catalogue = None
         if stage == "pdf":
             files = [(r["name"], r["content_type"], bytes(r["data"]))
                      for r in await store.list_stage_files(self.pool, job_id, "cad")]
+        else:
+            catalogue = await store.get_catalogue(self.pool)
         try:
-            out = await self.runner.run(self.s.stage_timeout_s, stage, spec_json, summary_json, files)
+            out = await self.runner.run(self.s.stage_timeout_s, stage, spec_json, summary_json, files, catalogue)
         except StageTimeout as exc:
             return await self._fail(job, str(exc))
         except StageCrashed as exc:
@@ -137,6 +141,11 @@ class Worker:
         job_id, stage = job["id"], job["stage"]
         nxt = next_stage(stage, msgspec.convert(job["spec"], JobSpec))
         warnings = out.summary.get("warnings") if isinstance(out.summary, dict) else None
+        if nxt is None:  # the last stage: group-committed with other jobs finishing at the same time
+            if not await self.completions.complete(Completion(job_id, stage, out.summary, warnings, out.artifacts)):
+                log.warning("lease_lost", detail="result dropped: another attempt owns the job")
+                return "lease_lost", None
+            return "succeeded", None
         async with self.pool.connection() as conn, conn.transaction():
             ok = await store.transition_job(
                 conn, id=job_id, worker_id=self.s.worker_id, outcome="succeeded",
@@ -221,6 +230,80 @@ class Worker:
                 log.info("job_released", job_id=str(job_id), released=released)
             except DB_ERRORS as exc:
                 log.warning("release_failed", job_id=str(job_id), error=str(exc).strip()[:300])
+
+
+class Completion(NamedTuple):
+    job_id: uuid.UUID
+    stage: str
+    summary: Any
+    warnings: Any
+    artifacts: list[tuple[str, str, bytes]]
+
+
+class CompletionBatcher:
+    """Group commit for last-stage results: results that arrive while one commit is in flight go out together
+    in the next transaction (one `complete_jobs` statement, one fsync), so none waits longer than one commit.
+
+    Each job stays guarded by its lease; a failed batch is retried job by job so one bad result
+    cannot fail the others.
+    """
+
+    def __init__(self, pool: psycopg_pool.AsyncConnectionPool, worker_id: str) -> None:
+        self.pool = pool
+        self.worker_id = worker_id
+        self._pending: list[tuple[Completion, asyncio.Future[bool]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def complete(self, item: Completion) -> bool:
+        """Mark the job succeeded with its artifacts; False when the lease was lost (nothing changed)."""
+        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, fut))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await fut
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                held = await self._write([item for item, _ in batch])
+            except Exception as exc:
+                if len(batch) > 1:  # find the culprit: every other result still commits
+                    await self._flush_one_by_one(batch)
+                else:
+                    _resolve(batch, exc=exc)
+                continue
+            _resolve(batch, held=held)
+
+    async def _flush_one_by_one(self, batch: list[tuple[Completion, asyncio.Future[bool]]]) -> None:
+        for entry in batch:
+            try:
+                _resolve([entry], held=await self._write([entry[0]]))
+            except Exception as exc:
+                _resolve([entry], exc=exc)
+
+    async def _write(self, items: list[Completion]) -> set[uuid.UUID]:
+        async with self.pool.connection() as conn, conn.transaction():
+            held = await store.complete_jobs(conn, worker_id=self.worker_id, ids=[i.job_id for i in items],
+                                             summaries=[i.summary for i in items],
+                                             warnings=[i.warnings for i in items])
+            for item in items:
+                if item.job_id in held:
+                    for name, content_type, data in item.artifacts:
+                        await store.replace_artifact(conn, job_id=item.job_id, stage=item.stage, name=name,
+                                                     content_type=content_type, data=data)
+        return held
+
+
+def _resolve(batch: list[tuple[Completion, asyncio.Future[bool]]], *, held: set[uuid.UUID] | None = None,
+             exc: BaseException | None = None) -> None:
+    for item, fut in batch:
+        if fut.done():  # its job was cancelled (shutdown): the lease guard covers whatever happened
+            continue
+        if exc is not None:
+            fut.set_exception(exc)
+        else:
+            fut.set_result(item.job_id in (held or set()))
 
 
 def stage_target(settings: Settings) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from pipeline.stages import StageOutput
 
 
 def faulty_stage(stage: str, spec_json: bytes, summary_json: bytes | None,
-                 files: Sequence[tuple[str, str, bytes]]) -> StageOutput:
+                 files: Sequence[tuple[str, str, bytes]], catalogue_json: bytes | None = None) -> StageOutput:
     spec = msgspec.json.decode(spec_json)
     target_stage, _, action = spec["job"]["name"].partition(":")
     if target_stage != stage:

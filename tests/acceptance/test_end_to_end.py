@@ -52,6 +52,10 @@ def test_a_job_goes_in_over_http_and_comes_out_as_dxf_svg_and_pdf(cluster: Clust
     summary = job["summary"]
     expected = {"l-kitchen.json": (2.7776, 2.1759, 5.1), "island.json": (3.1189, 2.7515, 7.557)}[example]
     assert (summary["area_gross_m2"], summary["area_net_m2"], summary["finished_edge_m"]) == pytest.approx(expected, abs=1e-3)
+    if example == "l-kitchen.json":  # priced from the seeded catalogue, by hand: 1 slab x 1350 + 2.7776 m² x 95
+        # fabrication + 5.1 m x 18 eased edge + sink 160 + faucet hole 25 + cooktop 90 = 1980.67; VAT 25 %
+        quote = summary["quote"]
+        assert (quote["currency"], quote["net"], quote["vat"], quote["total"]) == ("EUR", "1980.67", "495.17", "2475.84")
     finished = worker.events("stage_finished")
     assert [(e["stage"], e["outcome"]) for e in finished] == [("cad", "succeeded"), ("pdf", "succeeded")]
     assert all(e["job_id"] == job["id"] and e["duration_ms"] > 0 for e in finished)

@@ -152,3 +152,14 @@ async def test_cors_allows_only_the_configured_origin(client) -> None:  # type: 
     assert ok.headers.get("access-control-allow-origin") == "https://app.example.com"
     bad = await client.options("/api/cad/generate", headers={"origin": "https://evil.example.com", **pre})
     assert bad.headers.get("access-control-allow-origin") is None
+
+
+async def test_catalogue_endpoints(client) -> None:  # type: ignore[no-untyped-def]
+    materials = (await client.get("/api/cad/materials")).json()
+    quartz = next(m for m in materials if m["name"] == "Quartz (engineered)")
+    assert quartz["type"] == "quartz" and quartz["price_per_m2"] == "320.00" and 30.0 in quartz["thicknesses_mm"]
+    assert any(f["name"] == "honed" for f in (await client.get("/api/cad/finishes")).json())
+    profiles = {p["name"]: p["price_per_m"] for p in (await client.get("/api/cad/profiles")).json()}
+    assert profiles["eased"] == "18.00" and "ogee" in profiles
+    cutouts = {c["type"]: c["price_each"] for c in (await client.get("/api/cad/cutouts")).json()}
+    assert cutouts["undermount_sink"] == "160.00"

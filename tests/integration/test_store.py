@@ -142,3 +142,31 @@ async def test_cancel_retry_delete(settings) -> None:  # type: ignore[no-untyped
         assert (await store.retry_job(pool, queued))["status"] == "queued"
         assert await store.delete_job(pool, running)
         assert await store.get_job(pool, running) is None
+
+
+async def test_catalogue_is_seeded_and_reads_as_an_engine_catalogue(settings) -> None:  # type: ignore[no-untyped-def]
+    from decimal import Decimal
+
+    import msgspec
+
+    from engine.pricing import Catalogue
+
+    async with open_pool(settings) as pool:
+        raw = await store.get_catalogue(pool)
+    cat = msgspec.json.decode(raw, type=Catalogue)
+    assert cat.currency == "EUR" and cat.vat_rate == Decimal("0.2500")
+    assert cat.materials["Granite"].price_per_m2 == Decimal("260.00")
+    assert cat.edge_per_m["eased"] == Decimal("18.00") and cat.cutout_each["cooktop"] == Decimal("90.00")
+
+
+async def test_prune_removes_only_old_finished_jobs(settings) -> None:  # type: ignore[no-untyped-def]
+    async with open_pool(settings) as pool:
+        old, recent, queued = await _submit(pool, 3)
+        async with pool.connection() as conn:
+            await conn.execute("UPDATE jobs SET status = 'succeeded', finished_at = now() - interval '40 days' "
+                               "WHERE id = %s", (old,))
+            await conn.execute("UPDATE jobs SET status = 'failed', finished_at = now() - interval '1 day' "
+                               "WHERE id = %s", (recent,))
+        assert await store.prune_jobs(pool, days=30) == 1
+        assert await store.get_job(pool, old) is None
+        assert await store.get_job(pool, recent) is not None and await store.get_job(pool, queued) is not None
