@@ -23,6 +23,7 @@ from api.catalogue import CatalogueController
 from api.errors import EXCEPTION_HANDLERS
 from api.events import EventHub
 from api.jobs import GenerateController, JobsController
+from api.openapi import add_spec_schemas
 from ops.settings import Settings
 from pipeline import store
 from pipeline.db import listen, open_pool
@@ -104,7 +105,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                       allow_headers=["Content-Type", "Idempotency-Key", "Authorization", "X-Request-ID"],
                       expose_headers=["Location", "X-Request-ID", "Retry-After"], max_age=600) \
         if settings.allowed_origins else None
-    return Litestar(
+    app = Litestar(
         route_handlers=[root, health, GenerateController, JobsController, CatalogueController],
         lifespan=[lifespan],
         cors_config=cors,
@@ -117,6 +118,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    add_spec_schemas(app.openapi_schema)
+    return app
 
 
 def app_from_env() -> Litestar:

@@ -12,7 +12,7 @@ from msgspec import Struct
 from pipeline import store
 
 
-class Material(Struct):
+class CatalogueMaterial(Struct):
     name: str
     type: str
     density_kg_m3: float
@@ -21,7 +21,7 @@ class Material(Struct):
     price_per_slab: str | None
 
 
-class Finish(Struct):
+class CatalogueFinish(Struct):
     name: str
     description: str
     surcharge_per_m2: str
@@ -44,14 +44,14 @@ class CatalogueController(Controller):
     tags = ["catalogue"]
 
     @get("/materials", operation_id="listMaterials")
-    async def materials(self, state: State) -> list[Material]:
+    async def materials(self, state: State) -> list[CatalogueMaterial]:
         """Stone materials with density, thickness options and price per m² or per slab."""
-        return [Material(**r) for r in await store.list_materials(state.pool)]
+        return [CatalogueMaterial(**r) for r in await store.list_materials(state.pool)]
 
     @get("/finishes", operation_id="listFinishes")
-    async def finishes(self, state: State) -> list[Finish]:
+    async def finishes(self, state: State) -> list[CatalogueFinish]:
         """Surface finishes and their surcharge per m²."""
-        return [Finish(**r) for r in await store.list_finishes(state.pool)]
+        return [CatalogueFinish(**r) for r in await store.list_finishes(state.pool)]
 
     @get("/profiles", operation_id="listEdgeProfiles")
     async def profiles(self, state: State) -> list[EdgeProfile]:

@@ -19,6 +19,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_409_CONFLICT, HTTP_415
 
 from api.errors import InvalidJob, problems_from_findings
 from api.events import EventHub
+from api.openapi import SubmitOperation
 from api.schemas import ArtifactInfo, AttemptInfo, JobListItem, JobPage, JobState, JobView, Submitted
 from engine.checks import check
 from engine.model import to_builtins
@@ -43,7 +44,7 @@ class GenerateController(Controller):
 
     @post("/generate", operation_id="submitJob", status_code=HTTP_202_ACCEPTED,
           summary="Submit a job (spec v1, or the first system's single-element shape)",
-          responses={})
+          operation_class=SubmitOperation)
     async def generate(
         self,
         request: Request[Any, Any, Any],

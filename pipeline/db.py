@@ -43,7 +43,6 @@ def make_pool(settings: Settings, *, min_size: int | None = None, max_size: int 
         open=False,
         name="studio",
         timeout=10.0,
-        reconnect_timeout=0,  # keep trying for ever: the database coming back is the normal case
     )
 
 

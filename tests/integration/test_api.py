@@ -163,3 +163,12 @@ async def test_catalogue_endpoints(client) -> None:  # type: ignore[no-untyped-d
     assert profiles["eased"] == "18.00" and "ogee" in profiles
     cutouts = {c["type"]: c["price_each"] for c in (await client.get("/api/cad/cutouts")).json()}
     assert cutouts["undermount_sink"] == "160.00"
+
+
+async def test_openapi_documents_the_job_spec(client) -> None:  # type: ignore[no-untyped-def]
+    schema = (await client.get("/docs/openapi.json")).json()
+    body = schema["paths"]["/api/cad/generate"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"oneOf": [{"$ref": "#/components/schemas/JobSpec"}, {"$ref": "#/components/schemas/LegacyRequest"}]}
+    components = schema["components"]["schemas"]
+    assert {"JobSpec", "Piece", "Cutout", "LegacyRequest", "CatalogueMaterial"} <= set(components)
+    assert components["Material"]["properties"]["thickness"]["exclusiveMinimum"] == 0  # the spec's, not the catalogue's

@@ -1,0 +1,43 @@
+"""The submission body in the OpenAPI docs: msgspec's own JSON Schema for JobSpec and the legacy shape.
+
+The handler reads the raw body (two accepted shapes, errors that name the field), so Litestar cannot infer the
+schema; we hand it msgspec's, verbatim, through a Schema whose to_schema() returns it as is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
+
+from engine.spec import JobSpec, LegacyRequest
+
+REF = "#/components/schemas/{name}"
+_, _COMPONENTS = msgspec.json.schema_components((JobSpec, LegacyRequest), ref_template=REF)
+
+
+@dataclass
+class RawSchema(Schema):
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def to_schema(self) -> dict[str, Any]:
+        return self.raw
+
+
+def add_spec_schemas(openapi: Any) -> None:
+    """Add JobSpec's schemas to the app's built OpenAPI document (Litestar rebuilds `components.schemas`
+    from its own registry, so configured components would be dropped)."""
+    openapi.components.schemas.update({name: RawSchema(raw=s) for name, s in _COMPONENTS.items()})
+
+
+@dataclass
+class SubmitOperation(Operation):
+    def __post_init__(self) -> None:
+        body = {"oneOf": [{"$ref": REF.format(name="JobSpec")}, {"$ref": REF.format(name="LegacyRequest")}]}
+        self.request_body = RequestBody(
+            required=True,
+            description="A job spec v1 (JOB_SPEC.md), or the first system's single-element request.",
+            content={"application/json": OpenAPIMediaType(schema=RawSchema(raw=body))},
+        )
