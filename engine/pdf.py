@@ -142,8 +142,7 @@ def _page_css(p: PageGeometry) -> str:
     return (f"@page {{ size: {p.name} landscape; margin: {p.margin}mm; }}\n"
             f"html {{ font-size: {p.font_pt}pt; }}\n"
             f".sheet {{ width: {p.width}mm; height: {p.height}mm; }}\n"
-            f"table.tb {{ width: {p.width}mm; }}\n"
-            f"table.tb td {{ height: {p.title_h / 2 - 1.6:.2f}mm; }}\n"
+
             f".list td, .list th, .panel td, .panel th {{ height: {p.row_mm - 1.2:.2f}mm; }}\n")
 
 
@@ -471,15 +470,14 @@ def piece_drawing(piece: Piece, lengths: Lengths, room_w: float, room_h: float) 
     return svg, w, h, n
 
 
-def legend_svg(kind: str) -> str:
-    """A short sample of an edge or groove line for the legend."""
+def legend_sample(kind: str) -> str:
+    """A short sample of an edge or groove line for the legend (a CSS border: far cheaper than an image)."""
     if kind == "drip_groove":
-        colour, width, dash = GROOVE, 0.3, "1.6 0.8"
+        colour, width, dash = GROOVE, 0.35, "x"
     else:
         colour, width, dash, _ = EDGE_STYLES.get(kind, (INK, 0.4, "", kind))
-    d = f' stroke-dasharray="{dash}"' if dash else ""
-    return _img(_svg(10, 2, [f'<line x1="0" y1="1" x2="10" y2="1" stroke="{colour}" stroke-width="{_f(width)}"{d}/>']),
-                10, 2)
+    style = "dashed" if dash else "solid"
+    return f'<span class="sample" style="border-top:{_f(max(width, 0.3))}mm {style} {colour}"></span>'
 
 
 # ---- the slab drawing (when the CAD stage's SVG is missing) ------------------------------------------
@@ -721,7 +719,7 @@ def _piece_blocks(doc: _Doc, index: int, budget: int) -> tuple[str, str, str]:
     except g.GeometryError:
         pass
     legend = "".join(
-        f"<tr><td style=\"width:13mm\">{legend_svg(k)}</td><td>"
+        f"<tr><td style=\"width:13mm\">{legend_sample(k)}</td><td>"
         f"{'Drip groove' if k == 'drip_groove' else EDGE_STYLES.get(k, ('', 0, '', k))[3]}"
         f"{_e(_profiles_for(piece, k))}</td></tr>" for k in kinds)
     block1 = f"<h2>Piece {_e(piece.id)}</h2>{_kv(data)}<h2>Legend</h2><table class=\"legend\">{legend}</table>"
@@ -915,7 +913,7 @@ def _slab_sheet(doc: _Doc, layout: SlabLayout, svgs: dict[str, bytes]) -> Sheet:
         top = p.content_h - bottom_h
         panel = "".join(_box(i * (col_w + 5), top, col_w, bottom_h, b, "panel")
                         for i, b in enumerate((first, placements, remnants)))
-    head = (f"<h1>Slab {layout.index}<span class=\"sub\">{_e(layout.slab_id)}, {len(layout.placements)} pieces, "
+    head = (f"<h1>Slab {layout.index}<span class=\"sub\">{_e(layout.slab_id)}, {len(layout.placements)} piece{'s' if len(layout.placements) != 1 else ''}, "
             f"yield {doc.n.number(layout.yield_pct, 1)} %</span><span class=\"scale\">{_e(scale_note)}</span></h1>")
     return Sheet(f"Slab {layout.index} layout", _content(p, head + drawing + panel))
 
@@ -961,24 +959,28 @@ def _title_block(doc: _Doc, sheet: Sheet, number: int, count: int) -> str:
         slab_text = ", ".join(x.id for x in job.slab_stock)
     units = "mm" if job.units == "mm" else "inches"
 
-    def cell(label: str, value: str, extra: str = "") -> str:
-        return f'<td {extra}><span class="lbl">{_e(label)}</span><span class="val">{_e(value)}</span></td>'
-
-    w = doc.page.width
+    # Absolutely placed cells, not a table: WeasyPrint's table layout costs ~0.1 s a page, blocks a few ms.
+    p = doc.page
+    w, row_h = p.width, p.title_h / 2
     cols = [0.19, 0.11, 0.24, 0.14, 0.14, 0.09, 0.09]
-    colgroup = "".join(f'<col style="width:{_f(w * c)}mm">' for c in cols)
-    table = (
-        f'<table class="tb"><colgroup>{colgroup}</colgroup><tr>'
-        f'<td class="brand" rowspan="2"><span class="studio">Studio — shop drawing</span>'
-        f'<span class="what">{_e(sheet.title)}</span></td>'
-        + cell("Job", job.job.id) + cell("Name", job.job.name) + cell("Customer", job.job.customer or "—")
-        + cell("Site", job.job.site or "—") + cell("Date", doc.issued.isoformat()) + cell("Revision", REVISION)
-        + "</tr><tr>"
-        + cell("Material", f"{job.material.name} ({job.material.type})", 'colspan="2"')
-        + cell("Thickness / finish", f"{doc.len.with_unit(doc.mm.material.thickness)} / {job.material.finish or '—'}")
-        + cell("Slabs", slab_text) + cell("Units", f"{units}, areas m²")
-        + cell("Page", f"{number} of {count}", 'class="pageno"') + "</tr></table>")
-    return f'<div class="tbwrap">{table}</div>'
+    xs = [sum(cols[:i]) * w for i in range(len(cols) + 1)]
+
+    def cell(c0: int, c1: int, row: int, label: str, value: str, cls: str = "") -> str:
+        return (f'<div class="tbc {cls}" style="left:{_f(xs[c0])}mm;top:{_f(row * row_h)}mm;'
+                f'width:{_f(xs[c1] - xs[c0])}mm;height:{_f(row_h)}mm"><span class="lbl">{_e(label)}</span>'
+                f'<span class="val">{_e(value)}</span></div>')
+
+    brand = (f'<div class="tbc brand" style="left:0;top:0;width:{_f(xs[1])}mm;height:{_f(p.title_h)}mm">'
+             f'<span class="studio">Studio — shop drawing</span><span class="what">{_e(sheet.title)}</span></div>')
+    cells = (brand + cell(1, 2, 0, "Job", job.job.id) + cell(2, 3, 0, "Name", job.job.name)
+             + cell(3, 4, 0, "Customer", job.job.customer or "—") + cell(4, 5, 0, "Site", job.job.site or "—")
+             + cell(5, 6, 0, "Date", doc.issued.isoformat()) + cell(6, 7, 0, "Revision", REVISION)
+             + cell(1, 3, 1, "Material", f"{job.material.name} ({job.material.type})")
+             + cell(3, 4, 1, "Thickness / finish",
+                    f"{doc.len.with_unit(doc.mm.material.thickness)} / {job.material.finish or '—'}")
+             + cell(4, 5, 1, "Slabs", slab_text) + cell(5, 6, 1, "Units", f"{units}, areas m²")
+             + cell(6, 7, 1, "Page", f"{number} of {count}", "pageno"))
+    return f'<div class="tb" style="height:{_f(p.title_h)}mm">{cells}</div>'
 
 
 def build_html(job: JobSpec, summary: Summary, svgs: dict[str, bytes], issued: dt.date, quote: Quote | None) -> str:

@@ -1,0 +1,170 @@
+"""The PDF shop drawing: pages, page size, text layer, vectors only, fetcher, determinism, big jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import msgspec
+import pytest
+from pypdf import PdfReader
+
+from engine import pdf
+from engine.spec import PdfOutput, Pricing, decode_job
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ISSUED = dt.date(2025, 1, 15)
+A3 = (1190.55, 841.89)
+A4 = (841.89, 595.28)
+
+
+@functools.cache
+def cad(name: str):
+    """Job, summary and SVGs as the CAD stage hands them to the PDF stage."""
+    job = decode_job((EXAMPLES / f"{name}.json").read_bytes())
+    try:
+        from engine.cad import run_cad
+    except ImportError:  # no CAD stage yet: a summary without slabs or SVGs
+        from engine.summary import summarize
+
+        return job, summarize(job, None), {}
+    result = run_cad(job)
+    return job, result.summary, {a.name: a.data for a in result.artifacts if a.name.endswith(".svg")}
+
+
+def read(data: bytes) -> PdfReader:
+    assert data.startswith(b"%PDF-")
+    return PdfReader(io.BytesIO(data))
+
+
+def expected_pages(job, summary, priced: bool) -> int:
+    slabs = len(summary.slabs.layouts) if summary.slabs else 0
+    cover = len(pdf.piece_list_chunks(len(job.pieces), pdf.PAGES[job.options.outputs.pdf.page]))
+    return cover + len(job.pieces) + slabs + (1 if priced else 0)
+
+
+def text_of(reader: PdfReader) -> str:
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def no_raster_images(reader: PdfReader) -> None:
+    seen = set()
+
+    def walk(resources) -> None:
+        for xobj in (resources or {}).get("/XObject", {}).values():
+            obj = xobj.get_object()
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            assert obj.get("/Subtype") != "/Image", "drawings must be vectors, not raster images"
+            walk(obj.get("/Resources"))
+
+    for page in reader.pages:
+        walk(page.get("/Resources"))
+
+
+@pytest.mark.parametrize("name", ["l-kitchen", "island"])
+def test_examples_render_a_full_drawing_set(name):
+    job, summary, svgs = cad(name)
+    reader = read(pdf.render_pdf(job, summary, svgs, issued=ISSUED))
+    assert len(reader.pages) == expected_pages(job, summary, priced=False) == 1 + len(job.pieces) + summary.slabs.used
+    for page in reader.pages:
+        assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(A3, abs=1)
+    text = text_of(reader)
+    assert job.job.id in text
+    for piece in job.pieces:
+        assert f"Piece {piece.id}" in text
+    assert pdf.Numbers(job.job.locale).number(summary.area_gross_m2, 3) + " m²" in text
+    assert f"1 of {len(reader.pages)}" in text and f"{len(reader.pages)} of {len(reader.pages)}" in text
+    assert "2025-01-15" in text
+    no_raster_images(reader)
+
+
+def test_cutout_positions_in_the_text_layer():
+    job, summary, svgs = cad("l-kitchen")
+    piece_a = read(pdf.render_pdf(job, summary, svgs, issued=ISSUED)).pages[1].extract_text()
+    # SINK1: centre 1900 from the left end; front at 290 - 430/2 = 75 from the front edge. FH1: 565 - 17.5.
+    assert "SINK1" in piece_a and "1900" in piece_a and "75" in piece_a and "547,5" in piece_a
+
+
+def test_a4_and_a_priced_job_add_the_quote_page():
+    job, summary, svgs = cad("l-kitchen")
+    prices = Pricing(material_per_m2=Decimal("200"), fabrication_per_m2=Decimal("50"),
+                     edge_per_m={"eased": Decimal("15")}, cutout_each={"undermount_sink": Decimal("120"),
+                     "cooktop": Decimal("80"), "faucet_hole": Decimal("10")}, vat_rate=Decimal("0.25"))
+    options = msgspec.structs.replace(job.options, outputs=msgspec.structs.replace(job.options.outputs,
+                                                                                  pdf=PdfOutput(page="A4")))
+    priced = msgspec.structs.replace(job, pricing=prices, options=options)
+    assert summary.quote is None  # render_pdf prices the job itself
+    reader = read(pdf.render_pdf(priced, summary, svgs, issued=ISSUED))
+    assert len(reader.pages) == expected_pages(priced, summary, priced=True)
+    for page in reader.pages:
+        assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(A4, abs=1)
+    quote_page = reader.pages[-1].extract_text()
+    assert "1.226,13 EUR" in quote_page  # hr-HR; 980.90 net + 25 % VAT, see test_pricing
+    assert "245,23 EUR" in quote_page
+
+
+def test_same_input_same_bytes():
+    job, summary, svgs = cad("island")
+    assert pdf.render_pdf(job, summary, svgs, issued=ISSUED) == pdf.render_pdf(job, summary, svgs, issued=ISSUED)
+
+
+def test_missing_svgs_and_unbuildable_geometry_never_crash():
+    job, summary, _ = cad("l-kitchen")
+    # A corner that cannot fit: engine.geometry raises, the sheet says "drawing not available".
+    from engine.spec import Corner
+
+    broken = msgspec.structs.replace(job.pieces[1], corners=[Corner(at=1, type="radius", size=5000)])
+    bad = msgspec.structs.replace(job, pieces=[job.pieces[0], broken])
+    reader = read(pdf.render_pdf(bad, summary, {}, issued=ISSUED))
+    assert len(reader.pages) == expected_pages(bad, summary, priced=False)
+    assert "drawing not available" in reader.pages[2].extract_text()
+
+
+def test_url_fetcher_serves_assets_and_data_only():
+    with pytest.raises(ValueError):
+        pdf.url_fetcher("http://example.com/logo.png")
+    with pytest.raises(ValueError):
+        pdf.url_fetcher("https://example.com/font.ttf")
+    with pytest.raises(ValueError):
+        pdf.url_fetcher("file:///etc/passwd")
+    with pytest.raises(ValueError):
+        pdf.url_fetcher((pdf.ASSETS / "fonts" / ".." / ".." / "pdf.py").resolve().as_uri())
+    font = pdf.url_fetcher((pdf.ASSETS / "fonts" / "DejaVuSans.ttf").as_uri())
+    assert font.read(4) == b"\x00\x01\x00\x00"
+    data = pdf.url_fetcher("data:image/svg+xml;base64,PHN2Zy8+")
+    assert data.read() == b"<svg/>"
+
+
+@pytest.mark.parametrize("locale, currency, text", [
+    ("hr-HR", "EUR", "1.234,56 EUR"), ("en-US", "USD", "$1,234.56"), ("en-GB", "GBP", "£1,234.56"),
+    ("de-DE", "EUR", "1.234,56 €"), ("fr-FR", "EUR", "1\u00a0234,56\u00a0€"), (None, "EUR", "1,234.56 EUR"),
+    ("en-US", "CHF", "CHF 1,234.56"),
+])
+def test_money_in_the_jobs_locale(locale, currency, text):
+    assert pdf.Numbers(locale).money(Decimal("1234.555"), currency) == text
+
+
+def test_sixty_pieces_render_with_continued_piece_list():
+    from bench.pdf_soak import sixty_piece_job
+    from engine.summary import summarize
+
+    job = sixty_piece_job()
+    summary = summarize(job, None)  # no nesting: this is about the PDF's size, not the layout
+    reader = read(pdf.render_pdf(job, summary, {}, issued=ISSUED))
+    assert len(reader.pages) == expected_pages(job, summary, priced=True) == 3 + 60 + 1
+    assert "continued" in reader.pages[1].extract_text()
+    assert "P60" in reader.pages[2].extract_text() and "Total" in reader.pages[2].extract_text()
+
+
+def test_soak_smoke_keeps_memory_bounded():
+    from bench.pdf_soak import growth, soak
+
+    samples = soak(6, 3, fresh=False, log=lambda _: None)
+    assert [n for n, _ in samples] == [0, 3, 6]
+    start, end, _ = growth(samples)
+    assert end < start * 1.5
