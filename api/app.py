@@ -24,6 +24,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.events import EventHub
 from api.jobs import GenerateController, JobsController
 from api.openapi import add_spec_schemas
+from api.security import rate_limit, security_middleware
 from ops.settings import Settings
 from pipeline import store
 from pipeline.db import listen, open_pool
@@ -103,13 +104,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     cors = CORSConfig(allow_origins=list(settings.allowed_origins), allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
                       allow_headers=["Content-Type", "Idempotency-Key", "Authorization", "X-Request-ID"],
-                      expose_headers=["Location", "X-Request-ID", "Retry-After"], max_age=600) \
+                      expose_headers=["Location", "X-Request-ID", "Retry-After"], max_age=600,
+                      allow_credentials=settings.cors_allow_credentials) \
         if settings.allowed_origins else None
     app = Litestar(
         route_handlers=[root, health, GenerateController, JobsController, CatalogueController],
         lifespan=[lifespan],
         cors_config=cors,
-        middleware=[request_log_middleware],
+        middleware=[limit.middleware] if (limit := rate_limit(settings)) else [],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="Studio API", version="1.0.0", path="/docs",
@@ -119,6 +121,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     add_spec_schemas(app.openapi_schema)
+    # Around Litestar's whole handler (router, CORS, exception handling), not inside a route: every response,
+    # 404s and preflights included, is logged once and carries the security headers, and the owner is known
+    # before routing (rate limiting keys on it).
+    app.asgi_handler = request_log_middleware(security_middleware(settings)(app.asgi_handler))
     return app
 
 

@@ -61,7 +61,14 @@ def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Res
     detail = exc.detail
     if errors:
         detail = "; ".join(f"{p.path}: {p.message}" for p in errors)
-    return _body(exc.status_code, detail, errors)
+    response = _body(exc.status_code, detail, errors)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 429 and "RateLimit-Reset" in headers:
+        headers["Retry-After"] = headers["RateLimit-Reset"]  # what clients and proxies read
+    if exc.status_code == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="studio"')
+    response.headers.update(headers)
+    return response
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:

@@ -20,6 +20,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_409_CONFLICT, HTTP_415
 from api.errors import InvalidJob, problems_from_findings
 from api.events import EventHub
 from api.openapi import SubmitOperation
+from api.security import requires_admin, requires_admin_unless_scoped
 from api.schemas import ArtifactInfo, AttemptInfo, JobListItem, JobPage, JobState, JobView, Submitted
 from engine.checks import check
 from engine.model import to_builtins
@@ -31,7 +32,7 @@ TERMINAL = ("succeeded", "failed", "cancelled")
 
 def owner_of(request: Request[Any, Any, Any]) -> str | None:
     """The job owner for this request (the token's `sub` when auth is on), or None: no scoping."""
-    return getattr(request.state, "owner", None)
+    return request.scope.get("state", {}).get("owner")
 
 
 def job_url(job_id: uuid.UUID) -> str:
@@ -92,7 +93,7 @@ class JobsController(Controller):
     path = "/api/jobs"
     tags = ["jobs"]
 
-    @get("/", operation_id="listJobs")
+    @get("/", operation_id="listJobs", guards=[requires_admin_unless_scoped])
     async def list_jobs(
         self,
         request: Request[Any, Any, Any],
@@ -152,7 +153,7 @@ class JobsController(Controller):
             await _explain_conflict(state, request, job_id, "cancel", "queued or running")
         return JobState(id=row["id"], status=row["status"], stage=row["stage"])  # type: ignore[index]
 
-    @post("/{job_id:uuid}/retry", operation_id="retryJob", status_code=202)
+    @post("/{job_id:uuid}/retry", operation_id="retryJob", status_code=202, guards=[requires_admin])
     async def retry(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID) -> JobState:
         """Run a failed or cancelled job again from the stage where it stopped."""
         row = await store.retry_job(state.pool, job_id, owner_of(request))
@@ -160,7 +161,7 @@ class JobsController(Controller):
             await _explain_conflict(state, request, job_id, "retry", "failed or cancelled")
         return JobState(id=row["id"], status=row["status"], stage=row["stage"])  # type: ignore[index]
 
-    @delete("/{job_id:uuid}", operation_id="deleteJob", status_code=204)
+    @delete("/{job_id:uuid}", operation_id="deleteJob", status_code=204, guards=[requires_admin])
     async def delete_job(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID) -> None:
         """Delete a job and its artifacts (cancel a running job first)."""
         if not await store.delete_job(state.pool, job_id, owner_of(request)):

@@ -40,6 +40,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retry_max_s: Seconds = 300.0
     job_retention_days: Annotated[float, Meta(ge=0)] = 30.0
     max_body_bytes: Annotated[int, Meta(ge=1024)] = 2_000_000
+    auth_jwt_secret: str = ""  # HS256 secret (Supabase's legacy JWT secret): /api/* then needs a bearer token
+    auth_jwks_url: str = ""  # or a JWKS URL (RS256/ES256 tokens)
+    auth_jwt_audience: str = ""
+    auth_jwt_issuer: str = ""
+    admin_token: str = ""  # guards operator endpoints (list all jobs, delete, retry, metrics) when set
+    rate_limit_per_minute: Annotated[int, Meta(ge=0)] = 60  # submissions per client; 0 turns it off
+    cors_allow_credentials: bool = False
     stage_function: str = ""  # "module:function" run for each stage instead of the engine (benchmarks, tests)
 
     @classmethod

@@ -1,0 +1,162 @@
+"""Who may do what: bearer tokens (HS256 secret or JWKS) own their jobs, ADMIN_TOKEN guards operator endpoints,
+submissions are rate limited per client, and every response carries security headers.
+
+With no AUTH_JWT_SECRET / AUTH_JWKS_URL the API is open (local use); `/`, `/health` and `/docs` are always public.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from typing import Any
+
+import jwt
+import structlog
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from ops.settings import Settings
+
+log = structlog.get_logger()
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+# JSON and files need no script, style or frame; the Swagger page at /docs loads its UI from a CDN.
+API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'; sandbox")
+JWKS_ALGORITHMS = ["RS256", "ES256", "EdDSA"]
+
+
+class AuthError(Exception):
+    pass
+
+
+class TokenVerifier:
+    """Verifies bearer tokens against the configured HS256 secret or JWKS URL; returns the `sub`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.secret = settings.auth_jwt_secret
+        self.audience = settings.auth_jwt_audience or None
+        self.issuer = settings.auth_jwt_issuer or None
+        self.jwks = jwt.PyJWKClient(settings.auth_jwks_url, cache_keys=True, lifespan=3600) \
+            if settings.auth_jwks_url else None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.secret or self.jwks)
+
+    async def subject(self, token: str) -> str:
+        options = {"require": ["sub", "exp"], "verify_aud": self.audience is not None}
+        try:
+            if self.jwks is not None and not self.secret:
+                # PyJWKClient fetches with urllib (blocking) the first time and on key rotation.
+                key = (await asyncio.to_thread(self.jwks.get_signing_key_from_jwt, token)).key
+                claims = jwt.decode(token, key, algorithms=JWKS_ALGORITHMS, audience=self.audience,
+                                    issuer=self.issuer, options=options, leeway=30)
+            else:
+                claims = jwt.decode(token, self.secret, algorithms=["HS256"], audience=self.audience,
+                                    issuer=self.issuer, options=options, leeway=30)
+        except jwt.ExpiredSignatureError:
+            raise AuthError("the token has expired") from None
+        except (jwt.PyJWKClientError, jwt.InvalidTokenError) as exc:
+            raise AuthError(f"the token is not valid: {exc}") from None
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not sub or len(sub) > 200:
+            raise AuthError("the token has no usable `sub` claim")
+        return sub
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope.get("headers") or []:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return None
+
+
+def is_admin(token: str | None, settings: Settings) -> bool:
+    return bool(settings.admin_token and token and hmac.compare_digest(token, settings.admin_token))
+
+
+def security_middleware(settings: Settings) -> Any:
+    """ASGI middleware: authenticate /api/* (owner or admin into scope state), add security headers everywhere."""
+    verifier = TokenVerifier(settings)
+
+    def factory(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            path: str = scope["path"]
+            is_api = path.startswith("/api/") or path == "/api" or path == "/metrics"
+
+            async def send_with_headers(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    extra = [*SECURITY_HEADERS, *([API_CSP] if not path.startswith("/docs") else [])]
+                    if scope.get("scheme") == "https":
+                        extra.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+                    message["headers"] = [*message.get("headers", []), *extra]
+                await send(message)
+
+            state = scope.setdefault("state", {})
+            token = _bearer(scope)
+            state["admin"] = is_admin(token, settings)
+            state["owner"] = None
+            if is_api and scope["method"] != "OPTIONS" and verifier.enabled and not state["admin"]:
+                try:
+                    if token is None:
+                        raise AuthError("this API needs `Authorization: Bearer <token>`")
+                    state["owner"] = await verifier.subject(token)
+                except AuthError as exc:
+                    await _deny(send_with_headers, 401, str(exc))
+                    return
+            await app(scope, receive, send_with_headers)
+
+        return middleware
+
+    return factory
+
+
+async def _deny(send: Send, status: int, detail: str) -> None:
+    import msgspec
+
+    body = msgspec.json.encode({"status_code": status, "detail": detail, "errors": [], "warnings": []})
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        (b"www-authenticate", b'Bearer realm="studio"')]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard for operator endpoints: with ADMIN_TOKEN set, only that token passes."""
+    from litestar.exceptions import NotAuthorizedException
+
+    settings: Settings = connection.app.state.settings
+    if settings.admin_token and not connection.scope.get("state", {}).get("admin"):
+        raise NotAuthorizedException(detail="this operator endpoint needs `Authorization: Bearer <ADMIN_TOKEN>`")
+
+
+def requires_admin_unless_scoped(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Listing is an operator action unless the caller is a signed-in user, who sees only their own jobs."""
+    if connection.scope.get("state", {}).get("owner") is None:
+        requires_admin(connection, handler)
+
+
+def rate_limit(settings: Settings) -> RateLimitConfig | None:
+    """Submissions per client per minute (the token's `sub`, else the client address after proxy headers)."""
+    if settings.rate_limit_per_minute <= 0:
+        return None
+
+    def identify(request: Any) -> str:
+        return request.scope.get("state", {}).get("owner") or get_remote_address(request)
+
+    def only_submissions(request: Any) -> bool:
+        return request.method == "POST" and request.url.path == "/api/cad/generate"
+
+    return RateLimitConfig(rate_limit=("minute", settings.rate_limit_per_minute), identifier_for_request=identify,
+                           check_throttle_handler=only_submissions, set_rate_limit_headers=True)
