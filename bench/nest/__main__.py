@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> str:
     args = ap.parse_args(argv)
     sel = QUICK if args.quick else {}
     source, instances = load(args.source, **sel)
-    limit = args.time_limit if args.time_limit is not None else (0.2 if args.quick else 1.0)
+    limit = args.time_limit if args.time_limit is not None else (0.2 if args.quick else 0.5)
     rotations = (False,) if args.no_rotation_variant or args.quick else (False, True)
     t0 = time.perf_counter()
     results = run(instances, rotations, limit, workers=args.workers)
