@@ -15,7 +15,7 @@ from api.schemas import ErrorBody, Problem
 from engine.model import Finding
 
 log = structlog.get_logger()
-_AT = re.compile(r"^(?P<msg>.*) - at `\$\.?(?P<path>[^`]*)`$", re.S)
+_AT = re.compile(r"^(?P<msg>.*) - at (?P<key>`key` in )?`\$\.?(?P<path>[^`]*)`$", re.S)
 
 
 class InvalidJob(Exception):
@@ -30,7 +30,7 @@ class InvalidJob(Exception):
         """`Expected int, got str - at $.pieces[0].qty` -> path `pieces[0].qty` and its message."""
         text = str(exc)
         m = _AT.match(text)
-        path, msg = (m["path"] or "$", m["msg"]) if m else ("$", text)
+        path, msg = (m["path"] or "$", m["msg"] + (" for a key" if m["key"] else "")) if m else ("$", text)
         code = "MISSING_FIELD" if "missing required field" in msg else (
             "UNKNOWN_FIELD" if "unknown field" in msg else "INVALID_VALUE")
         return cls(f"invalid job: {path}: {msg}", [Problem(path=path, message=msg, code=code)])
