@@ -23,6 +23,7 @@ from api.catalogue import CatalogueController
 from api.errors import EXCEPTION_HANDLERS
 from api.events import EventHub
 from api.jobs import GenerateController, JobsController
+from api.metrics import metrics, observe_request
 from api.openapi import add_spec_schemas
 from api.security import rate_limit, security_middleware
 from ops.settings import Settings
@@ -73,9 +74,10 @@ def request_log_middleware(app: ASGIApp) -> ASGIApp:
             try:
                 await app(scope, receive, send_wrapper)
             finally:
+                elapsed = time.perf_counter() - started
+                observe_request(scope, status, elapsed)
                 log.info("http_request", method=scope["method"], path=scope["path"], status_code=status,
-                         duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                         client=(scope.get("client") or ("", 0))[0])
+                         duration_ms=round(elapsed * 1000, 2), client=(scope.get("client") or ("", 0))[0])
 
     return middleware
 
@@ -108,7 +110,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                       allow_credentials=settings.cors_allow_credentials) \
         if settings.allowed_origins else None
     app = Litestar(
-        route_handlers=[root, health, GenerateController, JobsController, CatalogueController],
+        route_handlers=[root, health, metrics, GenerateController, JobsController, CatalogueController],
         lifespan=[lifespan],
         cors_config=cors,
         middleware=[limit.middleware] if (limit := rate_limit(settings)) else [],

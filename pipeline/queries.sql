@@ -235,7 +235,8 @@ RETURNING id;
 -- name: queue_stats
 -- Depth by status and stage, and the age of the oldest runnable job.
 SELECT status, stage, count(*) AS jobs,
-       extract(epoch FROM now() - min(run_after)) FILTER (WHERE status = 'queued' AND run_after <= now()) AS oldest_s
+       extract(epoch FROM now() - min(run_after) FILTER (WHERE status = 'queued' AND run_after <= now()))::float8
+           AS oldest_s
   FROM jobs
  GROUP BY status, stage
  ORDER BY status, stage;
@@ -285,3 +286,19 @@ SELECT json_build_object(
            'cutout_each', (SELECT coalesce(json_object_agg(type, price_each::text), '{}') FROM catalogue_cutouts)
        )::text AS catalogue
   FROM catalogue_rates r;
+
+-- name: stage_duration_buckets
+-- Stage attempt durations grouped into histogram buckets (upper bounds, seconds) for /metrics.
+SELECT stage, outcome,
+       width_bucket(extract(epoch FROM finished_at - started_at)::float8, %(bounds)s::float8[]) AS bucket,
+       count(*) AS n, sum(extract(epoch FROM finished_at - started_at))::float8 AS total_s
+  FROM job_attempts
+ WHERE finished_at IS NOT NULL
+ GROUP BY 1, 2, 3;
+
+-- name: throughput
+-- Jobs finished per status in the last `minutes` minutes.
+SELECT status, count(*) AS jobs
+  FROM jobs
+ WHERE finished_at > now() - make_interval(mins => %(minutes)s)
+ GROUP BY status;

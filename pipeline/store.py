@@ -242,6 +242,14 @@ async def queue_stats(pool: AsyncConnectionPool) -> list[Row]:
     return await _all(pool, "queue_stats", {})
 
 
+async def stage_duration_buckets(pool: AsyncConnectionPool, bounds: list[float]) -> list[Row]:
+    return await _all(pool, "stage_duration_buckets", {"bounds": bounds})
+
+
+async def throughput(pool: AsyncConnectionPool, minutes: int = 5) -> list[Row]:
+    return await _all(pool, "throughput", {"minutes": minutes})
+
+
 async def list_materials(pool: AsyncConnectionPool) -> list[Row]:
     return await _all(pool, "list_materials", {})
 

@@ -172,3 +172,30 @@ async def test_openapi_documents_the_job_spec(client) -> None:  # type: ignore[n
     components = schema["components"]["schemas"]
     assert {"JobSpec", "Piece", "Cutout", "LegacyRequest", "CatalogueMaterial"} <= set(components)
     assert components["Material"]["properties"]["thickness"]["exclusiveMinimum"] == 0  # the spec's, not the catalogue's
+
+
+async def test_metrics_in_prometheus_format(client, settings) -> None:  # type: ignore[no-untyped-def]
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from pipeline.db import open_pool
+    from pipeline import store as st
+
+    job_id = (await client.post("/api/cad/generate", content=example_bytes("island.json"), headers=JSON)).json()["id"]
+    async with open_pool(settings) as pool:
+        await st.claim_jobs(pool, worker_id="w", stages=("cad",), lease_s=30)
+        async with pool.connection() as conn:
+            await st.transition_job(conn, id=uuid.UUID(job_id), worker_id="w", status="queued", outcome="retry",
+                                    error="boom")
+    await client.post("/api/cad/generate", content=example_bytes("island.json"), headers=JSON)
+    r = await client.get("/metrics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    families = {f.name: f for f in text_string_to_metric_families(r.text)}
+    jobs = {(s.labels["status"], s.labels["stage"]): s.value for s in families["studio_jobs"].samples}
+    assert jobs == {("queued", "cad"): 2}
+    assert [s.value for s in families["studio_job_retries"].samples if s.name.endswith("_total")] == [1]
+    durations = [s for s in families["studio_stage_duration_seconds"].samples if s.name.endswith("_count")]
+    assert [(s.labels["stage"], s.labels["outcome"], s.value) for s in durations] == [("cad", "retry", 1)]
+    http = [s for s in families["studio_http_request_duration_seconds"].samples
+            if s.name.endswith("_count") and s.labels["route"] == "/api/cad/generate"]
+    assert http and http[0].labels["status"] == "202" and http[0].value >= 2
+    assert families["studio_queue_oldest_age_seconds"].samples[0].value >= 0
