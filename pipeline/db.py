@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import select
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import psycopg
@@ -32,6 +33,20 @@ def pool_kwargs(url: str) -> dict[str, object]:
     return kwargs
 
 
+async def check_connection(conn: psycopg.AsyncConnection[object]) -> None:
+    """Checkout check without a round trip when nothing happened: an idle connection's socket has data (or EOF)
+    only when the server spoke to it (a restart, a terminated backend); only then ask the server.
+
+    psycopg_pool's `check_connection` costs a round trip and two autocommit switches on every checkout:
+    a third of a claim's time on an idle worker.
+    """
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("the connection is closed")
+    readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
+    if readable:
+        await AsyncConnectionPool.check_connection(conn)
+
+
 def make_pool(settings: Settings, *, min_size: int | None = None, max_size: int | None = None) -> AsyncConnectionPool:
     """A pool that drops broken connections on checkout, so it heals by itself after a database restart."""
     return AsyncConnectionPool(
@@ -39,7 +54,7 @@ def make_pool(settings: Settings, *, min_size: int | None = None, max_size: int 
         min_size=settings.pool_min_size if min_size is None else min_size,
         max_size=settings.pool_max_size if max_size is None else max_size,
         kwargs=pool_kwargs(settings.database_url),
-        check=AsyncConnectionPool.check_connection,
+        check=check_connection,
         open=False,
         name="studio",
         timeout=10.0,
