@@ -77,7 +77,8 @@ def request_log_middleware(app: ASGIApp) -> ASGIApp:
                 elapsed = time.perf_counter() - started
                 observe_request(scope, status, elapsed)
                 log.info("http_request", method=scope["method"], path=scope["path"], status_code=status,
-                         duration_ms=round(elapsed * 1000, 2), client=(scope.get("client") or ("", 0))[0])
+                         duration_ms=round(elapsed * 1000, 2), client=(scope.get("client") or ("", 0))[0],
+                         **scope.get("state", {}).get("log", {}))
 
     return middleware
 

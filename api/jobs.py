@@ -13,6 +13,7 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.exceptions import ClientException, HTTPException, NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_409_CONFLICT, HTTP_415_UNSUPPORTED_MEDIA_TYPE
@@ -21,13 +22,21 @@ from api.errors import InvalidJob, problems_from_findings
 from api.events import EventHub
 from api.openapi import SubmitOperation
 from api.security import requires_admin, requires_admin_unless_scoped
-from api.schemas import ArtifactInfo, AttemptInfo, JobListItem, JobPage, JobState, JobView, Submitted
+from api.schemas import ArtifactInfo, AttemptInfo, ErrorBody, JobListItem, JobPage, JobState, JobView, Submitted
 from engine.checks import check
 from engine.model import to_builtins
 from engine.spec import decode_job
 from pipeline import store
 
 TERMINAL = ("succeeded", "failed", "cancelled")
+_WHY = {400: "Bad parameter or body that is not JSON", 404: "No such job (or not yours)",
+        409: "The job is in the wrong state, or the Idempotency-Key was used with another body",
+        413: "Body too large", 415: "Not application/json", 422: "Not a valid job: `errors` name each field"}
+
+
+def errors(*codes: int) -> dict[int, ResponseSpec]:
+    """Document error responses in OpenAPI: every one is an ErrorBody (detail, errors with path and code)."""
+    return {c: ResponseSpec(data_container=ErrorBody, description=_WHY[c], generate_examples=False) for c in codes}
 
 
 def owner_of(request: Request[Any, Any, Any]) -> str | None:
@@ -45,7 +54,7 @@ class GenerateController(Controller):
 
     @post("/generate", operation_id="submitJob", status_code=HTTP_202_ACCEPTED,
           summary="Submit a job (spec v1, or the first system's single-element shape)",
-          operation_class=SubmitOperation)
+          operation_class=SubmitOperation, responses=errors(400, 409, 413, 415, 422))
     async def generate(
         self,
         request: Request[Any, Any, Any],
@@ -83,6 +92,9 @@ class GenerateController(Controller):
         except store.IdempotencyConflict as exc:
             raise HTTPException(status_code=HTTP_409_CONFLICT, detail=str(exc)) from None
         url = job_url(submitted.id)
+        # The request's one log line carries the job it made (api/app.py reads these).
+        request.scope["state"]["log"] = {"job_id": str(submitted.id), "job_ref": job.job.id,
+                                         "idempotent_replay": not submitted.created}
         return Response(
             Submitted(id=submitted.id, status=submitted.status, status_url=url, events_url=f"{url}/events",
                       created=submitted.created, warnings=problems_from_findings(warnings)),
@@ -93,7 +105,7 @@ class JobsController(Controller):
     path = "/api/jobs"
     tags = ["jobs"]
 
-    @get("/", operation_id="listJobs", guards=[requires_admin_unless_scoped])
+    @get("/", operation_id="listJobs", guards=[requires_admin_unless_scoped], responses=errors(400))
     async def list_jobs(
         self,
         request: Request[Any, Any, Any],
@@ -112,7 +124,7 @@ class JobsController(Controller):
         nxt = _encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if len(rows) == limit else None
         return JobPage(items=items, next_cursor=nxt)
 
-    @get("/{job_id:uuid}", operation_id="getJob")
+    @get("/{job_id:uuid}", operation_id="getJob", responses=errors(404))
     async def get_job(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID) -> JobView:
         """Status, stage, attempts with their errors, warnings, summary and artifact links."""
         row = await store.get_job(state.pool, job_id, owner_of(request))
@@ -132,7 +144,7 @@ class JobsController(Controller):
             attempt_history=[AttemptInfo(**a) for a in attempts])
 
     @get("/{job_id:uuid}/artifacts/{name:str}", operation_id="getArtifact",
-         media_type="application/octet-stream")
+         media_type="application/octet-stream", responses=errors(404))
     async def get_artifact(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID,
                            name: str) -> Response[bytes]:
         """The file itself, with its content type; PDFs and SVGs open in the browser, DXFs download."""
@@ -145,7 +157,7 @@ class JobsController(Controller):
             "ETag": f'"{row["sha256"]}"', "Cache-Control": "private, max-age=31536000, immutable",
             "X-Content-Type-Options": "nosniff"})
 
-    @post("/{job_id:uuid}/cancel", operation_id="cancelJob", status_code=202)
+    @post("/{job_id:uuid}/cancel", operation_id="cancelJob", status_code=202, responses=errors(404, 409))
     async def cancel(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID) -> JobState:
         """Queued jobs cancel at once; running jobs stop at the next stage boundary."""
         row = await store.cancel_job(state.pool, job_id, owner_of(request))
@@ -153,7 +165,8 @@ class JobsController(Controller):
             await _explain_conflict(state, request, job_id, "cancel", "queued or running")
         return JobState(id=row["id"], status=row["status"], stage=row["stage"])  # type: ignore[index]
 
-    @post("/{job_id:uuid}/retry", operation_id="retryJob", status_code=202, guards=[requires_admin])
+    @post("/{job_id:uuid}/retry", operation_id="retryJob", status_code=202, guards=[requires_admin],
+          responses=errors(404, 409))
     async def retry(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID) -> JobState:
         """Run a failed or cancelled job again from the stage where it stopped."""
         row = await store.retry_job(state.pool, job_id, owner_of(request))
@@ -161,13 +174,15 @@ class JobsController(Controller):
             await _explain_conflict(state, request, job_id, "retry", "failed or cancelled")
         return JobState(id=row["id"], status=row["status"], stage=row["stage"])  # type: ignore[index]
 
-    @delete("/{job_id:uuid}", operation_id="deleteJob", status_code=204, guards=[requires_admin])
+    @delete("/{job_id:uuid}", operation_id="deleteJob", status_code=204, guards=[requires_admin],
+            responses=errors(404, 409))
     async def delete_job(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID) -> None:
         """Delete a job and its artifacts (cancel a running job first)."""
         if not await store.delete_job(state.pool, job_id, owner_of(request)):
             await _explain_conflict(state, request, job_id, "delete", "not running")
 
-    @get("/{job_id:uuid}/events", operation_id="jobEvents", media_type="text/event-stream")
+    @get("/{job_id:uuid}/events", operation_id="jobEvents", media_type="text/event-stream",
+         responses=errors(404))
     async def events(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID) -> ServerSentEvent:
         """Server-Sent Events: one `status` event per change, fed by LISTEN/NOTIFY; ends when the job does."""
         owner = owner_of(request)

@@ -130,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     service = {"api": "api", "worker": "worker"}.get(args.command, "studio")
     configure_logging(level=settings.log_level, fmt=settings.log_format, service=service)
+    from pipeline import store
+
+    store.ECHO = settings.db_echo
     handler = {"up": cmd_up, "api": cmd_api, "worker": cmd_worker, "migrate": cmd_migrate}.get(args.command)
     if handler is None:
         return int(args.func(settings, args))
