@@ -1,0 +1,193 @@
+"""Drain throughput: n no-op jobs enqueued in bulk, then drained by one consumer in one process.
+
+(a) the queue layer in-process: our claim_jobs + lease-guarded completion against pgqueuer and procrastinate,
+    each on a fresh database of the same server, interleaved;
+(b) the real `studio worker` process (child-process stage runner) with a no-op STAGE_FUNCTION.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import psycopg
+
+from bench import common
+
+SMALL_SPEC = "{}"  # the queue layer carries an opaque payload; pgqueuer's is NULL, procrastinate's {}
+
+
+# ---- ours, in-process ----------------------------------------------------------------------------
+
+
+def _bulk_insert_ours(url: str, n: int, spec_json: str = SMALL_SPEC) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute("""INSERT INTO jobs (spec, job_ref)
+                        SELECT %s::jsonb, 'bench-' || g FROM generate_series(1, %s) g""", (spec_json, n))
+        conn.execute("ANALYZE jobs")
+
+
+def _count_succeeded(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM jobs WHERE status = 'succeeded'").fetchone()
+    return int(row[0]) if row else 0
+
+
+async def _drain_ours(url: str, batch: int, mode: str) -> float:
+    """mode: "per_job" (one guarded transition per job, the worker's path before complete_jobs), "batch"
+    (one complete_jobs per claim, then the next claim) or "coalesced" (the worker's CompletionBatcher: the next
+    claim runs while completions commit; those arriving during a commit share the next one)."""
+    from ops.settings import Settings
+    from pipeline import store
+    from pipeline.db import open_pool
+    from pipeline.worker import Completion, CompletionBatcher
+
+    settings = Settings(database_url=url, worker_id="bench").normalized()
+    handled = 0
+
+    def noop(job: dict[str, Any]) -> None:
+        nonlocal handled
+        handled += 1
+
+    async with open_pool(settings, min_size=3, max_size=3) as pool:
+        await pool.wait()
+        batcher = CompletionBatcher(pool, "bench")
+        pending: set[asyncio.Task[bool]] = set()
+        started = time.perf_counter()
+        while True:
+            jobs = await store.claim_jobs(pool, worker_id="bench", stages=("cad", "pdf"), lease_s=30.0, limit=batch)
+            if not jobs:
+                if pending:  # completions still in flight may be the last jobs: wait, then look again
+                    await asyncio.wait(pending)
+                    continue
+                break
+            for job in jobs:
+                noop(job)
+            if mode == "per_job":
+                for job in jobs:
+                    async with pool.connection() as conn, conn.transaction():
+                        ok = await store.transition_job(conn, id=job["id"], worker_id="bench", status="succeeded",
+                                                        outcome="succeeded")
+                        assert ok
+            elif mode == "batch":
+                async with pool.connection() as conn:
+                    done = await store.complete_jobs(conn, worker_id="bench", ids=[j["id"] for j in jobs])
+                assert len(done) == len(jobs)
+            else:
+                for job in jobs:
+                    task = asyncio.create_task(batcher.complete(Completion(job["id"], job["stage"], None, None, [])))
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
+                if len(pending) >= 4 * batch:  # bounded: at most a few batches awaiting their commit
+                    await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        elapsed = time.perf_counter() - started
+    return elapsed
+
+
+def run_ours(server: Any, n: int, batch: int, mode: str = "coalesced") -> float:
+    with common.fresh_database(server, "bq_ours") as url:
+        _bulk_insert_ours(url, n)
+        elapsed = asyncio.run(_drain_ours(url, batch, mode))
+        assert _count_succeeded(url) == n, "not every job was completed"
+    return n / elapsed
+
+
+# ---- pgqueuer ------------------------------------------------------------------------------------
+
+
+async def _pgqueuer(url: str, n: int, batch: int) -> float:
+    import asyncpg
+    from pgqueuer import AsyncpgDriver, PgQueuer, Queries
+    from pgqueuer.domain.types import QueueExecutionMode
+
+    conn = await asyncpg.connect(url)
+    try:
+        driver = AsyncpgDriver(conn)
+        queries = Queries(driver)
+        await queries.install()
+        await queries.enqueue(["noop"] * n, [None] * n, [0] * n)
+        pgq = PgQueuer(driver)
+        handled, last = 0, 0.0
+
+        @pgq.entrypoint("noop")
+        async def noop(job: Any) -> None:
+            nonlocal handled, last
+            handled += 1
+            last = time.perf_counter()
+
+        started = time.perf_counter()
+        await asyncio.wait_for(pgq.run(batch_size=batch, mode=QueueExecutionMode.drain), timeout=300)
+        assert handled == n, f"pgqueuer ran {handled} of {n}"
+        # Until the last job finished (its shutdown tail is not work): generous to pgqueuer, whose
+        # completions are still buffered at that moment, while ours are committed.
+        return n / (last - started)
+    finally:
+        await conn.close()
+
+
+def run_pgqueuer(server: Any, n: int, batch: int) -> float:
+    with common.fresh_database(server, "bq_pgq", migrated=False) as url:
+        return asyncio.run(_pgqueuer(url, n, batch))
+
+
+# ---- procrastinate -------------------------------------------------------------------------------
+
+
+async def _procrastinate(url: str, n: int, concurrency: int) -> float:
+    import procrastinate
+
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
+    handled, last = 0, 0.0
+
+    @app.task(queue="bench", name="noop")
+    async def noop() -> None:
+        nonlocal handled, last
+        handled += 1
+        last = time.perf_counter()
+
+    async with app.open_async():
+        await app.schema_manager.apply_schema_async()
+        await noop.batch_defer_async(*[{}] * n)
+        started = time.perf_counter()
+        await asyncio.wait_for(app.run_worker_async(queues=["bench"], wait=False, concurrency=concurrency,
+                                                    install_signal_handlers=False, listen_notify=False),
+                               timeout=300)
+    assert handled == n, f"procrastinate ran {handled} of {n}"
+    return n / (last - started)
+
+
+def run_procrastinate(server: Any, n: int, concurrency: int) -> float:
+    import logging
+
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)
+    with common.fresh_database(server, "bq_proc", migrated=False) as url:
+        return asyncio.run(_procrastinate(url, n, concurrency))
+
+
+# ---- the real worker process ---------------------------------------------------------------------
+
+
+def run_worker_process(server: Any, n: int, concurrency: int, inline: bool = False) -> float:
+    """Single-stage no-op jobs drained by a real `studio worker` process: from its first claim to the last."""
+    spec = common.example_spec("island.json", pdf=False)
+    with common.fresh_database(server, "bq_wrk") as url:
+        _bulk_insert_ours(url, n, json.dumps(spec))
+        extra: dict[str, object] = {"stage_function": "bench.queue.noop:noop_stage",
+                                    "worker_concurrency": concurrency}
+        if inline:
+            extra["stage_inline"] = "true"
+        with common.process(common.studio("worker"), common.worker_env(url, **extra)):
+            with psycopg.connect(url, autocommit=True) as conn:
+                common.wait_for(lambda: _remaining(conn) == 0, 300, "the worker to drain the queue", 0.05)
+                row = conn.execute("""SELECT extract(epoch FROM max(finished_at) - min(started_at)),
+                                             count(*) FILTER (WHERE status = 'succeeded')
+                                        FROM jobs""").fetchone()
+        assert row is not None and row[1] == n, f"only {row and row[1]} of {n} succeeded"
+    return n / float(row[0])
+
+
+def _remaining(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute("SELECT count(*) FROM jobs WHERE status NOT IN ('succeeded', 'failed')").fetchone()
+    return int(row[0]) if row else -1
