@@ -32,11 +32,11 @@ def resolve_database(settings: Settings) -> tuple[Settings, object | None]:
         warnings.filterwarnings("ignore", module="platformdirs")
         from ops.embedded import ensure_database, ensure_server
 
-        server = ensure_server(settings.data_dir)
+        server = ensure_server(settings.studio_data_dir)
         url = ensure_database(server, "studio")
         settings = msgspec.structs.replace(settings, database_url=url)
         os.environ["DATABASE_URL"] = url  # child processes (uvicorn's factory, the worker) read it
-        log.info("embedded_postgres_ready", data_dir=os.path.abspath(settings.data_dir), url=url,
+        log.info("embedded_postgres_ready", data_dir=os.path.abspath(settings.studio_data_dir), url=url,
                  started=server.started_here)
     migrate(settings.session_url)
     return settings, server if server is not None and server.started_here else None

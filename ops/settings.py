@@ -22,7 +22,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     allowed_origins: tuple[str, ...] = ()
     host: str = "127.0.0.1"
     port: Annotated[int, Meta(ge=1, le=65_535)] = 8000
-    data_dir: str = ".studio"
+    studio_data_dir: str = ".studio"  # where the embedded PostgreSQL keeps its data
     log_level: str = "info"
     log_format: str = ""  # "json" | "console"; empty: console on a TTY, JSON otherwise
     pool_min_size: Annotated[int, Meta(ge=0, le=100)] = 1

@@ -131,6 +131,9 @@ def test_render_secrets_and_proxy(render_services: dict[str, dict[str, Any]]) ->
             item = _env(service).get(key)
             if item is not None:
                 assert "value" not in item, f"{key} must not be committed"
+    # Tokens are signed by the identity provider: a generated secret would make every token invalid.
+    auth = _env(render_services["web"]).get("AUTH_JWT_SECRET")
+    assert auth is None or (auth.get("sync") is False and not auth.get("generateValue"))
 
 
 # --------------------------------------------------------------- Railway ----

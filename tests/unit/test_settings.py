@@ -1,0 +1,48 @@
+"""Configuration from the environment, and the URLs in it."""
+
+from __future__ import annotations
+
+import pytest
+
+from ops.dsn import is_pooler, mask_dsn, normalize_dsn, yoyo_url
+from ops.settings import Settings
+
+
+def test_environment_names_match_the_documented_ones() -> None:
+    s = Settings.from_env({
+        "DATABASE_URL": "postgres://u:p@db.example.com:5432/studio?sslmode=require",
+        "DATABASE_DIRECT_URL": "postgresql://u:p@db.example.com:5432/studio",
+        "DB_ECHO": "true", "ALLOWED_ORIGINS": "https://a.example.com/, HTTP://LOCALHOST:3000",
+        "PORT": "9000", "STUDIO_DATA_DIR": "/var/lib/studio", "SHUTDOWN_GRACE_S": "12.5",
+        "WORKER_CONCURRENCY": "2", "JOB_RETENTION_DAYS": "7", "ADMIN_TOKEN": "x", "RATE_LIMIT_PER_MINUTE": "0",
+    })
+    assert s.database_url == "postgresql://u:p@db.example.com:5432/studio?sslmode=require"
+    assert s.session_url == "postgresql://u:p@db.example.com:5432/studio"
+    assert s.db_echo is True and s.port == 9000 and s.host == "0.0.0.0"  # a platform set PORT: all interfaces
+    assert s.allowed_origins == ("https://a.example.com", "http://localhost:3000")
+    assert (s.studio_data_dir, s.shutdown_grace_s, s.worker_concurrency) == ("/var/lib/studio", 12.5, 2)
+    assert s.worker_id  # generated
+
+
+def test_defaults_for_a_newcomer() -> None:
+    s = Settings.from_env({})
+    assert (s.database_url, s.host, s.port, s.studio_data_dir) == ("", "127.0.0.1", 8000, ".studio")
+
+
+@pytest.mark.parametrize(("env", "name"), [({"PORT": "http"}, "PORT"), ({"SHUTDOWN_GRACE_S": "-1"}, "SHUTDOWN_GRACE_S"),
+                                           ({"DB_ECHO": "maybe"}, "DB_ECHO")])
+def test_a_bad_value_names_its_variable(env: dict[str, str], name: str) -> None:
+    with pytest.raises(SystemExit, match=name):
+        Settings.from_env(env)
+
+
+def test_database_urls() -> None:
+    assert normalize_dsn("postgres://u:p@h/db?sslmode=require") == "postgresql://u:p@h/db?sslmode=require"
+    assert yoyo_url("postgres://u:p@h/db?sslmode=require") == "postgresql+psycopg://u:p@h/db?sslmode=require"
+    assert mask_dsn("postgresql://user:s3cret@h:5432/db?sslmode=require") == "postgresql://user:***@h:5432/db?sslmode=require"
+    assert mask_dsn("host=h password=s3cret dbname=d") == "host=h password=*** dbname=d"
+    assert mask_dsn("postgresql://h/db") == "postgresql://h/db"
+    with pytest.raises(ValueError, match="mysql"):
+        normalize_dsn("mysql://h/db")
+    assert is_pooler("postgresql://u:p@aws-0-eu-central-1.pooler.supabase.com:6543/postgres")
+    assert is_pooler("postgresql://u:p@h:6432/db") and not is_pooler("postgresql://u:p@h:5432/db")
