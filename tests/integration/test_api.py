@@ -199,3 +199,38 @@ async def test_metrics_in_prometheus_format(client, settings) -> None:  # type: 
             if s.name.endswith("_count") and s.labels["route"] == "/api/cad/generate"]
     assert http and http[0].labels["status"] == "202" and http[0].value >= 2
     assert families["studio_queue_oldest_age_seconds"].samples[0].value >= 0
+
+
+def _kitchen() -> dict:  # type: ignore[type-arg]
+    return json.loads(example_bytes("l-kitchen.json"))
+
+
+@pytest.mark.parametrize(("mutate", "path", "code"), [
+    (lambda j: j["pieces"][1]["shape"].update(length=1e12), "pieces[1].shape.length", "INVALID_VALUE"),
+    (lambda j: j["pieces"][1]["shape"].update(depth=-620), "pieces[1].shape.depth", "INVALID_VALUE"),
+    (lambda j: j["pieces"][1]["shape"].update(depth=0), "pieces[1].shape.depth", "INVALID_VALUE"),
+    (lambda j: j["pieces"][0]["shape"].update(vertices=[[0, 0], [100, 0], [200, 0]]), "pieces[0]", None),
+    (lambda j: j["pieces"][0]["shape"].update(vertices=[[0, 0], [2900, 620], [2900, 0], [0, 620]]),
+     "pieces[0]", "POLYGON_SELF_INTERSECTS"),
+    (lambda j: j["pieces"][0]["shape"].update(vertices=[[0, 0]] * 501), "pieces[0].shape.vertices", "INVALID_VALUE"),
+    (lambda j: j.update(pieces=j["pieces"] * 101), "pieces", "INVALID_VALUE"),
+    (lambda j: j["pieces"][0].update(cutouts=j["pieces"][0]["cutouts"] * 26), "pieces[0].cutouts", "INVALID_VALUE"),
+    (lambda j: j["job"].update(name="x" * 5000), "job.name", "INVALID_VALUE"),
+    (lambda j: j["pieces"][0]["cutouts"][1].pop("diameter"), "pieces[0].cutouts[1]", None),
+])
+async def test_degenerate_or_huge_geometry_is_refused_with_its_path(client, mutate, path, code) -> None:  # type: ignore[no-untyped-def]
+    job = _kitchen()
+    mutate(job)
+    r = await client.post("/api/cad/generate", json=job)
+    assert r.status_code == 422, r.text
+    first = r.json()["errors"][0]
+    assert first["path"] == path, r.text
+    if code:
+        assert first["code"] == code
+
+
+async def test_nan_is_not_json_and_oversized_bodies_are_refused(client) -> None:  # type: ignore[no-untyped-def]
+    body = example_bytes("l-kitchen.json").replace(b'"length": 1580', b'"length": NaN')
+    assert (await client.post("/api/cad/generate", content=body, headers=JSON)).status_code == 400
+    huge = b'{"spec_version": "1.0", "pad": "' + b"x" * 3_000_000 + b'"}'
+    assert (await client.post("/api/cad/generate", content=huge, headers=JSON)).status_code == 413
