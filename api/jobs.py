@@ -6,8 +6,8 @@ import asyncio
 import base64
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any, NoReturn
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
@@ -155,24 +155,21 @@ class JobsController(Controller):
         return Response(bytes(row["data"]), media_type=row["content_type"], headers={
             "Content-Disposition": f'{disposition}; filename="{row["name"]}"',
             "ETag": f'"{row["sha256"]}"', "Cache-Control": "private, max-age=31536000, immutable",
-            "X-Content-Type-Options": "nosniff"})
+            "X-Content-Type-Options": "nosniff",
+            # Cached for a year, and CORS headers depend on Origin: an <img> load (no Origin) must not be
+            # reused for the page's later fetch() of the same file, which then fails CORS.
+            "Vary": "Origin"})
 
     @post("/{job_id:uuid}/cancel", operation_id="cancelJob", status_code=202, responses=errors(404, 409))
     async def cancel(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID) -> JobState:
         """Queued jobs cancel at once; running jobs stop at the next stage boundary."""
-        row = await store.cancel_job(state.pool, job_id, owner_of(request))
-        if row is None:
-            await _explain_conflict(state, request, job_id, "cancel", "queued or running")
-        return JobState(id=row["id"], status=row["status"], stage=row["stage"])  # type: ignore[index]
+        return await _change_state(state, request, job_id, store.cancel_job, "cancel", "queued or running")
 
     @post("/{job_id:uuid}/retry", operation_id="retryJob", status_code=202, guards=[requires_admin],
           responses=errors(404, 409))
     async def retry(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID) -> JobState:
         """Run a failed or cancelled job again from the stage where it stopped."""
-        row = await store.retry_job(state.pool, job_id, owner_of(request))
-        if row is None:
-            await _explain_conflict(state, request, job_id, "retry", "failed or cancelled")
-        return JobState(id=row["id"], status=row["status"], stage=row["stage"])  # type: ignore[index]
+        return await _change_state(state, request, job_id, store.retry_job, "retry", "failed or cancelled")
 
     @delete("/{job_id:uuid}", operation_id="deleteJob", status_code=204, guards=[requires_admin],
             responses=errors(404, 409))
@@ -213,8 +210,17 @@ async def _status_stream(pool: Any, hub: EventHub, job_id: uuid.UUID, owner: str
                 pass
 
 
+async def _change_state(state: State, request: Request[Any, Any, Any], job_id: uuid.UUID,
+                        change: Callable[..., Awaitable[dict[str, Any] | None]], action: str, allowed: str) -> JobState:
+    row = await change(state.pool, job_id, owner_of(request))
+    if row is None:
+        await _explain_conflict(state, request, job_id, action, allowed)
+    return JobState(id=row["id"], status=row["status"], stage=row["stage"])
+
+
 async def _explain_conflict(state: State, request: Request[Any, Any, Any], job_id: uuid.UUID, action: str,
-                            allowed: str) -> None:
+                            allowed: str) -> NoReturn:
+    """404 when there is no such job (for this owner), else 409 naming the state it is in."""
     status = await store.job_exists(state.pool, job_id, owner_of(request))
     if status is None:
         raise NotFoundException(detail=f"no job {job_id}")
