@@ -98,7 +98,7 @@ def test_without_allowed_origins_no_origin_is_allowed(db_url: str) -> None:
 
 
 def test_an_artifact_varies_by_origin_even_without_one(client, db_url: str) -> None:  # type: ignore[no-untyped-def]
-    """It is cached for a year: an <img> load (no Origin) must not answer the page's later fetch() (d7b3657)."""
+    """It is cached for a year: an <img> load (no Origin) must not answer the page's later fetch()."""
     r = client.post("/api/cad/generate", content=example_bytes("l-kitchen.json"),
                     headers={"content-type": "application/json"})
     assert r.status_code == 202, r.text
