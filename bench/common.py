@@ -162,6 +162,11 @@ def interleaved(rounds: int, variants: Sequence[str], run: Callable[[str, int], 
     return samples
 
 
+def paired_ratio(samples: dict[str, list[float]], a: str, b: str) -> float:
+    """Median over rounds of a/b within each round: on a noisy machine the drift between rounds cancels."""
+    return statistics.median(x / y for x, y in zip(samples[a], samples[b], strict=True))
+
+
 def med(values: Sequence[float]) -> float:
     return statistics.median(values)
 

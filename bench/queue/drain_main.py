@@ -35,10 +35,10 @@ def main(argv: list[str]) -> int:
         pgv = common.pg_version(server)
         samples = common.interleaved(rounds, list(variants), lambda v, _r: variants[v](server), common.eprint)
     m = {k: common.med(v) for k, v in samples.items()}
-    r10 = m["ours b10"] / m["pgqueuer b10"]
-    r1 = m["ours b1"] / m["pgqueuer b1"]
-    rw1 = m["studio worker c1"] / m["pgqueuer b1"]
-    rw10 = m["studio worker c10"] / m["pgqueuer b10"]
+    r10 = common.paired_ratio(samples, "ours b10", "pgqueuer b10")
+    r1 = common.paired_ratio(samples, "ours b1", "pgqueuer b1")
+    rw1 = common.paired_ratio(samples, "studio worker c1", "pgqueuer b1")
+    rw10 = common.paired_ratio(samples, "studio worker c10", "pgqueuer b10")
     cmd = "python -m bench.queue drain --write"
     rows = "\n".join(f"| {k} | {common.fmt_n(m[k])} | {m[k] / m['pgqueuer b10' if ('10' in k) else 'pgqueuer b1']:.2f}x "
                      f"| {', '.join(common.fmt_n(x) for x in samples[k])} |" for k in variants)
@@ -58,6 +58,9 @@ process (`STAGE_FUNCTION=bench.queue.noop:noop_stage`, single-stage jobs with `o
 |---|---|---|---|
 {rows}
 
+Ratios below are the median over rounds of the ratio within each round (the disk's speed swings between
+rounds on this shared machine; within a round both consumers see about the same disk).
+
 | ratio | measured | target | |
 |---|---|---|---|
 | ours / pgqueuer, batch 10 (in-process) | {r10:.2f}x | >= {TARGET}x | {common.verdict(r10 >= TARGET)} |
@@ -70,8 +73,8 @@ process (`STAGE_FUNCTION=bench.queue.noop:noop_stage`, single-stage jobs with `o
 
 
 NOTES = """
-What changed in the queue code (commit "Queue: batch completions, relaxed claim commits"), measured by the rows
-above (before = "per-job transition"):
+What changed in the queue code (landed in d55af90, which carried this work from the shared tree, and 244ac69),
+measured by the rows above (before = "per-job transition"):
 - `claim_jobs` commits with `synchronous_commit = off` for its own transaction (`set_config(..., true)` in the
   statement): a claim lost in a crash only leaves the job queued, and the durable commit of the result flushes
   the claim's WAL with it. One fsync per batch instead of two.
@@ -81,9 +84,16 @@ above (before = "per-job transition"):
 - The pool's checkout check no longer costs a round trip (`pipeline.db.check_connection` asks the server only
   when the idle socket is readable: a restart or a terminated backend).
 
-What limits it: on this disk every durable commit is an fsync of several ms (compare the anchors' absolute
-figures in /work/shared/BENCH_NOTES.md: same ratios, 4-5x the jobs/s on a faster disk), so every consumer here is
-bound by commits per job. The real worker adds a child-process round trip (pickle over a pipe to a spawned
+What limits it: on this disk every durable commit is an fsync of several ms, and its speed swings 2-3x between
+rounds while other engineers' tests run (see the samples), so every consumer here is bound by commits per job.
+Ours now needs about one fsync per group of completions (claims commit without one); pgqueuer one per dequeue
+plus its buffered completions. The in-process batch-10 ratio (1.3-1.4x) is short of 1.75x; not yet profiled
+on a quiet machine. Suspects, in order: Python time per job on 2 busy cores (psycopg decoding each claimed
+row, a task and a future per completion, two `studio_job_events` notifications per job), and the global notify
+lock, which makes a claim's commit wait behind a completion's fsync (one side-by-side try with the claim's
+NOTIFY removed was inconclusive: 0.9-1.3x in three rounds). Next: pyinstrument on the drain loop, then claim
+ahead (prefetch the next batch while the current one runs) and one events notification per statement instead of
+per job. The real worker adds a child-process round trip (pickle over a pipe to a spawned
 process) per stage and claims only as many jobs as it has free slots; with concurrency 10 it runs 10 children on
 2 cores. The in-process numbers are the queue layer's ceiling; the gap to the worker is the isolation we pay for
 (timeouts, crash containment of ezdxf/WeasyPrint), which real stages (100 ms to seconds of CPU) dwarf.

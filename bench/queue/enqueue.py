@@ -70,6 +70,12 @@ one job per transaction, the `examples/island.json` spec; medians.
 
 Our layer's overhead: {(1 / ratio - 1) * 100:+.0f}% time per job. Both are bound by the durable commit (an fsync per
 job on this disk); the pool checkout no longer costs a round trip (`pipeline.db.check_connection`).
+What differs: `insert_job` runs in the pool connection's implicit transaction (BEGIN, the statement, COMMIT:
+three round trips where the autocommit loop has one) and goes through the pool and the `_rows` helper. Sending
+all three in one round trip (psycopg pipeline mode with the COMMIT inside it) did not move the rate in a
+side-by-side try (within noise, both ~190/s), so the gap is not explained yet: profile `insert_job` with
+pyinstrument on a quiet machine before changing it (the next suspects are the pool's checkout/return path and
+the per-call jsonb adaptation of the spec).
 """
     common.emit("Enqueue overhead", body, {"samples": samples, "medians": m}, args)
     return 0
