@@ -54,8 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     rounds = args.rounds or (1 if args.quick else 3)
     seconds = args.seconds or (1.0 if args.quick else 8.0)
-    tmp = Path(tempfile.mkdtemp(prefix="studio-bench-http-"))
-    script = post_script(tmp)
+    with tempfile.TemporaryDirectory(prefix="studio-bench-http-") as tmp_dir:
+        return _run(args, rounds, seconds, post_script(Path(tmp_dir)))
+
+
+def _run(args: Any, rounds: int, seconds: float, script: Path) -> int:
     with common.durable_server() as server:
         pgv = common.pg_version(server)
         url = common.create_database(server, "bh_api")
@@ -93,7 +96,6 @@ def main(argv: list[str] | None = None) -> int:
             samples = common.interleaved(rounds, list(runs), one, common.eprint)
         common.drop_database(server, url)
         common.drop_database(server, raw_url)
-    shutil.rmtree(tmp, ignore_errors=True)
     m = {k: common.med(v) for k, v in samples.items()}
     p99 = {k: common.med([r["p99_ms"] for r in full[k]]) for k in full}
     rh = common.paired_ratio(samples, "studio GET /health", "bare Litestar GET /health")
