@@ -28,7 +28,7 @@ from urllib.request import url2pathname
 
 from engine import geometry as g
 from engine.model import Finding, PieceSummary, Quote, SlabLayout, Summary
-from engine.spec import MM_PER_INCH, JobSpec, Piece, RectShape, to_mm
+from engine.spec import MM_PER_INCH, JobSpec, Piece, to_mm
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 REVISION = "A"
@@ -513,7 +513,7 @@ def slab_drawing(layout: SlabLayout, pieces: dict[str, Piece], lengths: Lengths,
         a = math.radians(p.rotation_deg)
         ca, sa = math.cos(a), math.sin(a)
 
-        def tf(q: g.Pt, ca: float = ca, sa: float = sa, p=p) -> g.Pt:  # noqa: ANN001
+        def tf(q: g.Pt, ca: float = ca, sa: float = sa, p=p) -> g.Pt:
             return to_paper((q[0] * ca - q[1] * sa + p.x_mm, q[0] * sa + q[1] * ca + p.y_mm))
 
         try:
@@ -1029,7 +1029,7 @@ def _render(job: JobSpec, summary: Summary, svgs: dict[str, bytes], *, issued: d
     doc = HTML(string=html_text, base_url=ASSETS.as_uri() + "/", url_fetcher=res.fetcher)
     with _font_timestamp(day):
         return doc.write_pdf(stylesheets=[res.css, res.page_css[page]], font_config=res.font_config,
-                             pdf_identifier=f"studio-{job.job.id}".encode("utf-8")[:64])
+                             pdf_identifier=f"studio-{job.job.id}".encode()[:64])
 
 
 @contextlib.contextmanager
@@ -1043,7 +1043,7 @@ def _font_timestamp(day: dt.date) -> Iterator[None]:
     from fontTools.misc.timeTools import epoch_diff
     from fontTools.ttLib.tables import _h_e_a_d
 
-    stamp = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()) - epoch_diff
+    stamp = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()) - epoch_diff
     saved = _h_e_a_d.timestampNow
     _h_e_a_d.timestampNow = lambda: stamp
     try:

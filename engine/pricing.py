@@ -38,7 +38,7 @@ class Catalogue(Struct, frozen=True, omit_defaults=True):
     edge_per_m: dict[str, Decimal] = {}
     cutout_each: dict[str, Decimal] = {}
     drip_groove_per_m: Decimal | None = None
-    vat_rate: Decimal = Decimal("0")
+    vat_rate: Decimal = Decimal(0)
     prices_include_vat: bool = False
 
 

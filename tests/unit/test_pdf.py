@@ -92,9 +92,9 @@ def test_cutout_positions_in_the_text_layer():
 
 def test_a4_and_a_priced_job_add_the_quote_page():
     job, summary, svgs = cad("l-kitchen")
-    prices = Pricing(material_per_m2=Decimal("200"), fabrication_per_m2=Decimal("50"),
-                     edge_per_m={"eased": Decimal("15")}, cutout_each={"undermount_sink": Decimal("120"),
-                     "cooktop": Decimal("80"), "faucet_hole": Decimal("10")}, vat_rate=Decimal("0.25"))
+    prices = Pricing(material_per_m2=Decimal(200), fabrication_per_m2=Decimal(50),
+                     edge_per_m={"eased": Decimal(15)}, cutout_each={"undermount_sink": Decimal(120),
+                     "cooktop": Decimal(80), "faucet_hole": Decimal(10)}, vat_rate=Decimal("0.25"))
     options = msgspec.structs.replace(job.options, outputs=msgspec.structs.replace(job.options.outputs,
                                                                                   pdf=PdfOutput(page="A4")))
     priced = msgspec.structs.replace(job, pricing=prices, options=options)

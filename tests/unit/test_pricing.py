@@ -22,8 +22,8 @@ def kitchen():
     return job, summarize(job, None)
 
 
-PRICES = Pricing(material_per_m2=Decimal("200"), fabrication_per_m2=Decimal("50"), edge_per_m={"eased": Decimal("15")},
-                 cutout_each={"undermount_sink": Decimal("120"), "cooktop": Decimal("80"), "faucet_hole": Decimal("10")},
+PRICES = Pricing(material_per_m2=Decimal(200), fabrication_per_m2=Decimal(50), edge_per_m={"eased": Decimal(15)},
+                 cutout_each={"undermount_sink": Decimal(120), "cooktop": Decimal(80), "faucet_hole": Decimal(10)},
                  vat_rate=Decimal("0.25"))
 
 
@@ -76,9 +76,9 @@ def test_drip_groove_per_metre():
 
 def test_catalogue_gives_prices_and_the_job_overrides_field_by_field(kitchen):
     job, summary = kitchen
-    cat = Catalogue(currency="EUR", materials={"Quartz (engineered)": MaterialPrice(price_per_m2=Decimal("100"))},
-                    finishes={"polished": Decimal("10")}, fabrication_per_m2=Decimal("40"),
-                    edge_per_m={"eased": Decimal("10")}, cutout_each={"*": Decimal("50")}, vat_rate=Decimal("0.20"))
+    cat = Catalogue(currency="EUR", materials={"Quartz (engineered)": MaterialPrice(price_per_m2=Decimal(100))},
+                    finishes={"polished": Decimal(10)}, fabrication_per_m2=Decimal(40),
+                    edge_per_m={"eased": Decimal(10)}, cutout_each={"*": Decimal(50)}, vat_rate=Decimal("0.20"))
     q = quote(job, summary, cat)
     got = lines(q)
     assert got["Material: Quartz (engineered), 30 mm"][3] == "277.76"  # 2.7776 x 100
@@ -86,7 +86,7 @@ def test_catalogue_gives_prices_and_the_job_overrides_field_by_field(kitchen):
     assert got["Edge: eased"][3] == "51.00"
     assert got["Cutout: cooktop"][3] == "50.00"  # the "*" price
     assert q.vat_rate == "0.20"
-    own = msgspec.structs.replace(job, pricing=Pricing(edge_per_m={"eased": Decimal("15")}, currency="USD"))
+    own = msgspec.structs.replace(job, pricing=Pricing(edge_per_m={"eased": Decimal(15)}, currency="USD"))
     q2 = quote(own, summary, cat)
     got2 = lines(q2)
     assert got2["Edge: eased"][3] == "76.50"  # the job's edge price wins
