@@ -39,15 +39,24 @@ async def root() -> dict[str, str]:
     return {"message": "Studio Python API", "status": "running"}
 
 
+HEALTH_TTL_S = 1.0
+
+
 @get("/health", operation_id="health", tags=["service"])
 async def health(state: State) -> Response[dict[str, str]]:
-    """200 `healthy` when the database answers within 2 s, else 503 `unhealthy`."""
-    try:
-        async with asyncio.timeout(2.0):
-            ok = await store.ping(state.pool)
-    except (TimeoutError, psycopg.Error, psycopg_pool.PoolTimeout) as exc:
-        log.warning("health_check_failed", error=str(exc).strip()[:200] or type(exc).__name__)
-        ok = False
+    """200 `healthy` when the database answered within 2 s, else 503 `unhealthy`.
+
+    The answer is reused for a second: uptime pings and load balancers must not cost a round trip each.
+    """
+    checked_at, ok = state.health
+    if time.monotonic() - checked_at > HEALTH_TTL_S:
+        try:
+            async with asyncio.timeout(2.0):
+                ok = await store.ping(state.pool)
+        except (TimeoutError, psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+            log.warning("health_check_failed", error=str(exc).strip()[:200] or type(exc).__name__)
+            ok = False
+        state.health = (time.monotonic(), ok)
     return Response({"status": "healthy" if ok else "unhealthy"}, status_code=200 if ok else 503)
 
 
@@ -94,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         hub = EventHub()
         async with open_pool(settings) as pool:
             app.state.pool, app.state.hub, app.state.settings = pool, hub, settings
+            app.state.health = (float("-inf"), False)  # (checked at, database answered)
             listener = asyncio.create_task(listen(settings.session_url, ("studio_job_events",), hub.dispatch,
                                                   on_connect=hub.wake_all, stop=stop))
             log.info("api_started", host=settings.host, port=settings.port,

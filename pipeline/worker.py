@@ -26,6 +26,7 @@ log = structlog.get_logger()
 
 DB_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout)
 PRUNE_EVERY_S = 3600.0
+CATALOGUE_TTL_S = 60.0
 
 
 class Worker:
@@ -40,6 +41,7 @@ class Worker:
         self.inflight: dict[uuid.UUID, asyncio.Task[None]] = {}
         self.lost: set[uuid.UUID] = set()  # leases another worker took over: drop our results
         self.completions = CompletionBatcher(pool, settings.worker_id)
+        self._catalogue_cache: tuple[float, bytes | None] | None = None
 
     async def run(self) -> None:
         """Claim and run jobs until `stop` is set, then shut down gracefully."""
@@ -119,7 +121,7 @@ class Worker:
             files = [(r["name"], r["content_type"], bytes(r["data"]))
                      for r in await store.list_stage_files(self.pool, job_id, "cad")]
         else:
-            catalogue = await store.get_catalogue(self.pool)
+            catalogue = await self._catalogue()
         try:
             out = await self.runner.run(self.s.stage_timeout_s, stage, spec_json, summary_json, files, catalogue)
         except StageTimeout as exc:
@@ -135,6 +137,13 @@ class Worker:
             return "lease_lost", None
         return await self._store(job, out)
 
+    async def _catalogue(self) -> bytes | None:
+        """The price catalogue, read at most once a minute: prices change rarely, CAD stages run often."""
+        now = time.monotonic()
+        if self._catalogue_cache is None or now - self._catalogue_cache[0] > CATALOGUE_TTL_S:
+            self._catalogue_cache = (now, await store.get_catalogue(self.pool))
+        return self._catalogue_cache[1]
+
     async def _store(self, job: dict[str, Any], out: StageOutput) -> tuple[str, str | None]:
         from engine.spec import JobSpec
 
@@ -148,9 +157,8 @@ class Worker:
             return "succeeded", None
         async with self.pool.connection() as conn, conn.transaction():
             ok = await store.transition_job(
-                conn, id=job_id, worker_id=self.s.worker_id, outcome="succeeded",
-                status="queued" if nxt else "succeeded", stage=nxt, attempts_reset=nxt is not None,
-                summary=out.summary, warnings=warnings)
+                conn, id=job_id, worker_id=self.s.worker_id, outcome="succeeded", status="queued", stage=nxt,
+                attempts_reset=True, summary=out.summary, warnings=warnings)
             if not ok:
                 log.warning("lease_lost", detail="result dropped: another attempt owns the job")
                 return "lease_lost", None
