@@ -9,6 +9,7 @@ import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
 
 from api.schemas import ErrorBody, Problem
@@ -34,6 +35,22 @@ class InvalidJob(Exception):
         code = "MISSING_FIELD" if "missing required field" in msg else (
             "UNKNOWN_FIELD" if "unknown field" in msg else "INVALID_VALUE")
         return cls(f"invalid job: {path}: {msg}", [Problem(path=path, message=msg, code=code)])
+
+
+_WHY = {400: "Bad parameter or body that is not JSON", 404: "No such job (or not yours)",
+        401: "Auth is on and the bearer token is missing, invalid or expired (operator endpoints: not ADMIN_TOKEN)",
+        409: "The job is in the wrong state, or the Idempotency-Key was used with another body",
+        413: "Body too large", 415: "Not application/json", 422: "Not a valid job: `errors` name each field",
+        429: "Too many submissions from this client: wait `Retry-After` seconds"}
+
+
+def errors(*codes: int) -> dict[int, ResponseSpec]:
+    """Document error responses in OpenAPI: every one is an ErrorBody (detail, errors with path and code).
+
+    401 is always listed: any /api route answers it when auth is on.
+    """
+    return {c: ResponseSpec(data_container=ErrorBody, description=_WHY[c], generate_examples=False)
+            for c in sorted({401, *codes})}
 
 
 def problems_from_findings(findings: list[Finding]) -> list[Problem]:

@@ -13,30 +13,21 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.exceptions import ClientException, HTTPException, NotFoundException
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_409_CONFLICT, HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
-from api.errors import InvalidJob, problems_from_findings
+from api.errors import InvalidJob, errors, problems_from_findings
 from api.events import EventHub
 from api.openapi import SubmitOperation
 from api.security import requires_admin, requires_admin_unless_scoped
-from api.schemas import ArtifactInfo, AttemptInfo, ErrorBody, JobListItem, JobPage, JobState, JobView, Submitted
+from api.schemas import ArtifactInfo, AttemptInfo, JobListItem, JobPage, JobState, JobView, Submitted
 from engine.checks import check
 from engine.model import to_builtins
 from engine.spec import decode_job
 from pipeline import store
 
 TERMINAL = ("succeeded", "failed", "cancelled")
-_WHY = {400: "Bad parameter or body that is not JSON", 404: "No such job (or not yours)",
-        409: "The job is in the wrong state, or the Idempotency-Key was used with another body",
-        413: "Body too large", 415: "Not application/json", 422: "Not a valid job: `errors` name each field"}
-
-
-def errors(*codes: int) -> dict[int, ResponseSpec]:
-    """Document error responses in OpenAPI: every one is an ErrorBody (detail, errors with path and code)."""
-    return {c: ResponseSpec(data_container=ErrorBody, description=_WHY[c], generate_examples=False) for c in codes}
 
 
 def owner_of(request: Request[Any, Any, Any]) -> str | None:
@@ -54,7 +45,7 @@ class GenerateController(Controller):
 
     @post("/generate", operation_id="submitJob", status_code=HTTP_202_ACCEPTED,
           summary="Submit a job (spec v1, or the first system's single-element shape)",
-          operation_class=SubmitOperation, responses=errors(400, 409, 413, 415, 422))
+          operation_class=SubmitOperation, responses=errors(400, 409, 413, 415, 422, 429))
     async def generate(
         self,
         request: Request[Any, Any, Any],

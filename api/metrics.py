@@ -14,6 +14,7 @@ from litestar.datastructures import State
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
+from api.errors import errors
 from api.security import requires_admin
 from pipeline import store
 
@@ -83,8 +84,8 @@ class _Snapshot:
         yield done
 
 
-@get("/metrics", operation_id="metrics", tags=["service"], guards=[requires_admin], include_in_schema=True,
-     media_type=CONTENT_TYPE_LATEST)
+@get("/metrics", operation_id="metrics", tags=["service"], guards=[requires_admin], media_type=CONTENT_TYPE_LATEST,
+     responses=errors())
 async def metrics(state: State) -> Response[bytes]:
     """Prometheus metrics (needs ADMIN_TOKEN when it is set)."""
     stats = await store.queue_stats(state.pool)

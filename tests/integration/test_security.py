@@ -154,3 +154,13 @@ async def test_jwks_tokens(settings, jwks_server) -> None:  # type: ignore[no-un
         assert (await c.get("/api/jobs", headers=bearer(good))).status_code == 200
         assert (await c.get("/api/jobs", headers=bearer(wrong_aud))).status_code == 401
         assert (await c.get("/api/jobs", headers=bearer(token("carol")))).status_code == 401  # HS256 not accepted
+
+
+async def test_secrets_stay_out_of_the_openapi_document_and_errors(authed) -> None:  # type: ignore[no-untyped-def]
+    doc = (await authed.get("/docs/openapi.json")).text
+    assert SECRET not in doc and "op-token-123" not in doc
+    schema = json.loads(doc)
+    assert "401" in schema["paths"]["/api/jobs/{job_id}"]["get"]["responses"]
+    assert "429" in schema["paths"]["/api/cad/generate"]["post"]["responses"]
+    r = await authed.get("/api/jobs", headers=bearer("op-token-12"))  # a near miss of the admin token
+    assert r.status_code == 401 and "op-token" not in r.text
