@@ -12,6 +12,7 @@ the compiled stylesheets are shared by every render in the process (see docs/BEN
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import datetime as dt
@@ -19,6 +20,7 @@ import functools
 import html
 import math
 import re
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -127,10 +129,22 @@ class _Resources:
             for name, geom in PAGES.items()
         }
 
+    def close(self) -> None:
+        """Remove the font configuration's temporary folder while the interpreter is still whole.
+
+        WeasyPrint does it in FontConfiguration.__del__, which at exit runs after `shutil` is torn down and
+        prints a TypeError; emptying `_folder` first makes that __del__ a no-op.
+        """
+        folder, self.font_config._folder = self.font_config._folder, None
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
+
 
 @functools.cache
 def _shared() -> _Resources:
-    return _Resources()
+    resources = _Resources()
+    atexit.register(resources.close)
+    return resources
 
 
 def url_fetcher(url: str) -> object:

@@ -66,6 +66,17 @@ def run_stage(stage: str, spec_json: bytes, summary_json: bytes | None,
         return StageOutput(engine_error=str(exc), findings=[to_builtins(f) for f in exc.findings])
 
 
+def _die_with_parent() -> None:
+    """In the child: be killed when the worker dies (kill -9, OOM), rather than finish a stage nobody awaits."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        pass  # not Linux: the lease still covers the job; the orphan finishes its stage and exits
+
+
 def _warm() -> None:
     """Import the engine in the child ahead of the first job (WeasyPrint and ezdxf take a second)."""
     import engine.cad  # noqa: F401
@@ -88,7 +99,8 @@ class StageRunner:
             self._free.put_nowait(self._new_executor())
 
     def _new_executor(self) -> concurrent.futures.ProcessPoolExecutor:
-        ex = concurrent.futures.ProcessPoolExecutor(1, mp_context=self._ctx, max_tasks_per_child=self._tasks_per_child)
+        ex = concurrent.futures.ProcessPoolExecutor(1, mp_context=self._ctx, max_tasks_per_child=self._tasks_per_child,
+                                                    initializer=_die_with_parent)
         if self._target is run_stage:
             ex.submit(_warm)
         return ex

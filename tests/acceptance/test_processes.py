@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -20,21 +21,37 @@ def job(job_id: str, action: str) -> dict:  # type: ignore[type-arg]
     return raw
 
 
+def _alive(pid: int) -> bool:
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()  # a zombie is dead, just not reaped
+    except FileNotFoundError:
+        return False
+
+
 def test_kill_9_mid_stage_is_rescued_after_the_lease(cluster: Cluster) -> None:
     cluster.api()
     doomed = cluster.worker(**FAULTY)
     job_id = cluster.submit(job("K9", "cad:sleep:2")).json()["id"]
-    cluster.wait_job(job_id, statuses=("running",))
+    runs = Path(cluster.env["STUDIO_TEST_FAULT_DIR"]) / "K9-cad"
+    deadline = time.monotonic() + 30
+    while not runs.exists():  # the stage itself has started (running is set at claim, before the child runs)
+        assert time.monotonic() < deadline, "the stage never started"
+        time.sleep(0.02)
+    stage_pid = int(runs.read_text().split()[0])
     doomed.signal(signal.SIGKILL)
     doomed.p.wait(timeout=10)
+    # Its stage process dies with it (PR_SET_PDEATHSIG) instead of sleeping out its 2 s as an orphan.
+    deadline = time.monotonic() + 1.0
+    while _alive(stage_pid):
+        assert time.monotonic() < deadline, "the killed worker's stage process is still running"
+        time.sleep(0.02)
     cluster.worker(**FAULTY)
     done = cluster.wait_job(job_id)
     assert done["status"] == "succeeded"
     history = [(a["stage"], a["outcome"]) for a in done["attempt_history"]]
     assert history == [("cad", "lost"), ("cad", "succeeded"), ("pdf", "succeeded")]
     assert sorted(a["name"] for a in done["artifacts"]) == ["cad.txt", "pdf.txt"]  # no duplicates
-    runs = (cluster.env["STUDIO_TEST_FAULT_DIR"] + "/K9-cad")
-    assert len(open(runs).read().splitlines()) == 2  # the killed run and the rescue
+    assert len(runs.read_text().splitlines()) == 2  # the killed run and the rescue
 
 
 def test_sigterm_mid_stage_exits_cleanly_and_requeues_without_spending_an_attempt(cluster: Cluster) -> None:
