@@ -13,7 +13,7 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.exceptions import ClientException, HTTPException, NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_409_CONFLICT, HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
@@ -50,9 +50,9 @@ class GenerateController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        idempotency_key: Annotated[str | None, Parameter(header="Idempotency-Key", max_length=200)] = None,
-        priority: Annotated[int, Parameter(query="priority", ge=-100, le=100)] = 0,
-        run_after: Annotated[dt.datetime | None, Parameter(query="run_after")] = None,
+        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=200)] = None,
+        priority: Annotated[int, QueryParameter(ge=-100, le=100)] = 0,
+        run_after: Annotated[dt.datetime | None, QueryParameter()] = None,
     ) -> Response[Submitted]:
         """Validate the job, run the fabricator checks, and queue it; 202 with the URL to follow it."""
         content_type = request.headers.get("content-type", "")
@@ -101,9 +101,9 @@ class JobsController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        status: Annotated[str | None, Parameter(query="status", pattern="^(queued|running|succeeded|failed|cancelled)$")] = None,
-        limit: Annotated[int, Parameter(query="limit", ge=1, le=200)] = 50,
-        cursor: Annotated[str | None, Parameter(query="cursor", max_length=200)] = None,
+        status: Annotated[str | None, QueryParameter(pattern="^(queued|running|succeeded|failed|cancelled)$")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
     ) -> JobPage:
         """Jobs newest first; pass `next_cursor` back as `cursor` for the next page."""
         before = _decode_cursor(cursor) if cursor else None
@@ -116,7 +116,7 @@ class JobsController(Controller):
         return JobPage(items=items, next_cursor=nxt)
 
     @get("/{job_id:uuid}", operation_id="getJob", responses=errors(404))
-    async def get_job(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID) -> JobView:
+    async def get_job(self, request: Request[Any, Any, Any], state: State, job_id: FromPath[uuid.UUID]) -> JobView:
         """Status, stage, attempts with their errors, warnings, summary and artifact links."""
         row = await store.get_job(state.pool, job_id, owner_of(request))
         if row is None:
@@ -136,8 +136,8 @@ class JobsController(Controller):
 
     @get("/{job_id:uuid}/artifacts/{name:str}", operation_id="getArtifact",
          media_type="application/octet-stream", responses=errors(404))
-    async def get_artifact(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID,
-                           name: str) -> Response[bytes]:
+    async def get_artifact(self, request: Request[Any, Any, Any], state: State, job_id: FromPath[uuid.UUID],
+                           name: FromPath[str]) -> Response[bytes]:
         """The file itself, with its content type; PDFs and SVGs open in the browser, DXFs download."""
         row = await store.get_artifact(state.pool, job_id, name, owner_of(request))
         if row is None:
@@ -152,26 +152,26 @@ class JobsController(Controller):
             "Vary": "Origin"})
 
     @post("/{job_id:uuid}/cancel", operation_id="cancelJob", status_code=202, responses=errors(404, 409))
-    async def cancel(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID) -> JobState:
+    async def cancel(self, request: Request[Any, Any, Any], state: State, job_id: FromPath[uuid.UUID]) -> JobState:
         """Queued jobs cancel at once; running jobs stop at the next stage boundary."""
         return await _change_state(state, request, job_id, store.cancel_job, "cancel", "queued or running")
 
     @post("/{job_id:uuid}/retry", operation_id="retryJob", status_code=202, guards=[requires_admin],
           responses=errors(404, 409))
-    async def retry(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID) -> JobState:
+    async def retry(self, request: Request[Any, Any, Any], state: State, job_id: FromPath[uuid.UUID]) -> JobState:
         """Run a failed or cancelled job again from the stage where it stopped."""
         return await _change_state(state, request, job_id, store.retry_job, "retry", "failed or cancelled")
 
     @delete("/{job_id:uuid}", operation_id="deleteJob", status_code=204, guards=[requires_admin],
             responses=errors(404, 409))
-    async def delete_job(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID) -> None:
+    async def delete_job(self, request: Request[Any, Any, Any], state: State, job_id: FromPath[uuid.UUID]) -> None:
         """Delete a job and its artifacts (cancel a running job first)."""
         if not await store.delete_job(state.pool, job_id, owner_of(request)):
             await _explain_conflict(state, request, job_id, "delete", "not running")
 
     @get("/{job_id:uuid}/events", operation_id="jobEvents", media_type="text/event-stream",
          responses=errors(404))
-    async def events(self, request: Request[Any, Any, Any], state: State, job_id: uuid.UUID) -> ServerSentEvent:
+    async def events(self, request: Request[Any, Any, Any], state: State, job_id: FromPath[uuid.UUID]) -> ServerSentEvent:
         """Server-Sent Events: one `status` event per change, fed by LISTEN/NOTIFY; ends when the job does."""
         owner = owner_of(request)
         if await store.job_exists(state.pool, job_id, owner) is None:
