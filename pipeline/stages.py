@@ -5,10 +5,13 @@ a stage that runs too long can be killed, and a leak or a crash in a native libr
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import contextlib
 import multiprocessing
+import os
+import pickle
+import traceback
 from collections.abc import Callable, Sequence
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
 from typing import Any
 
 import msgspec
@@ -83,8 +86,114 @@ def _warm() -> None:
     import engine.pdf  # noqa: F401
 
 
+class _RemoteTraceback(Exception):
+    """The stage's traceback in the child, chained to the exception re-raised in the worker for the logs."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _serve(conn: Connection, target: Callable[..., StageOutput], warm: bool, parent_pid: int) -> None:
+    """The child: run one call per message until the worker closes its end of the pipe (or dies)."""
+    _die_with_parent()
+    if os.getppid() != parent_pid:  # the worker died before prctl: nobody will ever send us a job
+        return
+    if warm:
+        with contextlib.suppress(Exception):  # a broken engine import shows up, with its error, in the first job
+            _warm()
+    conn.send_bytes(b"")  # ready: from now on we always sit in recv, so the parent's sends never block for long
+    while True:
+        try:
+            args = pickle.loads(conn.recv_bytes())
+        except EOFError:
+            return  # recycled or closed: exit quietly
+        try:
+            reply = pickle.dumps((True, target(*args)), pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # noqa: BLE001 - raised by the stage (or an unpicklable result): the worker retries it
+            tb = traceback.format_exc()
+            try:
+                reply = pickle.dumps((False, exc, tb), pickle.HIGHEST_PROTOCOL)
+            except Exception:  # noqa: BLE001 - an exception that will not pickle still has to reach the worker
+                reply = pickle.dumps((False, RuntimeError(f"{type(exc).__name__}: {exc}"), tb))
+        # SystemExit / KeyboardInterrupt are not caught: the child exits and the worker sees StageCrashed.
+        conn.send_bytes(reply)  # one message, written whole, which the parent reads in one callback
+
+
+class _Child:
+    """One long-lived stage process and the worker's end of its pipe."""
+
+    def __init__(self, ctx: Any, target: Callable[..., StageOutput]) -> None:
+        self.conn, child_conn = ctx.Pipe(duplex=True)
+        # Started from the event loop's thread: PR_SET_PDEATHSIG fires when the *thread* that forked the child
+        # exits, which is one more reason not to involve helper threads.
+        self.proc = ctx.Process(target=_serve, args=(child_conn, target, target is run_stage, os.getpid()),
+                                name="studio-stage", daemon=True)  # daemon: never outlives an interpreter exit
+        self.proc.start()
+        child_conn.close()  # only the child holds its end now, so its death reads as EOF here
+        self.ready = False
+        self.tasks = 0
+
+    async def recv(self) -> bytes:
+        """The next whole message from the child, waiting on the pipe with the event loop (no threads).
+
+        The reader fires on the first byte; `recv_bytes` then blocks until the message is complete. That is
+        bounded: the child only writes a message with one `send_bytes` call once it is fully pickled, so the
+        rest of even a multi-MB result streams through the pipe as fast as we read it (or ends in EOF if the
+        child is killed mid-write). A framing of our own on a non-blocking socket would avoid even that, for
+        more code and no measurable gain.
+        """
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[bytes] = loop.create_future()
+        fd = self.conn.fileno()
+
+        def readable() -> None:
+            loop.remove_reader(fd)
+            if fut.done():
+                return
+            try:
+                fut.set_result(self.conn.recv_bytes())
+            except (EOFError, OSError):
+                fut.set_exception(StageCrashed("the stage's process died (killed or out of memory)"))
+
+        loop.add_reader(fd, readable)
+        try:
+            return await fut
+        finally:
+            loop.remove_reader(fd)  # on timeout or cancellation too: the fd must not stay registered
+
+    async def call(self, args: tuple[Any, ...]) -> StageOutput:
+        if not self.ready:  # a fresh child is importing (the engine takes a second): wait without blocking
+            await self.recv()
+            self.ready = True
+        payload = pickle.dumps(args, pickle.HIGHEST_PROTOCOL)  # an unpicklable argument raises here: child intact
+        try:
+            # Blocking write, but the child is sitting in recv_bytes, so it drains as fast as we write.
+            self.conn.send_bytes(payload)
+        except OSError:  # EPIPE: the child died while idle
+            raise StageCrashed("the stage's process died (killed or out of memory)") from None
+        reply = await self.recv()
+        self.tasks += 1
+        try:
+            ok, value, *tb = pickle.loads(reply)
+        except Exception as exc:  # noqa: BLE001 - an exception class that pickles but will not unpickle here
+            raise RuntimeError(f"the stage's result could not be read: {type(exc).__name__}: {exc}") from None
+        if ok:
+            return value  # type: ignore[no-any-return]
+        value.__cause__ = _RemoteTraceback(tb[0])
+        raise value
+
+    def stop(self) -> None:
+        """Kill the child (it may be mid-stage); multiprocessing reaps it when the next child starts."""
+        self.conn.close()
+        if self.proc.is_alive():
+            self.proc.kill()
+
+
 class StageRunner:
-    """One single-process executor per slot; a slot whose stage times out or crashes is replaced.
+    """One long-lived child process per slot, reached over a pipe the event loop watches (`add_reader`):
+    one hop each way, where a ProcessPoolExecutor added a manager, a feeder and a result thread. A slot whose
+    stage times out, crashes or is cancelled gets a new child; a child is also replaced after
+    `tasks_per_child` stages, to cap what a slow leak in a native library can grow to.
 
     `target` is the function run in the child, `run_stage` unless a test wants a stage that fails on purpose.
     """
@@ -94,46 +203,34 @@ class StageRunner:
         self._ctx = multiprocessing.get_context("spawn")
         self._tasks_per_child = tasks_per_child
         self._target = target
-        self._free: asyncio.Queue[concurrent.futures.ProcessPoolExecutor] = asyncio.Queue()
+        self._closed = False
+        self._free: asyncio.Queue[_Child] = asyncio.Queue()
         for _ in range(slots):
-            self._free.put_nowait(self._new_executor())
-
-    def _new_executor(self) -> concurrent.futures.ProcessPoolExecutor:
-        ex = concurrent.futures.ProcessPoolExecutor(1, mp_context=self._ctx, max_tasks_per_child=self._tasks_per_child,
-                                                    initializer=_die_with_parent)
-        if self._target is run_stage:
-            ex.submit(_warm)
-        return ex
+            self._free.put_nowait(_Child(self._ctx, target))
 
     async def run(self, timeout_s: float, *args: Any) -> StageOutput:
-        executor = await self._free.get()
+        child = await self._free.get()
         healthy = True
         try:
-            fut = asyncio.get_running_loop().run_in_executor(executor, self._target, *args)
-            try:
-                return await asyncio.wait_for(fut, timeout_s)
+            try:  # the timeout covers a fresh child's start-up too, as the executor's did
+                async with asyncio.timeout(timeout_s):  # no extra task, unlike wait_for
+                    return await child.call(args)
             except TimeoutError:
                 healthy = False
                 raise StageTimeout(f"the stage ran longer than {timeout_s:g} s and was stopped") from None
-            except BrokenProcessPool:
-                healthy = False
-                raise StageCrashed("the stage's process died (killed or out of memory)") from None
-            except asyncio.CancelledError:
+            except (StageCrashed, asyncio.CancelledError):  # the stage's own exceptions leave the child healthy
                 healthy = False
                 raise
         finally:
-            if not healthy:
-                _kill(executor)
-                executor = self._new_executor()
-            self._free.put_nowait(executor)
+            if self._closed:
+                child.stop()
+            else:
+                if not healthy or child.tasks >= self._tasks_per_child:
+                    child.stop()
+                    child = _Child(self._ctx, self._target)
+                self._free.put_nowait(child)
 
     def close(self) -> None:
+        self._closed = True  # stages still running are stopped when their run() returns
         while not self._free.empty():
-            _kill(self._free.get_nowait())
-
-
-def _kill(executor: concurrent.futures.ProcessPoolExecutor) -> None:
-    # ProcessPoolExecutor has no public way to stop a running task; killing its process is the only one.
-    for proc in list(getattr(executor, "_processes", {}).values()):
-        proc.kill()
-    executor.shutdown(wait=False, cancel_futures=True)
+            self._free.get_nowait().stop()
