@@ -2,16 +2,19 @@
 
 Two layouts, both on bounding boxes (a piece's axis-aligned bbox; the true outline is only used for areas):
 - guillotine (bridge saw): every part comes off the slab by straight through-cuts, so blanks are packed with
-  a guillotine free-rectangle packer (Jylanki's GuillotineBinPack, without rectangle merging, which could
-  break the cut order);
+  a guillotine free-rectangle packer (Jylanki's GuillotineBinPack). Some passes also merge free rectangles
+  that share a whole edge, which can break the cut order: their layouts are checked for guillotine cuts and
+  a pass that fails the check is dropped;
 - free (waterjet, cnc): MaxRects, non-guillotine, the kerf kept as spacing between bboxes.
 
 Kerf is handled by inflation: every part grows by `kerf` along x and y and so does the usable area, so any
 two parts packed without overlap end at least one kerf apart and the last one ends inside the margin.
 
-Search: deterministic constructive passes (sort orders x fit rules x split rules), then a seeded local search
-on the packing order that moves the emptiest slab's parts forward. It stops at the lower bound, after an
-iteration cap (so the result does not depend on machine speed) or at `time_limit_s`, whichever is first.
+Search: deterministic constructive passes (sort orders x fit rules x split rules x slab selection: first fit,
+best fit, or slab by slab), then a seeded local search on the packing order that moves the emptiest slab's
+parts forward, with one try at emptying the least filled slab into the others (part by part, into a free
+rectangle or by repacking the receiving slab). It stops at the lower bound, after a work cap (so the result
+does not depend on machine speed) or at `time_limit_s`, whichever is first.
 """
 
 from __future__ import annotations
@@ -92,6 +95,9 @@ def lower_bound(parts: Sequence[Part], sheets: Sequence[Sheet], margin: float) -
 BAF, BSSF, BLSF, BL = 0, 1, 2, 3
 # Guillotine split rules (Jylanki): which of the two cuts to make after placing an item in a free rectangle.
 SAS, LAS, SLAS, LLAS, MINAS, MAXAS = 0, 1, 2, 3, 4, 5
+# Added to a split rule: merge free rectangles that share a whole edge (as rectpack does). More room, but the
+# layout may stop being a guillotine pattern, so a pass using it is checked at the end and dropped if it is not.
+MERGE = 8
 
 
 class _Bin:
@@ -119,23 +125,35 @@ class _Bin:
         if not (upright or turn):  # cheap reject: most slabs are full long before the last items come
             return b1, b2, bi, br
         for i, (fx, fy, fw, fh) in enumerate(self.free):
-            for rw, rh, r in ((w, h, False), (h, w, True)):
-                if r and not turn or not r and not upright:
-                    continue
-                dw = fw - rw
-                dh = fh - rh
-                if dw < -_EPS or dh < -_EPS:
-                    continue
-                if rule == BAF:
-                    s1, s2 = fw * fh - rw * rh, (dw if dw < dh else dh)
-                elif rule == BSSF:
-                    s1, s2 = (dw, dh) if dw < dh else (dh, dw)
-                elif rule == BLSF:
-                    s1, s2 = (dh, dw) if dw < dh else (dw, dh)
-                else:
-                    s1, s2 = fy + rh, fx
-                if s1 < b1 or (s1 == b1 and s2 < b2):
-                    b1, b2, bi, br = s1, s2, i, r
+            # Upright, then turned (written out twice: this loop is the hot path of the whole search).
+            if upright:
+                dw = fw - w
+                dh = fh - h
+                if dw >= -_EPS and dh >= -_EPS:
+                    if rule == BAF:
+                        s1, s2 = fw * fh - w * h, (dw if dw < dh else dh)
+                    elif rule == BSSF:
+                        s1, s2 = (dw, dh) if dw < dh else (dh, dw)
+                    elif rule == BLSF:
+                        s1, s2 = (dh, dw) if dw < dh else (dw, dh)
+                    else:
+                        s1, s2 = fy + h, fx
+                    if s1 < b1 or (s1 == b1 and s2 < b2):
+                        b1, b2, bi, br = s1, s2, i, False
+            if turn:
+                dw = fw - h
+                dh = fh - w
+                if dw >= -_EPS and dh >= -_EPS:
+                    if rule == BAF:
+                        s1, s2 = fw * fh - w * h, (dw if dw < dh else dh)
+                    elif rule == BSSF:
+                        s1, s2 = (dw, dh) if dw < dh else (dh, dw)
+                    elif rule == BLSF:
+                        s1, s2 = (dh, dw) if dw < dh else (dw, dh)
+                    else:
+                        s1, s2 = fy + w, fx
+                    if s1 < b1 or (s1 == b1 and s2 < b2):
+                        b1, b2, bi, br = s1, s2, i, True
         return b1, b2, bi, br
 
     def _bounds(self) -> None:
@@ -151,6 +169,9 @@ class _GuillotineBin(_Bin):
         """Put a w x h item at the corner of free rectangle i and cut the rest in two; returns (x, y)."""
         fx, fy, fw, fh = self.free[i]
         dw, dh = fw - w, fh - h
+        merge = split >= MERGE
+        if merge:
+            split -= MERGE
         if split == SAS:
             horizontal = fw <= fh
         elif split == LAS:
@@ -172,13 +193,51 @@ class _GuillotineBin(_Bin):
         else:
             right = (fx + w, fy, dw, fh)
             top = (fx, fy + h, w, dh)
-        if right[2] > _EPS and right[3] > _EPS:
-            self.free.append(right)
-        if top[2] > _EPS and top[3] > _EPS:
-            self.free.append(top)
+        for r in (top, right):
+            if r[2] > _EPS and r[3] > _EPS:
+                if merge:
+                    r = self._merge(r)
+                self.free.append(r)
         self.area += w * h
         self._bounds()
         return fx, fy
+
+
+    def _merge(self, r: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        """Join r with free rectangles sharing a whole edge with it, until none does; returns the union."""
+        joined = True
+        while joined:
+            joined = False
+            rx, ry, rw, rh = r
+            for k, (fx, fy, fw, fh) in enumerate(self.free):
+                if abs(fx - rx) <= _EPS and abs(fw - rw) <= _EPS and (abs(fy + fh - ry) <= _EPS
+                                                                       or abs(ry + rh - fy) <= _EPS):
+                    r = (rx, min(ry, fy), rw, rh + fh)
+                elif abs(fy - ry) <= _EPS and abs(fh - rh) <= _EPS and (abs(fx + fw - rx) <= _EPS
+                                                                         or abs(rx + rw - fx) <= _EPS):
+                    r = (min(rx, fx), ry, rw + fw, rh)
+                else:
+                    continue
+                self.free[k] = self.free[-1]
+                self.free.pop()
+                joined = True
+                break
+        return r
+
+
+def _guillotine_ok(rects: list[tuple[float, float, float, float]]) -> bool:
+    """True when the (x, y, w, h) rectangles can be separated by recursive edge-to-edge cuts."""
+    if len(rects) <= 1:
+        return True
+    for axis in (0, 1):
+        for c in sorted({r[axis] + r[axis + 2] for r in rects}):
+            low = [r for r in rects if r[axis] + r[axis + 2] <= c + _EPS]
+            if len(low) == len(rects):
+                break
+            high = [r for r in rects if r[axis] >= c - _EPS]
+            if len(low) + len(high) == len(rects):
+                return _guillotine_ok(low) and _guillotine_ok(high)
+    return False
 
 
 class _MaxRectsBin(_Bin):
@@ -315,6 +374,8 @@ def _pack_sequence(problem: _Problem, order: list[int], rule: int, split: int, b
         target.items.append((it, x, y, br))
         if target.mw + _EPS < tail_w[k + 1] or target.mh + _EPS < tail_h[k + 1]:
             live.remove(target)
+    if split >= MERGE and not _all_guillotine(problem, bins):
+        return None
     return _Solution(bins, problem, order)
 
 
@@ -329,33 +390,66 @@ def _pack_global(problem: _Problem, order: list[int], rule: int, split: int) -> 
         if b is None:
             return None
         bins.append(b)
-        while remaining:
+        # Items that fit this slab; without merging its free rectangles only shrink, so a misfit stays one.
+        cands = list(remaining)
+        shrink = split < MERGE
+        while cands:
             best = (math.inf, math.inf, -1, False)
             pick = -1
-            for k, it in enumerate(remaining):
+            keep = []
+            for it in cands:
                 w, h, rot = items[it]
+                if (w > b.mw + _EPS or h > b.mh + _EPS) and (not rot or h > b.mw + _EPS or w > b.mh + _EPS):
+                    if not shrink:
+                        keep.append(it)
+                    continue
                 cand = b.find(w, h, rot, rule)
-                if cand[2] >= 0 and (cand[0] < best[0] or (cand[0] == best[0] and cand[1] < best[1])):
-                    best, pick = cand, k
+                if cand[2] < 0:
+                    if not shrink:
+                        keep.append(it)
+                    continue
+                keep.append(it)
+                if cand[0] < best[0] or (cand[0] == best[0] and cand[1] < best[1]):
+                    best, pick = cand, it
             if pick < 0:
                 break
-            it = remaining.pop(pick)
+            cands = keep
+            cands.remove(pick)
+            remaining.remove(pick)
+            it = pick
             w, h, _ = items[it]
             r = best[3]
             x, y = b.place(best[2], h if r else w, w if r else h, split)
             b.items.append((it, x, y, r))
+    if split >= MERGE and not _all_guillotine(problem, bins):
+        return None
     return _Solution(bins, problem, order)
+
+
+def _all_guillotine(problem: _Problem, bins: list[_Bin]) -> bool:
+    """Every bin's items can be cut out by guillotine cuts (only needed after merging free rectangles)."""
+    if not problem.guillotine:
+        return True
+    items = problem.items
+    for b in bins:
+        rects = [(x, y, items[it][1], items[it][0]) if r else (x, y, items[it][0], items[it][1])
+                 for it, x, y, r in b.items]
+        if not _guillotine_ok(rects):
+            return False
+    return True
 
 
 # ---- search ------------------------------------------------------------------------------------
 
 _SORT_KEYS: dict[str, Callable[[tuple[float, float, bool]], tuple[float, ...]]] = {
     "area": lambda t: (-t[0] * t[1], -max(t[0], t[1])),
+    "perimeter": lambda t: (-(t[0] + t[1]), -max(t[0], t[1])),
     "max_side": lambda t: (-max(t[0], t[1]), -min(t[0], t[1])),
+    "min_side": lambda t: (-min(t[0], t[1]), -max(t[0], t[1])),
     "height": lambda t: (-t[1], -t[0]),
     "width": lambda t: (-t[0], -t[1]),
-    "perimeter": lambda t: (-(t[0] + t[1]), -max(t[0], t[1])),
-    "min_side": lambda t: (-min(t[0], t[1]), -max(t[0], t[1])),
+    "diff": lambda t: (-abs(t[0] - t[1]), -t[0] * t[1]),
+    "ratio": lambda t: (-t[0] / t[1], -t[0] * t[1]),
 }
 _GUILLOTINE_RULES = [(BAF, SLAS), (BSSF, SLAS), (BAF, MINAS), (BSSF, MINAS), (BLSF, SLAS), (BAF, LLAS),
                      (BSSF, SAS), (BAF, MAXAS), (BLSF, MINAS), (BSSF, LAS)]
@@ -372,9 +466,10 @@ class _Search:
     def __init__(self, problem: _Problem, target_bins: int, time_limit_s: float) -> None:
         self.problem = problem
         self.target_bins = target_bins
-        self.deadline = time.monotonic() + max(0.0, time_limit_s)
+        self.start = time.monotonic()
+        self.deadline = self.start + max(0.0, time_limit_s)
         self.max_passes = min(_MAX_PASSES, max(_MIN_PASSES, _WORK_CAP // max(1, len(problem.items))))
-        self.passes = 0
+        self.passes = 0.0
         self.best: _Solution | None = None
         self.best_config: tuple[int, int, bool] | None = None
 
@@ -395,44 +490,162 @@ class _Search:
         return False
 
 
+# Constructive passes, each with every sort order: (fit rule, split rule, bin selection); the strongest first.
+FIRST_FIT, BEST_FIT, GLOBAL = 0, 1, 2
+# Slab-by-slab (global) passes barely depend on the order, so they get two orders; the others get all of them.
+_GUILLOTINE_SEEDS = [(BAF, SLAS, GLOBAL), (BSSF, SAS + MERGE, BEST_FIT), (BAF, SLAS, BEST_FIT),
+                     (BAF, LLAS + MERGE, BEST_FIT), (BSSF, SLAS, GLOBAL), (BAF, SLAS + MERGE, BEST_FIT),
+                     (BSSF, SLAS, BEST_FIT), (BSSF, MAXAS, GLOBAL), (BAF, LLAS, GLOBAL), (BAF, MINAS, BEST_FIT),
+                     (BSSF, MAXAS + MERGE, BEST_FIT), (BSSF, MINAS, BEST_FIT), (BSSF, SAS + MERGE, FIRST_FIT),
+                     (BAF, SLAS + MERGE, GLOBAL)]
+_MAXRECTS_SEEDS = [(BSSF, 0, GLOBAL), (BSSF, 0, BEST_FIT), (BAF, 0, BEST_FIT), (BAF, 0, GLOBAL),
+                   (BL, 0, BEST_FIT), (BLSF, 0, BEST_FIT), (BSSF, 0, FIRST_FIT)]
+_ELIMINATE_SHARE = 0.4  # of the pass budget kept for emptying the last slab into the others
+
+
+def _pack(problem: _Problem, order: list[int], config: tuple[int, int, int]) -> _Solution | None:
+    rule, split, mode = config
+    if mode == GLOBAL:
+        return _pack_global(problem, order, rule, split)
+    return _pack_sequence(problem, order, rule, split, mode == BEST_FIT)
+
+
 def _search(problem: _Problem, target_bins: int, time_limit_s: float, seed: int) -> _Solution | None:
     s = _Search(problem, target_bins, time_limit_s)
     n = len(problem.items)
+    seeds = _GUILLOTINE_SEEDS if problem.guillotine else _MAXRECTS_SEEDS
     rules = _GUILLOTINE_RULES if problem.guillotine else _MAXRECTS_RULES
+    if problem.guillotine:
+        rules = rules + [(r, sp + MERGE) for r, sp in rules[:4]] + [(BSSF, SAS + MERGE)]
     orders = {name: sorted(range(n), key=lambda i, k=key: (k(problem.items[i]), i)) for name, key in _SORT_KEYS.items()}
-    # 1. constructive passes, the historically strongest combinations first
-    for rule, split in rules[:2]:
-        for order in orders.values():
-            if s.done():
-                return s.best
-            s.offer(_pack_global(problem, order, rule, split), (rule, split, True))
+    # 1. constructive passes: every rule with the first order, then the other orders. A time-limited search
+    # keeps a share of its time for step 2.
+    eliminate_time = s.deadline - (s.deadline - s.start) * _ELIMINATE_SHARE
     seq_best: _Solution | None = None
-    cfg = (rules[0][0], rules[0][1], True)
-    for rule, split in rules[:_SEED_RULES]:
-        for order in orders.values():
-            if s.done():
-                return s.best
-            sol = _pack_sequence(problem, order, rule, split, True)
-            s.offer(sol, (rule, split, True))
-            if sol is not None and (seq_best is None or sol.cost < seq_best.cost):
-                seq_best, cfg = sol, (rule, split, True)
+    cfg = (rules[0][0], rules[0][1], BEST_FIT)
+    names = list(orders)
+    schedule = [(c, names[0]) for c in seeds] + [(c, name) for name in names[1:] for c in seeds
+                                                 if c[2] != GLOBAL or name == names[1]]
+    for config, name in schedule:
+        if s.done():
+            return s.best
+        if seq_best is not None and time.monotonic() >= eliminate_time:
+            break
+        sol = _pack(problem, orders[name], config)
+        s.offer(sol, config)
+        if sol is not None and config[2] != GLOBAL and (seq_best is None or sol.cost < seq_best.cost):
+            seq_best, cfg = sol, config
     if seq_best is None:
         return s.best
-    # 2. local search on the order: move the emptiest slab's parts forward, so earlier slabs take them
+    # 2. local search on the order: move the emptiest slab's parts forward, so earlier slabs take them;
+    # part of the budget goes to emptying the last slab of the best solution into the others.
     rng = random.Random(seed)
     current = seq_best
+    eliminate_at = s.passes + (s.max_passes - s.passes) * (1 - _ELIMINATE_SHARE)
+    eliminated = False
     while not s.done():
+        if not eliminated and (s.passes >= eliminate_at or time.monotonic() >= eliminate_time):
+            eliminated = True
+            if s.best is not None:
+                sol = _eliminate(problem, s.best, s, rules)
+                if sol is not s.best and s.offer(sol, cfg):
+                    current = sol
+                continue
         order = _perturb(current, rng)
         if rng.random() < 0.8:
-            rule, split, best_bin = cfg
+            rule, split, mode = cfg
         else:
-            (rule, split), best_bin = rules[rng.randrange(len(rules))], rng.random() < 0.5
-        sol = _pack_sequence(problem, order, rule, split, best_bin)
-        s.offer(sol, (rule, split, best_bin))
+            (rule, split), mode = rules[rng.randrange(len(rules))], int(rng.random() < 0.5)
+        sol = _pack_sequence(problem, order, rule, split, mode == BEST_FIT)
+        s.offer(sol, (rule, split, mode))
         if sol is not None and sol.cost <= current.cost:
             current = sol
-            cfg = (rule, split, best_bin)
+            cfg = (rule, split, mode)
     return s.best
+
+
+def _clone(b: _Bin) -> _Bin:
+    c = type(b)(b.sheet, b.w, b.h)
+    c.free = list(b.free)
+    c.items = list(b.items)
+    c.area, c.mw, c.mh = b.area, b.mw, b.mh
+    return c
+
+
+def _pack_one(problem: _Problem, sheet: int, its: list[int], rule: int, split: int) -> _Bin | None:
+    """All of `its`, in this order, on one slab of stock `sheet`; None if they do not fit."""
+    w, h = problem.bin_sizes[sheet]
+    b: _Bin = _GuillotineBin(sheet, w, h) if problem.guillotine else _MaxRectsBin(sheet, w, h)
+    for it in its:
+        iw, ih, rot = problem.items[it]
+        _, _, bi, br = b.find(iw, ih, rot, rule)
+        if bi < 0:
+            return None
+        x, y = b.place(bi, ih if br else iw, iw if br else ih, split)
+        b.items.append((it, x, y, br))
+    if split >= MERGE and not _all_guillotine(problem, [b]):
+        return None
+    return b
+
+
+_REPACK_KEYS = ("area", "max_side", "perimeter", "min_side", "height", "width")
+
+
+def _add_to_bin(problem: _Problem, b: _Bin, it: int, rules: list[tuple[int, int]], s: _Search) -> _Bin | None:
+    """Bin b with item `it` added: into a free rectangle as it is, else by repacking b's items with it."""
+    iw, ih, rot = problem.items[it]
+    if (iw > b.mw + _EPS or ih > b.mh + _EPS) and (not rot or ih > b.mw + _EPS or iw > b.mh + _EPS):
+        # No free rectangle takes it; repacking can only help if the area left is enough.
+        pass
+    else:
+        for rule, split in rules[:2]:
+            _, _, bi, br = b.find(iw, ih, rot, rule)
+            if bi >= 0:
+                c = _clone(b)
+                x, y = c.place(bi, ih if br else iw, iw if br else ih, split)
+                c.items.append((it, x, y, br))
+                if _all_guillotine(problem, [c]):
+                    return c
+    bw, bh = problem.bin_sizes[b.sheet]
+    if b.area + iw * ih > bw * bh + _EPS:
+        return None
+    its = [t[0] for t in b.items] + [it]
+    n = len(problem.items)
+    for name in _REPACK_KEYS:
+        key = _SORT_KEYS[name]
+        order = sorted(its, key=lambda i: (key(problem.items[i]), i))
+        for rule, split in rules[:3]:
+            if s.done():
+                return None
+            s.passes += len(its) / n
+            c = _pack_one(problem, b.sheet, order, rule, split)
+            if c is not None:
+                return c
+    return None
+
+
+def _eliminate(problem: _Problem, sol: _Solution, s: _Search, rules: list[tuple[int, int]]) -> _Solution:
+    """Empty the least filled slab into the others, part by part (largest first), repeatedly; the best result."""
+    best = sol
+    bins = list(sol.bins)
+    while len(bins) > 1 and not s.done():
+        fill = [b.area / (b.w * b.h) for b in bins]
+        weakest = min(range(len(bins)), key=lambda k: (fill[k], -k))
+        others = [b for k, b in enumerate(bins) if k != weakest]
+        todo = sorted((t[0] for t in bins[weakest].items),
+                      key=lambda i: (-problem.items[i][0] * problem.items[i][1], i))
+        for it in todo:
+            # Emptiest slabs first: they have the most room to take the part.
+            for k in sorted(range(len(others)), key=lambda k: (others[k].area / (others[k].w * others[k].h), k)):
+                c = _add_to_bin(problem, others[k], it, rules, s)
+                if c is not None:
+                    others[k] = c
+                    break
+            else:
+                return best
+        bins = others
+        best = _Solution(bins, problem, [t[0] for b in bins for t in b.items])
+    return best
 
 
 def _perturb(sol: _Solution, rng: random.Random) -> list[int]:

@@ -213,3 +213,44 @@ def test_lower_bound_uses_true_area_and_usable_slab() -> None:
 def test_no_parts_no_slabs() -> None:
     assert nest([], [SLAB], kerf=4, margin=10, guillotine=True, prefer_remnants=True, time_limit_s=1,
                 seed=0) == Slabs(area_bound=0, used=0, yield_pct=0.0, layouts=[])
+
+
+def test_merged_free_rectangles_never_leave_a_non_guillotine_layout() -> None:
+    # Merging free rectangles (as rectpack does) can produce a pinwheel; such passes must be dropped.
+    from engine import nest as nest_mod
+
+    pinwheel = [(0, 0, 2, 1), (2, 0, 1, 2), (1, 2, 2, 1), (0, 1, 1, 2), (1, 1, 1, 1)]
+    assert not nest_mod._guillotine_ok([(float(a), float(b), float(c), float(d)) for a, b, c, d in pinwheel])
+    assert nest_mod._guillotine_ok([(0.0, 0.0, 2.0, 1.0), (2.0, 0.0, 1.0, 1.0), (0.0, 1.0, 3.0, 1.0)])
+    for seed in range(6):
+        parts = random_parts(30, seed)
+        problem = nest_mod._Problem(parts, [SLAB], 4.0, 10.0, True, False)
+        order = sorted(range(len(parts)), key=lambda i: -problem.items[i][0] * problem.items[i][1])
+        for mode in (nest_mod.FIRST_FIT, nest_mod.BEST_FIT, nest_mod.GLOBAL):
+            for split in (nest_mod.SAS, nest_mod.SLAS, nest_mod.LLAS, nest_mod.MAXAS):
+                sol = nest_mod._pack(problem, order, (nest_mod.BSSF, split + nest_mod.MERGE, mode))
+                if sol is None:
+                    continue
+                assert sorted(t[0] for b in sol.bins for t in b.items) == list(range(len(parts)))
+                for b in sol.bins:
+                    rects = [(x, y, x + (problem.items[it][1] if r else problem.items[it][0]),
+                              y + (problem.items[it][0] if r else problem.items[it][1])) for it, x, y, r in b.items]
+                    assert guillotine_ok(rects)
+
+
+@pytest.mark.parametrize("guillotine", [True, False])
+def test_last_slab_is_emptied_into_the_others(guillotine: bool) -> None:
+    from engine import nest as nest_mod
+
+    # Four 1000 x 700 blanks fill a 2000 x 1400 slab; start from three on one slab and one on another.
+    parts = rect_parts([(1000, 700)] * 4, can_rotate=False)
+    problem = nest_mod._Problem(parts, [Sheet("Q", 2000, 1400, None, "full")], 0.0, 0.0, guillotine, False)
+    rules = nest_mod._GUILLOTINE_RULES if guillotine else nest_mod._MAXRECTS_RULES
+    three = nest_mod._pack_one(problem, 0, [0, 1, 2], *rules[0])
+    one = nest_mod._pack_one(problem, 0, [3], *rules[0])
+    assert three is not None and one is not None
+    start = nest_mod._Solution([three, one], problem, [0, 1, 2, 3])
+    search = nest_mod._Search(problem, 1, 10.0)
+    sol = nest_mod._eliminate(problem, start, search, rules)
+    assert len(sol.bins) == 1 and sorted(t[0] for t in sol.bins[0].items) == [0, 1, 2, 3]
+    assert sol.cost < start.cost
