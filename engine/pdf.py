@@ -147,6 +147,11 @@ def _shared() -> _Resources:
     return resources
 
 
+def warm() -> None:
+    """Build the shared font configuration and stylesheets now, so a fresh process's first render is not slower."""
+    _shared()
+
+
 def url_fetcher(url: str) -> object:
     """The fetcher every render uses: `data:` URLs and files under engine/assets, nothing else (raises ValueError)."""
     return _shared().fetcher(url)

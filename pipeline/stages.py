@@ -83,7 +83,9 @@ def _die_with_parent() -> None:
 def _warm() -> None:
     """Import the engine in the child ahead of the first job (WeasyPrint and ezdxf take a second)."""
     import engine.cad  # noqa: F401
-    import engine.pdf  # noqa: F401
+    import engine.pdf
+
+    engine.pdf.warm()  # fontconfig and the compiled CSS: most of a first render's extra cost
 
 
 class _RemoteTraceback(Exception):

@@ -128,14 +128,16 @@ stored; the workers are real `studio worker` processes (concurrency 1 each), sta
 
 NOTES = """
 What limits it: the pipeline does what the direct call does plus two claims and two durable result commits
-per job (CAD, then PDF), the CAD stage's artifacts read back for the PDF stage, spec, summary and artifacts
-pickled to and from the stage's child process, and a catalogue read per CAD stage; with concurrency 1 a worker
-also sits idle while each result commits. The engine's CPU time (~0.8-0.9 s a job) dominates, so these are
-~0.2-0.3 s a job here, mostly fsyncs on this disk. Two workers on 2 cores share the CPU with PostgreSQL, the
-harness and each other's child processes (and, on this shared machine, with other engineers' test runs), so
-1.8x on 2 cores is out of reach: the scaling ratio is bounded by free cores, not by the queue (no claim waits:
-SKIP LOCKED). Fixes: overlap the next claim with the running stage (claim ahead, `WORKER_CONCURRENCY` 2 per
-process), and carry the CAD stage's SVGs to the PDF stage without reading them back.
+per job (CAD, then PDF), the CAD stage's artifacts read back for the PDF stage, and spec, summary and artifacts
+pickled to and from the stage's child process; with concurrency 1 a worker also sits idle while each result
+commits. Each round also starts fresh workers, whose stage processes built WeasyPrint's font configuration and
+stylesheets on their first PDF (the direct run pays that once): `_warm()` now builds them before the first job,
+which landed after this measurement. Run to run the ratio is noisy on this shared machine (1.17x in an earlier
+run, 1.40x and 1.61x in two runs this hour); an A/B of the previous stage runner (ProcessPoolExecutor) against
+the current one (a pipe per child) in the same hour gave 1.61x for both, so the runner is not the cause. Next:
+claim ahead (overlap the next claim and the result commit with the running stage), and hand the CAD stage's
+SVGs to the PDF stage in the same worker instead of reading them back. Two workers scale 2.05x here (1.75x in a
+busier earlier run): bounded by free cores, not by the queue (no claim waits: SKIP LOCKED).
 """
 
 
