@@ -154,8 +154,11 @@ def _check_piece_shape(piece: Piece, path: str, fmt: _Fmt, findings: list[Findin
     except g.GeometryError as e:
         findings.append(Finding("UNKNOWN_REFERENCE", path, f"Piece {e}."))
         return None
-    poly = ol.polygon(CHECK_SAGITTA_MM)
-    if poly.area < 1.0:  # under a square millimetre is no piece of stone
+    try:
+        poly = ol.polygon(CHECK_SAGITTA_MM)
+    except g.GeometryError:  # sides so short the outline collapsed
+        poly = None
+    if poly is None or poly.area < 1.0:  # under a square millimetre is no piece of stone
         findings.append(Finding("DEGENERATE_PIECE", path, f"Piece {piece.id} has no area."))
         return None
     if not poly.is_valid:

@@ -144,6 +144,8 @@ def to_polygon(segs: list[Seg], max_sagitta: float = MAX_SAGITTA_MM,
     pts: list[Pt] = []
     for s in segs:
         pts.extend(s.points(max_sagitta, per_circle))
+    if len(pts) < 3:  # sides shorter than EPS collapsed: shapely would raise ValueError, not a finding
+        raise GeometryError("the outline collapses: its sides are too short to make an area")
     return shapely.polygons(np.asarray(pts, dtype=float))  # an array is much faster than a list of tuples
 
 

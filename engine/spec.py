@@ -18,7 +18,7 @@ MAX_VERTICES = 500
 MAX_CUTOUTS = 50
 
 # Limits keep hostile input out of the geometry code: NaN fails every range check, 1e12 fails the bound.
-Length = Annotated[float, Meta(gt=0, le=100_000)]
+Length = Annotated[float, Meta(ge=0.01, le=100_000)]  # nothing in stone is cut finer than 0.01 mm (or inch)
 Offset = Annotated[float, Meta(ge=0, le=100_000)]
 Coord = Annotated[float, Meta(ge=-100_000, le=100_000)]
 Bulge = Annotated[float, Meta(ge=-1000, le=1000)]

@@ -171,7 +171,7 @@ async def test_openapi_documents_the_job_spec(client) -> None:  # type: ignore[n
     assert body == {"oneOf": [{"$ref": "#/components/schemas/JobSpec"}, {"$ref": "#/components/schemas/LegacyRequest"}]}
     components = schema["components"]["schemas"]
     assert {"JobSpec", "Piece", "Cutout", "LegacyRequest", "CatalogueMaterial"} <= set(components)
-    assert components["Material"]["properties"]["thickness"]["exclusiveMinimum"] == 0  # the spec's, not the catalogue's
+    assert components["Material"]["properties"]["thickness"]["minimum"] == 0.01  # the spec's, not the catalogue's
 
 
 async def test_metrics_in_prometheus_format(client, settings) -> None:  # type: ignore[no-untyped-def]
@@ -211,6 +211,7 @@ def _kitchen() -> dict:  # type: ignore[type-arg]
     (lambda j: j["pieces"][1]["shape"].update(length=1e12), "pieces[1].shape.length", "INVALID_VALUE"),
     (lambda j: j["pieces"][1]["shape"].update(depth=-620), "pieces[1].shape.depth", "INVALID_VALUE"),
     (lambda j: j["pieces"][1]["shape"].update(depth=0), "pieces[1].shape.depth", "INVALID_VALUE"),
+    (lambda j: j["pieces"][1]["shape"].update(length=4.78e-9), "pieces[1].shape.length", "INVALID_VALUE"),
     (lambda j: j["pieces"][0]["shape"].update(vertices=[[0, 0], [100, 0], [200, 0]]), "pieces[0]", None),
     (lambda j: j["pieces"][0]["shape"].update(vertices=[[0, 0], [2900, 620], [2900, 0], [0, 620]]),
      "pieces[0]", "POLYGON_SELF_INTERSECTS"),

@@ -129,3 +129,17 @@ def test_check_is_fast_on_a_large_job():
     findings = check(job)
     assert time.perf_counter() - t < 5.0  # the API calls check() on every submission
     assert sum(f.code == "WEB_TOO_NARROW" for f in findings) == 200 * 49
+
+
+@pytest.mark.parametrize("size", [1e-9, 4.78e-9, 1e-6])
+def test_a_piece_too_small_to_have_an_area_is_a_finding_not_a_crash(size: float) -> None:
+    # Found by the API fuzzer: a 4.78e-9 mm side collapsed the outline and shapely raised ValueError (a 500).
+    from engine.checks import check
+    from engine.spec import decode_job
+
+    raw = {"spec_version": "1.0", "job": {"id": "T", "name": "tiny"},
+           "material": {"name": "Granite", "type": "granite", "thickness": 20},
+           "slab_stock": [{"id": "S", "length": 3000, "width": 1500}],
+           "pieces": [{"id": "P", "shape": {"type": "polygon", "vertices": [[0, 0], [size, 0], [size, 0.33]]}}]}
+    findings = check(decode_job(raw))
+    assert [(f.path, f.severity) for f in findings if f.severity == "error"][:1] == [("pieces[0]", "error")]
