@@ -263,12 +263,6 @@ SELECT name, description, price_per_m::text AS price_per_m FROM catalogue_edge_p
 -- Cutout prices by type.
 SELECT type, description, price_each::text AS price_each FROM catalogue_cutouts ORDER BY type;
 
--- name: get_rates
--- Shop-wide rates: currency, fabrication, drip groove, VAT.
-SELECT currency, fabrication_per_m2::text AS fabrication_per_m2, drip_groove_per_m::text AS drip_groove_per_m,
-       vat_rate::text AS vat_rate, prices_include_vat
-  FROM catalogue_rates;
-
 -- name: get_catalogue
 -- The whole catalogue as one JSON document shaped like engine.pricing.Catalogue (money as text: exact).
 SELECT json_build_object(

@@ -266,10 +266,6 @@ async def list_cutout_prices(pool: AsyncConnectionPool) -> list[Row]:
     return await _all(pool, "list_cutout_prices", {})
 
 
-async def get_rates(pool: AsyncConnectionPool) -> Row | None:
-    return await _one(pool, "get_rates", {})
-
-
 async def get_catalogue(pool: AsyncConnectionPool) -> bytes | None:
     """The price catalogue as JSON (engine.pricing.Catalogue's shape), or None when none is seeded."""
     row = await _one(pool, "get_catalogue", {})
