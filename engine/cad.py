@@ -20,7 +20,7 @@ __all__ = ["check", "file_stem", "nest_job", "run_cad"]
 
 DXF_TYPE = "image/vnd.dxf"
 SVG_TYPE = "image/svg+xml"
-NEST_SAGITTA_MM = 0.5  # outline points for the nester: areas and free placement, not cutting
+NEST_SAGITTA_MM = 0.5  # arcs as chords for the nester (areas, free placement); it grows outlines by this much
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -48,7 +48,8 @@ def nest_job(job_mm: JobSpec) -> Slabs:
     sheets = [Sheet(id=s.id, length=s.length, width=s.width, qty=s.qty, kind=s.kind) for s in job_mm.slab_stock]
     o = job_mm.options
     slabs = nest(parts, sheets, kerf=o.kerf, margin=o.slab_margin, guillotine=job_mm.guillotine,
-                 prefer_remnants=o.prefer_remnants, time_limit_s=o.time_limit_s, seed=o.seed)
+                 prefer_remnants=o.prefer_remnants, time_limit_s=o.time_limit_s, seed=o.seed,
+                 tolerance=NEST_SAGITTA_MM)
     # The nester places bboxes whose min corner is (0, 0); a piece whose outline does not start at its origin
     # (negative vertices, an arc bulging past x=0) must be shifted back by its rotated bbox offset.
     layouts = []

@@ -159,8 +159,7 @@ def _draw_piece(w: _Writer, piece: Piece, tf: Callable[[Pt], Pt], rot_deg: float
             w.polyline(move([s.seg for s in spans]), "SEAM", closed=whole)
     for pts in drip_groove_lines(ol):
         w.msp.add_lwpolyline([w.pt(tf(p)) for p in pts], dxfattribs={"layer": w.layer("DRIP_GROOVE")})
-    minx, miny, maxx, maxy = g.bbox(ol.segs)
-    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    cx, cy = g.label_point(ol.segs)
     w.text(label, tf((cx, cy + text_mm * 0.8)), text_mm, rotation=rot_deg)
 
 

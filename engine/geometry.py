@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 from shapely.geometry import LineString, Polygon
+from shapely.ops import polylabel
 
 from engine.spec import RECT_SIDES, Cutout, Edge, Piece, PolygonShape, RectShape
 
@@ -474,3 +475,15 @@ def bbox(segs: list[Seg]) -> tuple[float, float, float, float]:
                     xs.append(cx + r * math.cos(ang))
                     ys.append(cy + r * math.sin(ang))
     return min(xs), min(ys), max(xs), max(ys)
+
+
+def label_point(segs: list[Seg]) -> Pt:
+    """Where a piece's name goes: its bbox centre when that is on the stone, else the point deepest inside it
+    (an L or U shape's bbox centre can be off the piece, or inside another piece nested into its corner)."""
+    minx, miny, maxx, maxy = bbox(segs)
+    centre = ((minx + maxx) / 2, (miny + maxy) / 2)
+    poly = to_polygon(segs)
+    if not poly.is_valid or shapely.contains_xy(poly, *centre):
+        return centre
+    p = polylabel(poly, tolerance=max(1.0, (maxx - minx + maxy - miny) / 200))
+    return (p.x, p.y)

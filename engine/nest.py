@@ -1,11 +1,13 @@
 """Slab nesting: which piece copy goes where on which slab.
 
-Two layouts, both on bounding boxes (a piece's axis-aligned bbox; the true outline is only used for areas):
-- guillotine (bridge saw): every part comes off the slab by straight through-cuts, so blanks are packed with
-  a guillotine free-rectangle packer (Jylanki's GuillotineBinPack). Some passes also merge free rectangles
-  that share a whole edge, which can break the cut order: their layouts are checked for guillotine cuts and
-  a pass that fails the check is dropped;
-- free (waterjet, cnc): MaxRects, non-guillotine, the kerf kept as spacing between bboxes.
+Two layouts:
+- guillotine (bridge saw): every part comes off the slab by straight through-cuts, so blanks (each piece's
+  axis-aligned bbox) are packed with a guillotine free-rectangle packer (Jylanki's GuillotineBinPack). Some
+  passes also merge free rectangles that share a whole edge, which can break the cut order: their layouts are
+  checked for guillotine cuts and a pass that fails the check is dropped;
+- free (waterjet, cnc): MaxRects on the bboxes, non-guillotine, the kerf kept as spacing between them; when
+  some piece is shaped (L, U, arcs), also bottom-left fill of the true outlines (engine.nest_outline), and the
+  better of the two layouts is kept.
 
 Kerf is handled by inflation: every part grows by `kerf` along x and y and so does the usable area, so any
 two parts packed without overlap end at least one kerf apart and the last one ends inside the margin.
@@ -27,6 +29,7 @@ from collections.abc import Callable, Sequence
 import msgspec
 
 from engine.model import EngineError, Placement, Remnant, SlabLayout, Slabs
+from engine.nest_outline import is_shaped, nest_outlines
 
 REMNANT_MIN_MM = 200.0  # an offcut smaller than this on either side is scrap to a fabricator
 MAX_REMNANTS = 4
@@ -702,9 +705,65 @@ def _remnants(b: _Bin, kerf: float, margin: float) -> list[Remnant]:
             for x, y, w, h in chosen]
 
 
+def _layout(problem: _Problem, index: int, sheet: int, items: list[tuple[int, float, float, float]],
+            remnants: list[Remnant]) -> SlabLayout:
+    """A slab of the result: items are (part, tx, ty, rotation) with slab point = rotate(part point) + t + margin."""
+    sh = problem.sheets[sheet]
+    m = problem.margin
+    placements = [Placement(piece=problem.parts[it].piece, copy=problem.parts[it].copy, x_mm=m + tx, y_mm=m + ty,
+                            rotation_deg=float(rot)) for it, tx, ty, rot in sorted(items, key=lambda t: (t[2], t[1]))]
+    area = sum(problem.areas[it] for it, *_ in items)
+    slab_area = sh.length * sh.width
+    return SlabLayout(slab_id=sh.id, index=index, length_mm=sh.length, width_mm=sh.width,
+                      kind="remnant" if sh.kind == "remnant" else "full", placements=placements,
+                      used_area_m2=round(area / 1e6, 4), yield_pct=round(100.0 * area / slab_area, 2),
+                      remnants=remnants)
+
+
+def _box_layouts(problem: _Problem, sol: _Solution) -> list[SlabLayout]:
+    out = []
+    for index, b in enumerate(sol.bins, start=1):
+        # Rotating +90° maps (x, y) to (-y, x): the bbox lands on x in [-width, 0], so shift by the width.
+        items = [(it, x + (problem.parts[it].width if r else 0.0), y, 90.0 if r else 0.0) for it, x, y, r in b.items]
+        out.append(_layout(problem, index, b.sheet, items, _remnants(b, problem.kerf, problem.margin)))
+    return out
+
+
+def _outline_layouts(problem: _Problem, tolerance: float, time_limit_s: float, seed: int) -> list[SlabLayout] | None:
+    """Free placement of the true outlines (engine.nest_outline), or None when stock runs out that way."""
+    parts, m = problem.parts, problem.margin
+    outlines = [p.outline if p.outline and len(p.outline) >= 3
+                else [(0.0, 0.0), (p.length, 0.0), (p.length, p.width), (0.0, p.width)] for p in parts]
+    usable = [_usable(s, m) for s in problem.sheets]
+    sheets = [(u[0], u[1], s.qty, c) for u, s, c in zip(usable, problem.sheets, problem.sheet_cost)]
+    result = nest_outlines(outlines, problem.areas, [p.can_rotate for p in parts], [p.piece for p in parts], sheets,
+                           kerf=problem.kerf, tolerance=tolerance, time_limit_s=time_limit_s, seed=seed)
+    if result is None:
+        return None
+    bins, cell = result
+    out = []
+    for index, b in enumerate(bins, start=1):
+        rem = [Remnant(x_mm=float(m + x), y_mm=float(m + y), length_mm=float(w), width_mm=float(h))
+               for x, y, w, h in b.remnants(cell, problem.kerf, usable[b.sheet], REMNANT_MIN_MM, MAX_REMNANTS)]
+        out.append(_layout(problem, index, b.sheet, b.items, rem))
+    return out
+
+
+def _cost(problem: _Problem, layouts: list[SlabLayout]) -> tuple[float, int, float]:
+    """Fewest (cheapest) slabs; then the largest offcut left on the last slab (bigger is better)."""
+    by_id = {s.id: c for s, c in zip(problem.sheets, problem.sheet_cost)}
+    last = max((r.length_mm * r.width_mm for r in layouts[-1].remnants), default=0.0) if layouts else 0.0
+    return round(sum(by_id[lay.slab_id] for lay in layouts), 6), len(layouts), -last
+
+
 def nest(parts: list[Part], sheets: list[Sheet], *, kerf: float, margin: float, guillotine: bool,
-         prefer_remnants: bool, time_limit_s: float, seed: int) -> Slabs:
-    """Place every part on slabs from `sheets`, fewest (cheapest) slabs first; raises NestError if impossible."""
+         prefer_remnants: bool, time_limit_s: float, seed: int, tolerance: float = 0.0) -> Slabs:
+    """Place every part on slabs from `sheets`, fewest (cheapest) slabs first; raises NestError if impossible.
+
+    Free placement (`guillotine` False) of parts with shaped outlines also nests the true outlines, grown by
+    `tolerance` (how far the real edge may lie outside `outline`, e.g. arcs drawn as chords), and keeps that
+    layout when it needs fewer or cheaper slabs or leaves a larger offcut than the bounding-box one.
+    """
     if not parts:
         return Slabs(area_bound=0, used=0, yield_pct=0.0, layouts=[])
     if not sheets:
@@ -715,30 +774,18 @@ def nest(parts: list[Part], sheets: list[Sheet], *, kerf: float, margin: float, 
     problem = _Problem(parts, sheets, kerf, margin, guillotine, prefer_remnants)
     _check_fits(problem, margin)
     bound = lower_bound(parts, sheets, margin)
-    best = _search(problem, bound, time_limit_s, seed)
-    if best is None:
+    shaped = not guillotine and any(is_shaped(p.outline, p.length, p.width) for p in parts)
+    budget = time_limit_s / 2 if shaped else time_limit_s
+    best = _search(problem, bound, budget, seed)
+    layouts = _box_layouts(problem, best) if best is not None else None
+    if shaped:
+        alt = _outline_layouts(problem, tolerance, budget, seed)
+        if alt is not None and (layouts is None or _cost(problem, alt) < _cost(problem, layouts)):
+            layouts = alt
+    if layouts is None:
         stock = ", ".join(f"{s.qty} x {s.id}" for s in sheets if s.qty is not None)
         raise NestError(f"Not enough slabs in stock for all pieces ({stock}).")
-    layouts: list[SlabLayout] = []
-    total_part = total_slab = 0.0
-    for index, b in enumerate(best.bins, start=1):
-        sheet = problem.sheets[b.sheet]
-        placements: list[Placement] = []
-        area = 0.0
-        for it, x, y, rotated in sorted(b.items, key=lambda t: (t[2], t[1])):
-            part = parts[it]
-            area += problem.areas[it]
-            # Rotating +90° maps (x, y) to (-y, x): the bbox lands on x in [-width, 0], so shift by the width.
-            placements.append(Placement(piece=part.piece, copy=part.copy,
-                                        x_mm=margin + x + (part.width if rotated else 0.0), y_mm=margin + y,
-                                        rotation_deg=90.0 if rotated else 0.0))
-        slab_area = sheet.length * sheet.width
-        total_part += area
-        total_slab += slab_area
-        layouts.append(SlabLayout(
-            slab_id=sheet.id, index=index, length_mm=sheet.length, width_mm=sheet.width,
-            kind="remnant" if sheet.kind == "remnant" else "full", placements=placements,
-            used_area_m2=round(area / 1e6, 4), yield_pct=round(100.0 * area / slab_area, 2),
-            remnants=_remnants(b, kerf, margin)))
+    total_part = sum(problem.areas)
+    total_slab = sum(lay.length_mm * lay.width_mm for lay in layouts)
     return Slabs(area_bound=bound, used=len(layouts), yield_pct=round(100.0 * total_part / total_slab, 2),
                  layouts=layouts)

@@ -542,9 +542,7 @@ def slab_drawing(layout: SlabLayout, pieces: dict[str, Piece], lengths: Lengths,
         holes = "".join(" " + _path_d(g.cutout_segs(c), tf, k) for c in piece.cutouts if not g.cutout_missing(c))
         body.append(f'<path d="{_path_d(ol.segs, tf, k)}{holes}" fill="{STONE}" fill-rule="evenodd" '
                     f'stroke="{INK}" stroke-width="0.3"/>')
-        pts = [tf(s.start) for s in ol.segs]
-        cx = (min(x for x, _ in pts) + max(x for x, _ in pts)) / 2
-        cy = (min(y for _, y in pts) + max(y for _, y in pts)) / 2
+        cx, cy = tf(g.label_point(ol.segs))
         label = piece.id + (f" #{p.copy}" if piece.qty > 1 else "")
         body.append(_text(cx, cy + 1.2, label, 3.2, weight="bold"))
     body += _hdim(m_left, m_left + L * k, m_top + W * k, m_top + W * k, m_top + W * k + 8, lengths(L))

@@ -115,9 +115,9 @@ def _draw_piece_body(d: draw.Drawing, piece: Piece, tf: Callable[[Pt], Pt], stro
         else:  # a small hole: its name beside it, where it cannot land inside a neighbouring sink
             _text(d, c.id, cx + c.diameter / 2 + font * 0.3, cy, font * 0.7, anchor="start")
     if label:
-        minx, miny, maxx, maxy = g.bbox(_moved(ol.segs, tf))
-        _text(d, label, (minx + maxx) / 2, (miny + maxy) / 2 + (0 if not piece.cutouts else (maxy - miny) * 0.3),
-              font, font_weight="bold")
+        _, miny, _, maxy = g.bbox(_moved(ol.segs, tf))
+        lx, ly = tf(g.label_point(ol.segs))
+        _text(d, label, lx, ly + (0 if not piece.cutouts else (maxy - miny) * 0.3), font, font_weight="bold")
     return seen
 
 
@@ -202,8 +202,12 @@ def slab_svg(job: JobSpec, slab_layout: SlabLayout) -> bytes:
     for r in slab_layout.remnants:
         d.append(draw.Rectangle(_q(r.x_mm), _q(-(r.y_mm + r.width_mm)), _q(r.length_mm), _q(r.width_mm), fill="none",
                                 stroke="#43a047", stroke_width=stroke, stroke_dasharray=f"{font * 0.6:.2f} {font * 0.3:.2f}"))
-        _text(d, f"remnant {_fmt(r.length_mm, job.units).removesuffix(' mm')} x {_fmt(r.width_mm, job.units)}",
-              r.x_mm + r.length_mm / 2, r.y_mm + r.width_mm / 2, font * 0.6, fill="#43a047")
+        text = f"remnant {_fmt(r.length_mm, job.units).removesuffix(' mm')} x {_fmt(r.width_mm, job.units)}"
+        cx, cy = r.x_mm + r.length_mm / 2, r.y_mm + r.width_mm / 2
+        # Upright when it fits across the remnant; along it when the remnant is a tall strip.
+        turn = r.width_mm > r.length_mm and len(text) * font * 0.6 * 0.55 > r.length_mm
+        _text(d, text, cx, cy, font * 0.6, fill="#43a047",
+              **({"transform": f"rotate(-90 {_q(cx)} {_q(-cy)})"} if turn else {}))
     for p in slab_layout.placements:
         piece = pieces[p.piece]
         label = piece.id + (f" #{p.copy}" if piece.qty > 1 else "")

@@ -206,3 +206,52 @@ def test_nest_placements_are_in_the_piece_frame():
     a = math.radians(p.rotation_deg)
     corner = (-100 * math.cos(a) + p.x_mm, -100 * math.sin(a) + p.y_mm)
     assert min(corner) == pytest.approx(10)  # the outline starts at the slab margin, not 100 mm off the slab
+
+
+def vanities(process: str) -> dict:
+    """Two L-shaped vanity tops, a bar top with an arc end and two sills: outline nesting's use case."""
+    return {
+        "spec_version": "1.0", "job": {"id": "WJ", "name": "Vanities"}, "units": "mm",
+        "material": {"name": "Granite", "type": "granite", "thickness": 20},
+        "slab_stock": [{"id": "G", "length": 3000, "width": 1800}],
+        "options": {"cutting_process": process, "kerf": 1.5, "slab_margin": 15},
+        "pieces": [
+            {"id": "V", "type": "vanity", "qty": 2, "shape": {"type": "polygon", "vertices": [
+                [0, 0], [1800, 0], [1800, 600], [600, 600], [600, 1300], [0, 1300]]}},
+            {"id": "BAR", "type": "countertop", "shape": {"type": "polygon", "vertices": [
+                [0, 0], [1200, 0, 0.25], [1200, 450], [0, 450]]}},
+            {"id": "SILL", "type": "window_sill", "qty": 2, "shape": {"type": "rect", "length": 900, "depth": 220}},
+        ],
+    }
+
+
+def test_waterjet_nests_true_outlines_and_draws_them():
+    from shapely.affinity import rotate, translate
+    from shapely.geometry import Point
+
+    from engine import geometry as g
+
+    saw = run_cad(decode_job(vanities("bridge_saw")))
+    jet = run_cad(decode_job(vanities("waterjet")))
+    assert saw.summary.slabs.used == 2  # the two L blanks cannot share a saw slab
+    assert jet.summary.slabs.used == 1  # their outlines can, one turned into the other's corner
+    [layout] = jet.summary.slabs.layouts
+    pieces = {p.id: p for p in decode_job(vanities("waterjet")).pieces}
+    shapes = []
+    for p in layout.placements:
+        poly = g.to_polygon(g.outline(pieces[p.piece]).segs)
+        shapes.append(translate(rotate(poly, p.rotation_deg, origin=(0, 0)), p.x_mm, p.y_mm))
+        assert poly.area > 0 and 15 - 1e-6 <= shapes[-1].bounds[0] and shapes[-1].bounds[2] <= 3000 - 15 + 1e-6
+    for i in range(len(shapes)):
+        for j in range(i + 1, len(shapes)):
+            assert shapes[i].distance(shapes[j]) >= 1.5 - 1e-6  # one kerf, arcs measured on the true outline
+    files = {a.name: a.data for a in jet.artifacts}
+    doc = read_dxf(files["slab-1.dxf"])
+    assert by_layer(doc)[("LWPOLYLINE", "OUTER_CUT")] == 5
+    # Every label sits on its own piece: an L's bbox centre is off the stone (or on the other L).
+    labels = {e.dxf.text: (e.dxf.insert.x, e.dxf.insert.y) for e in doc.modelspace().query("TEXT")}
+    for p, shape in zip(layout.placements, shapes):
+        name = p.piece + (f" #{p.copy}" if pieces[p.piece].qty > 1 else "")
+        assert shape.contains(Point(labels[name])), name
+    svg = ET.fromstring(files["slab-1.svg"])
+    assert {t.text for t in svg.iter(f"{SVG}text")} >= {"V #1", "V #2", "BAR", "SILL #1", "SILL #2"}

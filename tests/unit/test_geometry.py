@@ -105,3 +105,13 @@ def test_self_intersection_detected():
     assert g.self_intersection(ok) is None
     turns = g.vertex_turns(ok)
     assert turns[3] < 0 and all(t > 0 for i, t in enumerate(turns) if i != 3)  # the one reflex corner
+
+
+def test_label_point_is_on_the_stone():
+    rect = Piece(id="R", type="countertop", shape=RectShape(length=1000, depth=600))
+    assert g.label_point(g.outline(rect).segs) == pytest.approx((500, 300))
+    ell = Piece(id="L", type="vanity", shape=PolygonShape(vertices=[
+        [0, 0], [1800, 0], [1800, 600], [600, 600], [600, 1300], [0, 1300]]))
+    segs = g.outline(ell).segs
+    x, y = g.label_point(segs)
+    assert g.to_polygon(segs).buffer(-100).contains(g.shapely.Point(x, y))  # well inside, not on an edge

@@ -7,7 +7,7 @@ import random
 
 import pytest
 from shapely.affinity import rotate, translate
-from shapely.geometry import Polygon
+from shapely.geometry import Polygon, box
 
 from engine.model import EngineError, Placement, Slabs
 from engine.nest import Part, Sheet, lower_bound, nest
@@ -53,33 +53,51 @@ def guillotine_ok(rects: list[tuple[float, float, float, float]]) -> bool:
     return False
 
 
+def outline_on_slab(part: Part, pl: Placement) -> Polygon:
+    poly = Polygon(part.outline or [(0, 0), (part.length, 0), (part.length, part.width), (0, part.width)])
+    return translate(rotate(poly, pl.rotation_deg, origin=(0, 0)), pl.x_mm, pl.y_mm)
+
+
 def check(slabs: Slabs, parts: list[Part], *, kerf: float, margin: float, guillotine: bool) -> None:
+    """Every part once, inside the margin, one kerf from every other; guillotine cuts when asked for.
+
+    Guillotine layouts are checked on bounding boxes (what the saw cuts); free layouts on the true outlines,
+    which may interlock (their bounding boxes can overlap) and turn by any quarter turn.
+    """
     by_key = {(p.piece, p.copy): p for p in parts}
     seen = [(pl.piece, pl.copy) for lay in slabs.layouts for pl in lay.placements]
     assert sorted(seen) == sorted(by_key), "every part exactly once"
     assert slabs.used == len(slabs.layouts) >= slabs.area_bound
     for n, lay in enumerate(slabs.layouts, start=1):
         assert lay.index == n
-        boxes = []
+        boxes, shapes = [], []
         for pl in lay.placements:
             part = by_key[(pl.piece, pl.copy)]
-            assert pl.rotation_deg in (0.0, 90.0)
+            assert pl.rotation_deg in ((0.0, 90.0) if guillotine else (0.0, 90.0, 180.0, 270.0))
             if not part.can_rotate:
                 assert pl.rotation_deg == 0.0
             x0, y0, x1, y1 = bbox_on_slab(part, pl)
             assert x0 >= margin - EPS and y0 >= margin - EPS
             assert x1 <= lay.length_mm - margin + EPS and y1 <= lay.width_mm - margin + EPS
             boxes.append((x0, y0, x1, y1))
+            shapes.append(outline_on_slab(part, pl))
         for i in range(len(boxes)):
             for j in range(i + 1, len(boxes)):
-                assert gap(boxes[i], boxes[j]) >= kerf - EPS, (lay.index, boxes[i], boxes[j])
+                if guillotine:
+                    assert gap(boxes[i], boxes[j]) >= kerf - EPS, (lay.index, boxes[i], boxes[j])
+                else:
+                    assert shapes[i].distance(shapes[j]) >= kerf - EPS, (lay.index, i, j)
         if guillotine:
             assert guillotine_ok(boxes)
         for r in lay.remnants:
             assert r.length_mm >= 200 and r.width_mm >= 200
             rb = (r.x_mm, r.y_mm, r.x_mm + r.length_mm, r.y_mm + r.width_mm)
             assert rb[0] >= margin - EPS and rb[2] <= lay.length_mm - margin + EPS
-            assert all(gap(rb, b) >= -EPS for b in boxes), "a remnant never overlaps a part"
+            assert rb[1] >= margin - EPS and rb[3] <= lay.width_mm - margin + EPS
+            if guillotine:
+                assert all(gap(rb, b) >= -EPS for b in boxes), "a remnant never overlaps a part"
+            else:
+                assert all(box(*rb).distance(s) >= kerf - EPS for s in shapes), "a remnant is one cut from parts"
 
 
 def rect_parts(sizes: list[tuple[float, float]], can_rotate: bool = True) -> list[Part]:
@@ -189,20 +207,58 @@ def test_random_jobs_are_valid(guillotine: bool, seed: int) -> None:
     assert slabs.yield_pct == pytest.approx(100 * total / (slabs.used * 3050 * 1440), abs=0.01)
 
 
-def test_free_placement_keeps_true_outlines_apart() -> None:
-    ell = [(0.0, 0.0), (1800.0, 0.0), (1800.0, 650.0), (650.0, 650.0), (650.0, 1300.0), (0.0, 1300.0)]
-    parts = [Part(f"L#{c}", "L", c, 1800, 1300, True, outline=ell) for c in (1, 2)] + rect_parts([(900, 500)] * 3)
-    slabs = run(parts, [Sheet("B", 3200, 2000, None, "full")], guillotine=False, kerf=8)
-    by_key = {(p.piece, p.copy): p for p in parts}
-    for lay in slabs.layouts:
-        shapes = []
-        for pl in lay.placements:
-            part = by_key[(pl.piece, pl.copy)]
-            poly = Polygon(part.outline or [(0, 0), (part.length, 0), (part.length, part.width), (0, part.width)])
-            shapes.append(translate(rotate(poly, pl.rotation_deg, origin=(0, 0)), pl.x_mm, pl.y_mm))
-        for i in range(len(shapes)):
-            for j in range(i + 1, len(shapes)):
-                assert shapes[i].distance(shapes[j]) >= 8 - EPS
+def ell(length: float, width: float, arm: float) -> list[tuple[float, float]]:
+    return [(0.0, 0.0), (length, 0.0), (length, arm), (arm, arm), (arm, width), (0.0, width)]
+
+
+def test_free_placement_interlocks_l_shapes() -> None:
+    # Two 1800 x 1300 L-shapes: their bounding boxes need two 2500 x 2000 slabs, their outlines one (one L turned
+    # 180 degrees into the other's corner). A saw needs the two blanks, so guillotine keeps two slabs.
+    parts = [Part(f"L#{c}", "L", c, 1800, 1300, True, outline=ell(1800, 1300, 650)) for c in (1, 2)]
+    slab = [Sheet("C", 2500, 2000, None, "full")]
+    assert run(parts, slab, guillotine=True, kerf=8).used == 2
+    free = run(parts, slab, guillotine=False, kerf=8)
+    assert free.used == 1
+    assert sorted(p.rotation_deg for p in free.layouts[0].placements) == [0.0, 180.0]
+
+
+def test_free_placement_uses_an_l_shapes_inner_corner() -> None:
+    # The L's bbox leaves no room for the 1000 x 500 piece on this slab; its inner corner does.
+    parts = [Part("L#1", "L", 1, 2400, 1400, False, outline=ell(2400, 1400, 600))]
+    parts += [Part("R#1", "R", 1, 1000, 500, False)]
+    slab = [Sheet("S", 2600, 1600, None, "full")]
+    assert run(parts, slab, guillotine=True, kerf=6, margin=20).used == 2
+    assert run(parts, slab, guillotine=False, kerf=6, margin=20).used == 1
+
+
+def shaped_parts(n: int, seed: int, can_rotate: bool = True) -> list[Part]:
+    """L-shapes, U-shapes, clipped-corner and plain pieces of kitchen sizes."""
+    rng = random.Random(seed)
+    parts = []
+    for i in range(n):
+        l, w = round(rng.uniform(500, 2600)), round(rng.uniform(400, 1300))
+        arm = round(min(l, w) * rng.uniform(0.3, 0.6))
+        kind = rng.randrange(4)
+        if kind == 0:
+            outline = ell(l, w, arm)
+        elif kind == 1:
+            outline = [(0.0, 0.0), (l, 0.0), (l, w), (l - arm, w), (l - arm, arm), (arm, arm), (arm, w), (0.0, w)]
+        elif kind == 2:
+            c = arm / 2
+            outline = [(0.0, 0.0), (l - c, 0.0), (l, c), (l, w), (0.0, w)]
+        else:
+            outline = None
+        parts.append(Part(f"P{i}#1", f"P{i}", 1, l, w, can_rotate, outline=outline))
+    return parts
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_shaped_jobs_are_valid_and_never_worse_than_bboxes(seed: int) -> None:
+    parts = shaped_parts(14, seed, can_rotate=seed != 3)
+    boxes = [Part(p.key, p.piece, p.copy, p.length, p.width, p.can_rotate) for p in parts]
+    free = run(parts, [SLAB], guillotine=False, kerf=6, margin=20, seed=seed, time_limit_s=2)
+    by_bbox = run(boxes, [SLAB], guillotine=False, kerf=6, margin=20, seed=seed, time_limit_s=1)
+    assert free.used <= by_bbox.used
 
 
 def test_lower_bound_uses_true_area_and_usable_slab() -> None:
