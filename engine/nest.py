@@ -103,6 +103,9 @@ SAS, LAS, SLAS, LLAS, MINAS, MAXAS = 0, 1, 2, 3, 4, 5
 MERGE = 8
 
 
+_NO_FIT = (math.inf, math.inf, -1, False)
+
+
 class _Bin:
     """One open slab: its stock index, inflated usable size, free rectangles and placed items."""
 
@@ -123,40 +126,43 @@ class _Bin:
         mw, mh = self.mw + _EPS, self.mh + _EPS
         upright = w <= mw and h <= mh
         turn = rot and w != h and h <= mw and w <= mh
+        if not (upright or turn):  # cheap reject: most slabs are full long before the last items come
+            return _NO_FIT
+        # The hot path of the whole search: one loop per rule, the item's two orientations as two entries.
+        sizes = ((w, h, False), (h, w, True)) if upright and turn else ((w, h, False),) if upright else ((h, w, True),)
         b1 = b2 = math.inf
         bi, br = -1, False
-        if not (upright or turn):  # cheap reject: most slabs are full long before the last items come
-            return b1, b2, bi, br
-        for i, (fx, fy, fw, fh) in enumerate(self.free):
-            # Upright, then turned (written out twice: this loop is the hot path of the whole search).
-            if upright:
-                dw = fw - w
-                dh = fh - h
-                if dw >= -_EPS and dh >= -_EPS:
-                    if rule == BAF:
-                        s1, s2 = fw * fh - w * h, (dw if dw < dh else dh)
-                    elif rule == BSSF:
+        free = self.free
+        for iw, ih, r in sizes:
+            wl, hl = iw - _EPS, ih - _EPS
+            if rule == BSSF:
+                for i, (fx, fy, fw, fh) in enumerate(free):
+                    if fw >= wl and fh >= hl:
+                        dw, dh = fw - iw, fh - ih
                         s1, s2 = (dw, dh) if dw < dh else (dh, dw)
-                    elif rule == BLSF:
+                        if s1 < b1 or (s1 == b1 and s2 < b2):
+                            b1, b2, bi, br = s1, s2, i, r
+            elif rule == BAF:
+                a = w * h
+                for i, (fx, fy, fw, fh) in enumerate(free):
+                    if fw >= wl and fh >= hl:
+                        dw, dh = fw - iw, fh - ih
+                        s1, s2 = fw * fh - a, (dw if dw < dh else dh)
+                        if s1 < b1 or (s1 == b1 and s2 < b2):
+                            b1, b2, bi, br = s1, s2, i, r
+            elif rule == BLSF:
+                for i, (fx, fy, fw, fh) in enumerate(free):
+                    if fw >= wl and fh >= hl:
+                        dw, dh = fw - iw, fh - ih
                         s1, s2 = (dh, dw) if dw < dh else (dw, dh)
-                    else:
-                        s1, s2 = fy + h, fx
-                    if s1 < b1 or (s1 == b1 and s2 < b2):
-                        b1, b2, bi, br = s1, s2, i, False
-            if turn:
-                dw = fw - h
-                dh = fh - w
-                if dw >= -_EPS and dh >= -_EPS:
-                    if rule == BAF:
-                        s1, s2 = fw * fh - w * h, (dw if dw < dh else dh)
-                    elif rule == BSSF:
-                        s1, s2 = (dw, dh) if dw < dh else (dh, dw)
-                    elif rule == BLSF:
-                        s1, s2 = (dh, dw) if dw < dh else (dw, dh)
-                    else:
-                        s1, s2 = fy + w, fx
-                    if s1 < b1 or (s1 == b1 and s2 < b2):
-                        b1, b2, bi, br = s1, s2, i, True
+                        if s1 < b1 or (s1 == b1 and s2 < b2):
+                            b1, b2, bi, br = s1, s2, i, r
+            else:
+                for i, (fx, fy, fw, fh) in enumerate(free):
+                    if fw >= wl and fh >= hl:
+                        s1, s2 = fy + ih, fx
+                        if s1 < b1 or (s1 == b1 and s2 < b2):
+                            b1, b2, bi, br = s1, s2, i, r
         return b1, b2, bi, br
 
     def _bounds(self) -> None:
@@ -544,12 +550,19 @@ def _search(problem: _Problem, target_bins: int, time_limit_s: float, seed: int)
     # part of the budget goes to emptying the last slab of the best solution into the others.
     rng = random.Random(seed)
     current = seq_best
+    # Emptying the last slab right away often saves a slab the order search would need many passes for;
+    # it runs again later from the best found by then, if that is a different solution.
+    if s.best is not None and not s.done():
+        sol = _eliminate(problem, s.best, s, rules)
+        if sol is not s.best and s.offer(sol, cfg):
+            current = sol
+    tried = s.best
     eliminate_at = s.passes + (s.max_passes - s.passes) * (1 - _ELIMINATE_SHARE)
     eliminated = False
     while not s.done():
         if not eliminated and (s.passes >= eliminate_at or time.monotonic() >= eliminate_time):
             eliminated = True
-            if s.best is not None:
+            if s.best is not None and s.best is not tried:
                 sol = _eliminate(problem, s.best, s, rules)
                 if sol is not s.best and s.offer(sol, cfg):
                     current = sol
@@ -775,11 +788,11 @@ def nest(parts: list[Part], sheets: list[Sheet], *, kerf: float, margin: float, 
     _check_fits(problem, margin)
     bound = lower_bound(parts, sheets, margin)
     shaped = not guillotine and any(is_shaped(p.outline, p.length, p.width) for p in parts)
-    budget = time_limit_s / 2 if shaped else time_limit_s
-    best = _search(problem, bound, budget, seed)
+    start = time.monotonic()
+    best = _search(problem, bound, time_limit_s / 2 if shaped else time_limit_s, seed)
     layouts = _box_layouts(problem, best) if best is not None else None
-    if shaped:
-        alt = _outline_layouts(problem, tolerance, budget, seed)
+    if shaped:  # the outlines get what the bounding-box search left of the time
+        alt = _outline_layouts(problem, tolerance, time_limit_s - (time.monotonic() - start), seed)
         if alt is not None and (layouts is None or _cost(problem, alt) < _cost(problem, layouts)):
             layouts = alt
     if layouts is None:

@@ -199,7 +199,36 @@ def _tenths(v: float, way: Callable[[float], int]) -> float:
 
 
 def _largest_empty(grid: np.ndarray) -> tuple[int, int, int, int] | None:
-    """The largest all-False rectangle (col0, row0, col1, row1), by the histogram method; None if none."""
+    """A large all-False rectangle (col0, row0, col1, row1), or None: the largest on a grid of blocks of cells
+    (the histogram method is a Python loop over every cell), then grown cell by cell to its full size."""
+    rows, cols = grid.shape
+    k = max(1, math.isqrt(grid.size // 1500))
+    if k > 1:
+        padded = np.ones((-(-rows // k) * k, -(-cols // k) * k), dtype=bool)
+        padded[:rows, :cols] = grid
+        coarse = padded.reshape(padded.shape[0] // k, k, padded.shape[1] // k, k).any(axis=(1, 3))
+    else:
+        coarse = grid
+    found = _histogram_max(coarse)
+    if found is None:  # no free block: what is left is slivers, far below a usable offcut
+        return None
+    c0, r0, c1, r1 = (v * k for v in found)
+    grown = True
+    while grown:
+        grown = False
+        if c0 > 0 and not grid[r0:r1, c0 - 1].any():
+            c0, grown = c0 - 1, True
+        if c1 < cols and not grid[r0:r1, c1].any():
+            c1, grown = c1 + 1, True
+        if r0 > 0 and not grid[r0 - 1, c0:c1].any():
+            r0, grown = r0 - 1, True
+        if r1 < rows and not grid[r1, c0:c1].any():
+            r1, grown = r1 + 1, True
+    return c0, r0, c1, r1
+
+
+def _histogram_max(grid: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The largest all-False rectangle (col0, row0, col1, row1) by the histogram method; None if none."""
     rows, cols = grid.shape
     heights = np.zeros(cols, dtype=np.int64)
     best, found = 0, None
