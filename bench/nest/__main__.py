@@ -8,6 +8,7 @@ import platform
 import time
 from datetime import date
 
+from bench.nest import shaped
 from bench.nest.harness import run, table
 from bench.nest.instances import load
 
@@ -32,7 +33,18 @@ def main(argv: list[str] | None = None) -> str:
     ap.add_argument("--time-limit", type=float, default=None, help="seconds per method per instance")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--no-rotation-variant", action="store_true", help="only 2BP|O|F, skip 2BP|R|F")
+    ap.add_argument("--shaped", type=int, metavar="JOBS", default=0,
+                    help="instead: this many kitchen-like jobs of shaped pieces, true outlines vs bounding boxes")
     args = ap.parse_args(argv)
+    if args.shaped:
+        limit = args.time_limit if args.time_limit is not None else 2.0
+        t0 = time.perf_counter()
+        results = shaped.run(args.shaped, limit, args.workers)
+        out = (f"{args.shaped} shaped jobs (bench/nest/shaped.py); time limit {limit:g} s per nest() call; "
+               f"{args.workers} worker(s); wall {time.perf_counter() - t0:.0f} s; {machine()}; "
+               f"{date.today().isoformat()}\n\n" + shaped.table(results))
+        print(out)
+        return out
     sel = QUICK if args.quick else {}
     source, instances = load(args.source, **sel)
     limit = args.time_limit if args.time_limit is not None else (0.2 if args.quick else 0.5)
