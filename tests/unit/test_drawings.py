@@ -255,3 +255,9 @@ def test_waterjet_nests_true_outlines_and_draws_them():
         assert shape.contains(Point(labels[name])), name
     svg = ET.fromstring(files["slab-1.svg"])
     assert {t.text for t in svg.iter(f"{SVG}text")} >= {"V #1", "V #2", "BAR", "SILL #1", "SILL #2"}
+    assert run_cad(decode_job(vanities("waterjet"))).summary.slabs == jet.summary.slabs  # seeded, not timed
+
+
+def test_waterjet_example_fits_one_slab():
+    # What the README shows for examples/waterjet-vanities.json.
+    assert run_cad(example("waterjet-vanities.json")).summary.slabs.used == 1
