@@ -26,8 +26,13 @@ set_json_loads(msgspec.json.decode)
 
 
 def pool_kwargs(url: str) -> dict[str, object]:
-    """Transaction poolers (pgbouncer, Supavisor) cannot keep prepared statements across transactions."""
-    kwargs: dict[str, object] = {"row_factory": dict_row}
+    """Pooled connections are autocommit: every store function is one statement, which is then its own transaction
+    in one round trip (psycopg's implicit BEGIN and the COMMIT on return were two more, a third of a claim's time).
+    A write of several statements says so with `conn.transaction()`.
+
+    Transaction poolers (pgbouncer, Supavisor) cannot keep prepared statements across transactions.
+    """
+    kwargs: dict[str, object] = {"row_factory": dict_row, "autocommit": True}
     if is_pooler(url):
         kwargs["prepare_threshold"] = None
     return kwargs
