@@ -23,6 +23,7 @@ SELECT id, status, stage, created_at, request_sha256
 -- name: claim_jobs
 -- Runnable jobs for these stages in priority order; SKIP LOCKED lets workers claim side by side.
 -- The attempt row is written in the same statement, so a claim is one round trip.
+-- Spec and summary come back as JSON text: the worker hands them to the stage's process as they are.
 -- Its commit does not wait for the WAL flush (synchronous_commit off for this transaction only): a claim lost
 -- in a crash just leaves the job queued (the worker's lease-guarded result then changes nothing), and the
 -- durable commit of that result flushes the claim with it. One fsync per batch instead of two.
@@ -41,7 +42,8 @@ claimed AS (
            started_at = coalesce(j.started_at, now()), updated_at = now()
       FROM candidate c
      WHERE j.id = c.id
- RETURNING j.id, j.stage, j.attempts, j.max_attempts, j.spec, j.summary, j.cancel_requested),
+ RETURNING j.id, j.stage, j.attempts, j.max_attempts, j.spec::text AS spec_json, j.summary::text AS summary_json,
+           j.cancel_requested),
 attempt AS (
     INSERT INTO job_attempts (job_id, stage, attempt, worker_id)
     SELECT id, stage, attempts, %(worker_id)s FROM claimed)

@@ -34,10 +34,25 @@ class StageCrashed(Exception):
     """The stage's process died (killed, out of memory, a crash in native code)."""
 
 
-def next_stage(stage: str, spec: Any) -> str | None:
+class _Outputs(msgspec.Struct, frozen=True):
+    pdf: dict[str, Any] | None = {}  # absent: JobSpec's default (a PDF); null: no PDF
+
+
+class _Options(msgspec.Struct, frozen=True):
+    outputs: _Outputs = _Outputs()
+
+
+class _Wants(msgspec.Struct, frozen=True):
+    """The one thing the worker reads from a spec: whether a PDF follows the CAD stage. The spec was validated on
+    submission; decoding just this from the claimed JSON skips building the whole JobSpec."""
+
+    options: _Options = _Options()
+
+
+def next_stage(stage: str, spec_json: bytes | str) -> str | None:
     """The stage after `stage`, or None when the job is done (no PDF asked for)."""
     nxt = NEXT_STAGE[stage]
-    if nxt == "pdf" and spec.options.outputs.pdf is None:
+    if nxt == "pdf" and msgspec.json.decode(spec_json, type=_Wants).options.outputs.pdf is None:
         return None
     return nxt
 

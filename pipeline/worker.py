@@ -9,9 +9,9 @@ import importlib
 import random
 import time
 import uuid
+from collections import OrderedDict
 from typing import Any, NamedTuple
 
-import msgspec
 import psycopg
 import psycopg_pool
 import structlog
@@ -38,8 +38,11 @@ class Worker:
         self.wake = asyncio.Event()
         self.slot_freed = asyncio.Event()
         self.runner = runner or StageRunner(settings.worker_concurrency, **stage_target(settings))
-        self.inflight: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self.inflight: dict[uuid.UUID, asyncio.Task[None]] = {}  # claimed, until the result is stored
+        self.storing: set[uuid.UUID] = set()  # of those, the ones whose stage is done: their slot is free again
         self.lost: set[uuid.UUID] = set()  # leases another worker took over: drop our results
+        # The CAD stage's drawings, kept for a PDF stage this worker is likely to claim next (no read-back).
+        self.handoff: OrderedDict[uuid.UUID, list[tuple[str, str, bytes]]] = OrderedDict()
         self.completions = CompletionBatcher(pool, settings.worker_id)
         self._catalogue_cache: tuple[float, bytes | None] | None = None
 
@@ -65,10 +68,16 @@ class Worker:
             self.runner.close()
             log.info("worker_stopped", worker_id=self.s.worker_id)
 
+    def _free_slots(self) -> int:
+        """Slots whose stage process is idle. A job whose result is being written no longer holds one, so the next
+        claim overlaps that commit; at most `concurrency` such writes are in flight, which bounds the claims."""
+        running = len(self.inflight) - len(self.storing)
+        return min(self.s.worker_concurrency - running, 2 * self.s.worker_concurrency - len(self.inflight))
+
     async def _loop(self) -> None:
         backoff = 0.1
         while not self.stop.is_set():
-            free = self.s.worker_concurrency - len(self.inflight)
+            free = self._free_slots()
             jobs: list[dict[str, Any]] = []
             if free > 0:
                 self.wake.clear()  # before claiming, so a NOTIFY that lands during the query is not lost
@@ -83,11 +92,11 @@ class Worker:
                     continue
             for job in jobs:
                 self.inflight[job["id"]] = asyncio.create_task(self._process(job))
-            if jobs and len(self.inflight) < self.s.worker_concurrency:
+            if jobs and self._free_slots() > 0:
                 continue  # more may be waiting: claim again before sleeping
             self.slot_freed.clear()
             waits = [self.stop.wait(), self.slot_freed.wait()]
-            if len(self.inflight) < self.s.worker_concurrency:
+            if self._free_slots() > 0:
                 waits.append(self.wake.wait())
             await _first_of(*waits, timeout=self.s.poll_interval_s)
 
@@ -106,6 +115,7 @@ class Worker:
                 log.exception("stage_crashed")
             finally:
                 self.inflight.pop(job_id, None)
+                self.storing.discard(job_id)
                 self.lost.discard(job_id)
                 self.slot_freed.set()
                 log.info("stage_finished", outcome=outcome, duration_ms=round((time.perf_counter() - started) * 1000, 1),
@@ -113,17 +123,23 @@ class Worker:
 
     async def _run_and_store(self, job: dict[str, Any]) -> tuple[str, str | None]:
         job_id, stage = job["id"], job["stage"]
-        spec_json = msgspec.json.encode(job["spec"])
-        summary_json = msgspec.json.encode(job["summary"]) if job["summary"] is not None else None
+        spec_json = job["spec_json"].encode()  # as stored: the child decodes it, the worker never needs to
+        summary_json = job["summary_json"].encode() if job["summary_json"] is not None else None
         files: list[tuple[str, str, bytes]] = []
         catalogue = None
         if stage == "pdf":
-            files = [(r["name"], r["content_type"], bytes(r["data"]))
-                     for r in await store.list_stage_files(self.pool, job_id, "cad")]
+            handed = self.handoff.pop(job_id, None)
+            files = handed if handed is not None else [
+                (r["name"], r["content_type"], bytes(r["data"]))
+                for r in await store.list_stage_files(self.pool, job_id, "cad")]
         else:
             catalogue = await self._catalogue()
         try:
-            out = await self.runner.run(self.s.stage_timeout_s, stage, spec_json, summary_json, files, catalogue)
+            try:
+                out = await self.runner.run(self.s.stage_timeout_s, stage, spec_json, summary_json, files, catalogue)
+            finally:
+                self.storing.add(job_id)  # the stage's process is free: the loop may claim while we write
+                self.slot_freed.set()
         except StageTimeout as exc:
             return await self._fail(job, str(exc))
         except StageCrashed as exc:
@@ -145,10 +161,8 @@ class Worker:
         return self._catalogue_cache[1]
 
     async def _store(self, job: dict[str, Any], out: StageOutput) -> tuple[str, str | None]:
-        from engine.spec import JobSpec
-
         job_id, stage = job["id"], job["stage"]
-        nxt = next_stage(stage, msgspec.convert(job["spec"], JobSpec))
+        nxt = next_stage(stage, job["spec_json"])
         warnings = out.summary.get("warnings") if isinstance(out.summary, dict) else None
         if nxt is None:  # the last stage: group-committed with other jobs finishing at the same time
             if not await self.completions.complete(Completion(job_id, stage, out.summary, warnings, out.artifacts)):
@@ -165,6 +179,10 @@ class Worker:
             for name, content_type, data in out.artifacts:
                 await store.replace_artifact(conn, job_id=job_id, stage=stage, name=name,
                                              content_type=content_type, data=data)
+        if nxt == "pdf":  # committed under our lease, and a job never goes back to its CAD stage: these stay current
+            self.handoff[job_id] = sorted(out.artifacts)  # what list_stage_files would read back, in its order
+            while len(self.handoff) > 2 * self.s.worker_concurrency:
+                self.handoff.popitem(last=False)  # another worker ran that PDF stage (or will read them back)
         return "succeeded", None
 
     async def _fail(self, job: dict[str, Any], error: str, warnings: Any = None) -> tuple[str, str | None]:
@@ -291,6 +309,11 @@ class CompletionBatcher:
                 _resolve([entry], exc=exc)
 
     async def _write(self, items: list[Completion]) -> set[uuid.UUID]:
+        if not any(item.artifacts for item in items):  # one statement: its own transaction, one round trip
+            async with self.pool.connection() as conn:
+                return await store.complete_jobs(conn, worker_id=self.worker_id, ids=[i.job_id for i in items],
+                                                 summaries=[i.summary for i in items],
+                                                 warnings=[i.warnings for i in items])
         async with self.pool.connection() as conn, conn.transaction():
             held = await store.complete_jobs(conn, worker_id=self.worker_id, ids=[i.job_id for i in items],
                                              summaries=[i.summary for i in items],

@@ -35,5 +35,7 @@ def faulty_stage(stage: str, spec_json: bytes, summary_json: bytes | None,
         time.sleep(float(action.split(":", 1)[1]))
     if action == "crash":
         os._exit(9)
+    if stage == "pdf":  # what the PDF stage was handed, for tests of the CAD -> PDF hand-off
+        (counter.parent / f"{spec['job']['id']}-pdf-files").write_bytes(msgspec.json.encode(list(files)))
     return StageOutput(summary={"job_id": spec["job"]["id"]} if stage == "cad" else None,
                        artifacts=[(f"{stage}.txt", "text/plain", f"{stage} of {spec['job']['id']}".encode())])

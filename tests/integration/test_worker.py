@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import time
+import uuid
 
+import msgspec
 import pytest
 
 from pipeline import store
@@ -48,6 +51,27 @@ async def test_a_pdf_failure_retries_the_pdf_stage_only(settings, fault_dir) -> 
         attempts = [(a["stage"], a["outcome"]) for a in await store.list_job_attempts(pool, job_id)]
         assert attempts == [("cad", "succeeded"), ("pdf", "retry"), ("pdf", "succeeded")]
         assert len((fault_dir / "PDFLAKY-cad").read_text().splitlines()) == 1  # CAD output reused
+
+
+async def test_the_pdf_stage_is_handed_the_cad_files_or_reads_them_back(settings, fault_dir, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    reads: list[uuid.UUID] = []
+    read_back = store.list_stage_files
+
+    async def counted(pool, id, stage):  # type: ignore[no-untyped-def]
+        reads.append(id)
+        return await read_back(pool, id, stage)
+
+    monkeypatch.setattr(store, "list_stage_files", counted)
+    async with open_pool(settings) as pool:
+        handed = (await store.insert_job(pool, spec=spec("HANDED"), job_ref="HANDED")).id
+        reread = (await store.insert_job(pool, spec=spec("REREAD", "pdf:fail:1"), job_ref="REREAD")).id
+        async with workers(settings):
+            jobs = await wait_until(pool, [handed, reread])
+    assert {j["status"] for j in jobs} == {"succeeded"}
+    assert reads == [reread]  # each first PDF attempt got the files from its CAD stage; only the retry read them
+    for name in ("HANDED", "REREAD"):
+        got = msgspec.json.decode((fault_dir / f"{name}-pdf-files").read_bytes())
+        assert got == [["cad.txt", "text/plain", base64.b64encode(f"cad of {name}".encode()).decode()]]
 
 
 async def test_a_stage_that_always_fails_keeps_every_error(settings, fault_dir) -> None:  # type: ignore[no-untyped-def]
