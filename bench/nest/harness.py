@@ -190,4 +190,9 @@ def table(results: list[Result], source: str) -> str:
                *([_pct(t["ours_free"], ref) if ref else "-"] if published else []), str(t["worse_g"]),
                str(t["worse_f"]), "", ""]
         lines.append("| " + " | ".join(row) + " |")
+    worse = [f"{r.name} {'R' if r.rotation else 'O'} ({m}: ours {r.bins[ours]}, baseline {r.bins[base]})"
+             for r in results for m, ours, base in (("G", "ours_guillotine", "rectpack_guillotine"),
+                                                    ("F", "ours_free", "rectpack_all"))
+             if r.bins[ours] > r.bins[base]]
+    lines.append("\nInstances where ours used more bins than the baseline: " + ("; ".join(worse) or "none") + ".")
     return "\n".join(lines)
