@@ -262,6 +262,12 @@ def wait_port(port: int, timeout_s: float = 30.0) -> None:
 # ---- the document ---------------------------------------------------------------------------------
 
 
+def load_note(start: float) -> str:
+    """The 1-minute load average at the start and end of a run: the machine is shared, and a busy one slows
+    everything (the ratios, measured in the same rounds, less so)."""
+    return f"Load average (1 min) {start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores."
+
+
 def header(command: str, server_desc: str) -> str:
     return (f"Command: `{command}`. Machine: {machine()}. {server_desc}, durable, loopback. "
             f"Date: {dt.date.today().isoformat()}.")

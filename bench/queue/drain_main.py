@@ -3,6 +3,7 @@ procrastinate, interleaved rounds on fresh databases of one durable server."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from bench import common
@@ -31,6 +32,7 @@ def main(argv: list[str]) -> int:
         "studio worker c1": lambda s: drain.run_worker_process(s, nw, 1),
         "studio worker c10": lambda s: drain.run_worker_process(s, nw, 10),
     }
+    load0 = os.getloadavg()[0]
     with common.durable_server() as server:
         pgv = common.pg_version(server)
         samples = common.interleaved(rounds, list(variants), lambda v, _r: variants[v](server), common.eprint)
@@ -44,7 +46,7 @@ def main(argv: list[str]) -> int:
                      f"| {', '.join(common.fmt_n(x) for x in samples[k])} |" for k in variants)
     body = f"""
 {common.header(cmd, pgv)} {rounds} interleaved rounds, medians; jobs per drain: {n:,} (batch 10 in-process),
-{n1:,} (batch 1, per-job before, procrastinate), {nw:,} (the real worker).
+{n1:,} (batch 1, per-job before, procrastinate), {nw:,} (the real worker). {common.load_note(load0)}
 
 No-op jobs are enqueued in bulk (not timed), then drained by one consumer: jobs/s from the first claim to the
 last completion committed (ours), or to the last handler call (pgqueuer, whose completions are then still
@@ -73,28 +75,46 @@ rounds on this shared machine; within a round both consumers see about the same 
 
 
 NOTES = """
-What changed in the queue code (landed in d55af90, which carried this work from the shared tree, and 244ac69),
-measured by the rows above (before = "per-job transition"):
-- `claim_jobs` commits with `synchronous_commit = off` for its own transaction (`set_config(..., true)` in the
-  statement): a claim lost in a crash only leaves the job queued, and the durable commit of the result flushes
-  the claim's WAL with it. One fsync per batch instead of two.
-- `complete_jobs`: one statement finishes many jobs (lease-guarded per row, attempt rows closed, one event per
-  job). The worker's `CompletionBatcher` group-commits last-stage results: results arriving while a commit is in
-  flight go out together in the next one, so none waits more than one commit and an idle worker commits at once.
-- The pool's checkout check no longer costs a round trip (`pipeline.db.check_connection` asks the server only
-  when the idle socket is readable: a restart or a terminated backend).
+Earlier changes, measured by the "per-job transition" row: `claim_jobs` commits with `synchronous_commit = off`
+for its own transaction (a lost claim only leaves the job queued; the result's durable commit flushes it),
+`complete_jobs` finishes many jobs in one lease-guarded statement, the worker's `CompletionBatcher`
+group-commits last-stage results, and the pool's checkout check costs no round trip.
 
-What limits it: on this disk every durable commit is an fsync of several ms, and its speed swings 2-3x between
-rounds while other engineers' tests run (see the samples), so every consumer here is bound by commits per job.
-Ours now needs about one fsync per group of completions (claims commit without one); pgqueuer one per dequeue
-plus its buffered completions. The in-process batch-10 ratio (1.3-1.4x) is short of 1.75x; not yet profiled
-on a quiet machine. Suspects, in order: Python time per job on 2 busy cores (psycopg decoding each claimed
-row, a task and a future per completion, two `studio_job_events` notifications per job), and the global notify
-lock, which makes a claim's commit wait behind a completion's fsync (one side-by-side try with the claim's
-NOTIFY removed was inconclusive: 0.9-1.3x in three rounds). Next: pyinstrument on the drain loop, then claim
-ahead (prefetch the next batch while the current one runs) and one events notification per statement instead of
-per job. The real worker adds a child-process round trip (pickle over a pipe to a spawned
-process) per stage and claims only as many jobs as it has free slots; with concurrency 10 it runs 10 children on
-2 cores. The in-process numbers are the queue layer's ceiling; the gap to the worker is the isolation we pay for
-(timeouts, crash containment of ezdxf/WeasyPrint), which real stages (100 ms to seconds of CPU) dwarf.
+Profiled this time (py-spy on the in-process drain at batch 10, 12,000 jobs; CPU per job from `getrusage` and
+the backends' `/proc/<pid>/stat`), before the changes below: Python 170-250 us and PostgreSQL 250-330 us of CPU
+per job, whose sum was about the wall time per job (on 2 cores shared with other engineers' test runs, the two
+barely overlapped). In the Python profile two thirds of the samples were inside libpq's `send` (the kernel
+waking the backend on the same core, i.e. PostgreSQL's time) and psycopg's per-statement path; a third of the
+round trips were psycopg's implicit `BEGIN` and the `COMMIT` on returning a pooled connection, around every
+claim and every completion batch. What changed:
+- The pool's connections are autocommit (`pipeline.db.pool_kwargs`): every store function is one statement, so
+  a claim or a completion batch is one round trip instead of three. The claim's `set_config(..., true)` still
+  applies to its implicit transaction (4 WAL fsyncs for 300 claims, 37 with it on).
+- `CompletionBatcher` writes a batch without artifacts as one statement, without `conn.transaction()`.
+- The real worker: the claim returns the spec as JSON text, handed to the stage process as it is (no decode
+  to a dict, no re-encode, no `JobSpec` built to find the next stage); a job whose stage has finished frees its
+  slot while its result commits, so the next claim overlaps that commit.
+
+What limits the in-process drain now: PostgreSQL's CPU per job (EXPLAIN ANALYZE of a batch of 10: the claim
+~0.9 ms, its foreign-key check on `job_attempts` 0.15 ms of that; `complete_jobs` ~0.8 ms), which is two non-HOT
+updates of a `jobs` row that has five indexes (the status change moves it between partial indexes), an
+attempt row inserted and then updated, and two `studio_job_events` notifications; and psycopg's fixed cost per
+statement on the Python side. Dropping the events notifications from both statements was within noise in an
+A/B (2,085 against 2,055 jobs/s, 3 rounds each), so that lever is small here. What would move it: fewer index
+writes per job (no `jobs_lease_idx`/`jobs_finished_idx` maintenance on every claim: e.g. a lease index only on
+`locked_until`, or HOT-friendly status storage; a migration), keeping attempt rows out of the claim's hot path
+(write the attempt at completion, with the claim's time in it), and on the Python side a claim that returns
+fewer columns. Load matters for the verdict: at a high load average (see the header) every consumer here is
+slower, and not by the same factor; the previous, quieter run (before these changes) had pgqueuer at 2,385 and
+ours at 3,027 jobs/s at batch 10, 1.27x. Rerun on a quiet machine before relying on the batch-10 verdict.
+
+The real worker adds a child-process round trip per stage (pickle over a pipe to a spawned process) and claims
+only as many jobs as it has free slots; with concurrency 10 it runs 10 children on 2 cores. At concurrency 1
+its main process is idle most of the time (py-spy `--idle`: ~75 % in `epoll`): it waits for its child and for
+the database in turn, and a claim's NOTIFY waits for the previous completion's fsync (PostgreSQL's global
+notify lock), so per job it pays claim + child round trip + one durable commit in sequence. Claiming ahead
+(holding a prefetched job under lease while the current one runs) would hide the claim; it is not done,
+because a prefetched job would sit claimed with its attempt open while another worker may be idle. The
+in-process numbers are the queue layer's ceiling; the gap to the worker is the isolation we pay for (timeouts,
+crash containment of ezdxf/WeasyPrint), which real stages (100 ms to seconds of CPU) dwarf.
 """

@@ -4,6 +4,7 @@ idempotency handling) against the same INSERT + pg_notify statement in a raw psy
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 
@@ -54,6 +55,7 @@ def main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     rounds = args.rounds or (1 if args.quick else 3)
     n = args.jobs or (30 if args.quick else 1000)
+    load0 = os.getloadavg()[0]
     with common.durable_server() as server:
         pgv = common.pg_version(server)
         samples = common.interleaved(rounds, ["raw", "ours"], lambda v, _r: run(server, v, n), common.eprint)
@@ -62,6 +64,7 @@ def main(argv: list[str]) -> int:
     body = f"""
 {common.header("python -m bench.queue enqueue --write", pgv)} {rounds} interleaved rounds of {n:,} jobs each,
 one job per transaction, the `examples/island.json` spec; medians.
+{common.load_note(load0)}
 
 | enqueue, one at a time | jobs/s | vs raw | samples |
 |---|---|---|---|
@@ -69,13 +72,14 @@ one job per transaction, the `examples/island.json` spec; medians.
 | `store.insert_job` (pool checkout, msgspec jsonb, idempotency branch) | {common.fmt_n(m['ours'])} | {ratio:.2f}x | {', '.join(common.fmt_n(x) for x in samples['ours'])} |
 
 Our layer's overhead: {(1 / ratio - 1) * 100:+.0f}% time per job. Both are bound by the durable commit (an fsync per
-job on this disk); the pool checkout no longer costs a round trip (`pipeline.db.check_connection`).
-What differs: `insert_job` runs in the pool connection's implicit transaction (BEGIN, the statement, COMMIT:
-three round trips where the autocommit loop has one) and goes through the pool and the `_rows` helper. Sending
-all three in one round trip (psycopg pipeline mode with the COMMIT inside it) did not move the rate in a
-side-by-side try (within noise, both ~190/s), so the gap is not explained yet: profile `insert_job` with
-pyinstrument on a quiet machine before changing it (the next suspects are the pool's checkout/return path and
-the per-call jsonb adaptation of the spec).
+job on this disk). Profiled (py-spy, `store.insert_job` in a loop): the pool's connections used to run the
+statement inside psycopg's implicit transaction, BEGIN and COMMIT being two more round trips than the
+autocommit loop; the pool is now autocommit (`pipeline.db.pool_kwargs`), so `insert_job` is one round trip
+too (0.63x before that change, same harness). What is left is Python CPU in our layer, about 130 us per job more
+than the raw loop in a side-by-side `getrusage` (457 against 311-325 us): the pool's checkout and return
+(`AsyncConnectionPool.connection`, `getconn`/`putconn`, our socket check) and the `_rows` helper (cursor
+description, `fetchall`, dict rows). A connection held across submissions (the raw loop's shape) would remove
+most of it, at the price of the pool's health checks and fairness; not done.
 """
     common.emit("Enqueue overhead", body, {"samples": samples, "medians": m}, args)
     return 0
