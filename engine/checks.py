@@ -25,6 +25,8 @@ CHECK_SAGITTA_MM = 0.2
 CHECK_PER_CIRCLE = 32
 OVERHANG_SAMPLE_MM = 10.0
 MAX_OVERHANG_SAMPLES = 20_000
+MAX_OVERHANG_PAIRS = 400_000  # samples x footprint segments numpy may pair up; above that GEOS goes point by point
+OVERHANG_TOLERANCE_MM = 1e-6  # numpy's distances are within this of GEOS's (rounding is ~1e-10 mm at 10 m)
 
 CUTOUT_NAMES = {
     "undermount_sink": "Sink", "dropin_sink": "Sink", "farm_sink": "Farm sink", "cooktop": "Cooktop",
@@ -94,32 +96,36 @@ def check(job: JobSpec) -> list[Finding]:
     mm = to_mm(job)
     rules = rules_mm(mm)
     findings: list[Finding] = []
-    outlines: list[g.Outline | None] = []
+    # The outline and its polygon are built once per piece: every rule below reads them.
+    shapes: list[tuple[g.Outline, Polygon] | None] = []
     by_id: dict[str, g.Outline] = {}
     for pi, piece in enumerate(mm.pieces):
         path = f"pieces[{pi}]"
         duplicate = any(p.id == piece.id for p in mm.pieces[:pi])
         if duplicate:
             findings.append(Finding("UNKNOWN_REFERENCE", path, f"Piece id {piece.id} is used twice; ids must be unique."))
-        ol = _check_piece_shape(piece, path, fmt, findings)
-        outlines.append(ol)
-        if ol is None:
+        shape = _check_piece_shape(piece, path, fmt, findings)
+        shapes.append(shape)
+        if shape is None:
             continue
+        ol, poly = shape
         by_id.setdefault(piece.id, ol)
-        _check_slab_fit(mm, piece, ol, rules, path, fmt, findings)
+        _check_slab_fit(mm, piece, poly, rules, path, fmt, findings)
         _check_inside_corners(piece, rules, path, fmt, findings)
     seams = _check_joins(mm, by_id, findings)
-    for pi, (piece, ol) in enumerate(zip(mm.pieces, outlines)):
-        if ol is None:
+    for pi, (piece, shape) in enumerate(zip(mm.pieces, shapes)):
+        if shape is None:
             continue
+        ol, poly = shape
         own = seams.get(piece.id, []) if by_id.get(piece.id) is ol else []
-        _check_cutouts(piece, ol, own, rules, f"pieces[{pi}]", fmt, findings)
-        _check_overhang(mm, piece, ol, rules, f"pieces[{pi}]", fmt, findings)
+        _check_cutouts(piece, ol, poly, own, rules, f"pieces[{pi}]", fmt, findings)
+        _check_overhang(mm, piece, ol, poly, rules, f"pieces[{pi}]", fmt, findings)
     return findings
 
 
-def _check_piece_shape(piece: Piece, path: str, fmt: _Fmt, findings: list[Finding]) -> g.Outline | None:
-    """Structural checks of one piece; returns its outline when the geometry is sound."""
+def _check_piece_shape(piece: Piece, path: str, fmt: _Fmt,
+                       findings: list[Finding]) -> tuple[g.Outline, Polygon] | None:
+    """Structural checks of one piece; returns its outline and polygon when the geometry is sound."""
     if not isinstance(piece.shape, RectShape):
         pts, _ = g.raw_vertices(piece)
         reason = g.self_intersection(piece)
@@ -165,13 +171,13 @@ def _check_piece_shape(piece: Piece, path: str, fmt: _Fmt, findings: list[Findin
         findings.append(Finding("POLYGON_SELF_INTERSECTS", path,
                                 f"The corners of piece {piece.id} make its outline cross itself; use smaller corners."))
         return None
-    return ol
+    return ol, poly
 
 
-def _check_slab_fit(job: JobSpec, piece: Piece, ol: g.Outline, rules: Rules, path: str, fmt: _Fmt,
+def _check_slab_fit(job: JobSpec, piece: Piece, poly: Polygon, rules: Rules, path: str, fmt: _Fmt,
                     findings: list[Finding]) -> None:
     """A piece no slab in stock can hold (bbox vs the usable slab area, turned if the stone allows)."""
-    minx, miny, maxx, maxy = ol.polygon(CHECK_SAGITTA_MM).bounds
+    minx, miny, maxx, maxy = poly.bounds
     length, depth = maxx - minx, maxy - miny
     margin = job.options.slab_margin
     rotate = can_rotate(job)
@@ -291,12 +297,11 @@ def _nearest_edge(piece: Piece, ol: g.Outline, point: tuple[float, float]) -> in
     return best
 
 
-def _check_cutouts(piece: Piece, ol: g.Outline, seams: list[LineString], rules: Rules, path: str, fmt: _Fmt,
-                   findings: list[Finding]) -> None:
+def _check_cutouts(piece: Piece, ol: g.Outline, poly: Polygon, seams: list[LineString], rules: Rules, path: str,
+                   fmt: _Fmt, findings: list[Finding]) -> None:
     """Cutouts inside the piece, clear of edges, seams and each other."""
-    poly = ol.polygon(CHECK_SAGITTA_MM)
     boundary = poly.exterior
-    cover = poly.buffer(1e-6)
+    cover: Polygon | None = None  # the piece grown by a micrometre, built only for a cutout that touches the edge
     inside: list[tuple[int, Polygon]] = []
     for ci, c in enumerate(piece.cutouts):
         if g.cutout_missing(c):
@@ -309,7 +314,8 @@ def _check_cutouts(piece: Piece, ol: g.Outline, seams: list[LineString], rules: 
             if not cp.intersects(poly):
                 findings.append(Finding("CUTOUT_OUTSIDE_PIECE", cpath, f"{name} lies entirely outside {piece.id}."))
             continue
-        if not cover.covers(cp):
+        # What the piece covers, its grown twin covers too: the buffer is only needed for a cutout on the edge.
+        if not poly.covers(cp) and not (cover := cover or poly.buffer(1e-6)).covers(cp):
             coords = np.asarray(cp.exterior.coords)
             dists = shapely.distance(shapely.points(coords), poly)
             far = int(np.argmax(dists))
@@ -356,7 +362,42 @@ def _check_cutouts(piece: Piece, ol: g.Outline, seams: list[LineString], rules: 
                                     f"{fmt(rules.min_web_between_cutouts)}.", "warning"))
 
 
-def _check_overhang(job: JobSpec, piece: Piece, ol: g.Outline, rules: Rules, path: str, fmt: _Fmt,
+def _farthest_sample(coords: np.ndarray, foot: Polygon, limit: float) -> tuple[int, float] | None:
+    """The sample farthest from the footprint (first index, GEOS distance), or None when none is beyond `limit`.
+
+    Exactly `argmax(shapely.distance(shapely.points(coords), foot))`, without making a GEOS point per sample (that
+    was most of a submission's CPU): numpy puts each distance within OVERHANG_TOLERANCE_MM (0 inside the footprint,
+    else to the nearest segment of its rings), and only the samples that close to the largest get GEOS's own
+    distance. Whatever numpy rounds differently, the maximum and its first index come out the same.
+    """
+    parts = [] if foot.is_empty else [foot] if foot.geom_type == "Polygon" else \
+        list(foot.geoms) if foot.geom_type == "MultiPolygon" else []
+    rings = [np.asarray(r.coords) for part in parts for r in (part.exterior, *part.interiors)]
+    starts = np.concatenate([r[:-1] for r in rings]) if rings else np.empty((0, 2))
+    if not len(starts) or len(coords) * len(starts) > MAX_OVERHANG_PAIRS:  # GEOS point by point, as before
+        candidates = np.arange(len(coords))
+    else:
+        seg = np.concatenate([r[1:] for r in rings]) - starts
+        len2 = seg[:, 0] ** 2 + seg[:, 1] ** 2
+        # samples x segments: the offset from each segment's start to each sample, minus its projection
+        dx = coords[:, 0:1] - starts[:, 0]
+        dy = coords[:, 1:2] - starts[:, 1]
+        t = np.clip((dx * seg[:, 0] + dy * seg[:, 1]) / np.where(len2 > 0, len2, 1.0), 0.0, 1.0)
+        dx -= t * seg[:, 0]
+        dy -= t * seg[:, 1]
+        approx = np.sqrt((dx * dx + dy * dy).min(axis=1))
+        approx[shapely.contains_xy(foot, coords[:, 0], coords[:, 1])] = 0.0
+        top = float(approx.max())
+        if top + OVERHANG_TOLERANCE_MM <= limit:
+            return None
+        candidates = np.flatnonzero(approx >= top - 2 * OVERHANG_TOLERANCE_MM)
+    dists = shapely.distance(shapely.points(coords[candidates]), foot)
+    best = int(np.argmax(dists))
+    worst = float(dists[best])
+    return None if worst <= limit else (int(candidates[best]), worst)
+
+
+def _check_overhang(job: JobSpec, piece: Piece, ol: g.Outline, poly: Polygon, rules: Rules, path: str, fmt: _Fmt,
                     findings: list[Finding]) -> None:
     """Stone past the cabinets farther than the limit needs corbels or brackets."""
     if piece.support is None or not piece.support.cabinet_footprint:
@@ -364,15 +405,15 @@ def _check_overhang(job: JobSpec, piece: Piece, ol: g.Outline, rules: Rules, pat
     foot = g.footprint_polygon(piece.support.cabinet_footprint)
     if not foot.is_valid:
         foot = foot.buffer(0)
-    boundary = ol.polygon(CHECK_SAGITTA_MM).exterior
+    boundary = poly.exterior
     step = max(OVERHANG_SAMPLE_MM, boundary.length / MAX_OVERHANG_SAMPLES)
     samples = shapely.segmentize(boundary, step)
     coords = np.asarray(samples.coords)
-    dists = shapely.distance(shapely.points(coords), foot)
-    far = int(np.argmax(dists))
-    worst = float(dists[far])
-    if worst <= rules.max_unsupported_overhang + 0.5:  # half a millimetre: drawings are not that exact
+    limit = rules.max_unsupported_overhang + 0.5  # half a millimetre: drawings are not that exact
+    farthest = _farthest_sample(coords, foot, limit)
+    if farthest is None:
         return
+    far, worst = farthest
     edge = _nearest_edge(piece, ol, (coords[far][0], coords[far][1]))
     where = f" at the {side_word(piece, edge)}" if edge is not None else ""
     thick = fmt(job.material.thickness)

@@ -143,3 +143,29 @@ def test_a_piece_too_small_to_have_an_area_is_a_finding_not_a_crash(size: float)
            "pieces": [{"id": "P", "shape": {"type": "polygon", "vertices": [[0, 0], [size, 0], [size, 0.33]]}}]}
     findings = check(decode_job(raw))
     assert [(f.path, f.severity) for f in findings if f.severity == "error"][:1] == [("pieces[0]", "error")]
+
+
+@pytest.mark.parametrize("max_pairs", [None, 0])  # 0: too many pairs for numpy, GEOS measures every sample
+def test_overhang_farthest_sample_is_what_geos_finds_point_by_point(monkeypatch, max_pairs):
+    """The numpy pre-pass only picks which samples GEOS measures: the answer is GEOS's first maximum, tie or not."""
+    import numpy as np
+    import shapely
+
+    from engine import checks as c
+
+    if max_pairs is not None:
+        monkeypatch.setattr(c, "MAX_OVERHANG_PAIRS", max_pairs)
+    rng = np.random.default_rng(7)
+    footprints = [shapely.box(50, 30, 2550, 900), shapely.box(0, 0, 2600, 900),  # ties along a parallel edge
+                  shapely.Polygon([(0, 0), (1000, 0), (1000, 400), (400, 400), (400, 900), (0, 900)]),  # an L
+                  shapely.box(0, 0, 1000, 1000).difference(shapely.box(300, 300, 600, 600)),  # a hole
+                  shapely.Polygon([(0, 0), (900, 900), (900, 0), (0, 900)]).buffer(0),  # a bow tie: two parts
+                  shapely.Point(500, 400).buffer(450)]  # arcs: many short segments
+    piece = shapely.segmentize(shapely.box(0, 0, 2600, 1200).exterior, 10.0)
+    for foot in footprints:
+        for coords in (np.asarray(piece.coords), rng.uniform(-200, 2800, (300, 2)).round(rng.integers(0, 3))):
+            dists = shapely.distance(shapely.points(coords), foot)
+            far = int(np.argmax(dists))
+            for limit in (0.0, float(dists[far]) - 1e-9, float(dists[far]), float(dists[far]) + 1.0):
+                expected = None if dists[far] <= limit else (far, float(dists[far]))
+                assert c._farthest_sample(coords, foot, limit) == expected, (foot.wkt[:40], limit)
