@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
-import uuid
 from collections.abc import AsyncIterator
-
 
 import psycopg
 import psycopg_pool
 import structlog
-from litestar import Litestar, Response, get
+from litestar import Litestar, Response, Router, get
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
@@ -40,6 +39,9 @@ async def root() -> dict[str, str]:
 
 
 HEALTH_TTL_S = 1.0
+# Built once: a Response is only data until Litestar renders it, and /health is what monitors hit most.
+HEALTHY = Response({"status": "healthy"}, status_code=200)
+UNHEALTHY = Response({"status": "unhealthy"}, status_code=503)
 
 
 @get("/health", operation_id="health", tags=["service"])
@@ -50,14 +52,25 @@ async def health(state: State) -> Response[dict[str, str]]:
     """
     checked_at, ok = state.health
     if time.monotonic() - checked_at > HEALTH_TTL_S:
-        try:
-            async with asyncio.timeout(2.0):
-                ok = await store.ping(state.pool)
-        except (TimeoutError, psycopg.Error, psycopg_pool.PoolTimeout) as exc:
-            log.warning("health_check_failed", error=str(exc).strip()[:200] or type(exc).__name__)
-            ok = False
-        state.health = (time.monotonic(), ok)
-    return Response({"status": "healthy" if ok else "unhealthy"}, status_code=200 if ok else 503)
+        # One check at a time: requests arriving while it runs share its answer instead of each taking a
+        # pooled connection (under load they all saw the stale answer at once and queued on the pool).
+        if state.health_check is None:
+            state.health_check = asyncio.ensure_future(_check_database(state))
+        ok = await asyncio.shield(state.health_check)  # a client hanging up must not cancel the others' check
+    return HEALTHY if ok else UNHEALTHY
+
+
+async def _check_database(state: State) -> bool:
+    """Ping the database (2 s at most) and remember the answer with the time it was given."""
+    ok = False
+    try:
+        async with asyncio.timeout(2.0):
+            ok = await store.ping(state.pool)
+    except (TimeoutError, psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+        log.warning("health_check_failed", error=str(exc).strip()[:200] or type(exc).__name__)
+    finally:
+        state.health, state.health_check = (time.monotonic(), ok), None
+    return ok
 
 
 def request_log_middleware(app: ASGIApp) -> ASGIApp:
@@ -67,8 +80,12 @@ def request_log_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        request_id = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                request_id = value.decode("latin-1")[:64]
+                break
+        request_id = request_id or os.urandom(16).hex()
         started = time.perf_counter()
         status = 500
 
@@ -76,18 +93,20 @@ def request_log_middleware(app: ASGIApp) -> ASGIApp:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            try:
-                await app(scope, receive, send_wrapper)
-            finally:
-                elapsed = time.perf_counter() - started
-                observe_request(scope, status, elapsed)
-                log.info("http_request", method=scope["method"], path=scope["path"], status_code=status,
-                         duration_ms=round(elapsed * 1000, 2), client=(scope.get("client") or ("", 0))[0],
-                         **scope.get("state", {}).get("log", {}))
+        # bind/reset rather than bound_contextvars(): the same, without a generator-based context manager
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            await app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - started
+            observe_request(scope, status, elapsed)
+            log.info("http_request", method=scope["method"], path=scope["path"], status_code=status,
+                     duration_ms=round(elapsed * 1000, 2), client=(scope.get("client") or ("", 0))[0],
+                     **scope.get("state", {}).get("log", {}))
+            structlog.contextvars.reset_contextvars(**tokens)
 
     return middleware
 
@@ -104,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         async with open_pool(settings) as pool:
             app.state.pool, app.state.hub, app.state.settings = pool, hub, settings
             app.state.health = (float("-inf"), False)  # (checked at, database answered)
+            app.state.health_check = None  # the database check in flight, shared by the requests that wait on it
             listener = asyncio.create_task(listen(settings.session_url, ("studio_job_events",), hub.dispatch,
                                                   on_connect=hub.wake_all, stop=stop))
             log.info("api_started", host=settings.host, port=settings.port,
@@ -120,11 +140,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
                       expose_headers=["Location", "X-Request-ID", "Retry-After"], max_age=600,
                       allow_credentials=settings.cors_allow_credentials) \
         if settings.allowed_origins else None
+    limit = rate_limit(settings)
+    submissions = Router("/", route_handlers=[GenerateController], middleware=[limit.middleware] if limit else [])
     app = Litestar(
-        route_handlers=[root, health, metrics, GenerateController, JobsController, CatalogueController],
+        route_handlers=[root, health, metrics, submissions, JobsController, CatalogueController],
         lifespan=[lifespan],
         cors_config=cors,
-        middleware=[limit.middleware] if (limit := rate_limit(settings)) else [],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="Studio API", version="1.0.0", path="/docs",

@@ -25,10 +25,16 @@ HTTP_DURATION = Histogram("studio_http_request_duration_seconds", "HTTP request 
                           buckets=[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
 
 
+_HTTP_SERIES: dict[tuple[str, str, int], Any] = {}  # the labelled child per series: .labels() costs per request
+
+
 def observe_request(scope: dict[str, Any], status: int, duration_s: float) -> None:
     """Record one request under its route template (never the raw path: ids would explode the label set)."""
-    route = scope.get("path_template") or "unmatched"  # set by Litestar's router when a route matched
-    HTTP_DURATION.labels(scope.get("method", ""), route, str(status)).observe(duration_s)
+    key = (scope.get("method", ""), scope.get("path_template") or "unmatched", status)  # template: set by Litestar's router
+    series = _HTTP_SERIES.get(key)
+    if series is None:
+        series = _HTTP_SERIES[key] = HTTP_DURATION.labels(key[0], key[1], str(status))
+    series.observe(duration_s)
 
 
 class _Snapshot:

@@ -86,6 +86,10 @@ def is_admin(token: str | None, settings: Settings) -> bool:
 def security_middleware(settings: Settings) -> Any:
     """ASGI middleware: authenticate /api/* (owner or admin into scope state), add security headers everywhere."""
     verifier = TokenVerifier(settings)
+    hsts = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+    # Built once: (under /docs, https) -> the headers every response gets.
+    extras = {(docs, https): [*SECURITY_HEADERS, *([] if docs else [API_CSP]), *([hsts] if https else [])]
+              for docs in (False, True) for https in (False, True)}
 
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
@@ -94,13 +98,11 @@ def security_middleware(settings: Settings) -> Any:
                 return
             path: str = scope["path"]
             is_api = path.startswith("/api/") or path == "/api" or path == "/metrics"
+            extra = extras[(path.startswith("/docs"), scope.get("scheme") == "https")]
 
             async def send_with_headers(message: Message) -> None:
                 if message["type"] == "http.response.start":
-                    extra = [*SECURITY_HEADERS, *([API_CSP] if not path.startswith("/docs") else [])]
-                    if scope.get("scheme") == "https":
-                        extra.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
-                    message["headers"] = [*message.get("headers", []), *extra]
+                    message["headers"] = [*message.get("headers", ()), *extra]
                 await send(message)
 
             state = scope.setdefault("state", {})
@@ -148,15 +150,16 @@ def requires_admin_unless_scoped(connection: ASGIConnection[Any, Any, Any, Any],
 
 
 def rate_limit(settings: Settings) -> RateLimitConfig | None:
-    """Submissions per client per minute (the token's `sub`, else the client address after proxy headers)."""
+    """Submissions per client per minute (the token's `sub`, else the client address after proxy headers).
+
+    The app mounts this on the submission route alone: on the whole app, Litestar's middleware builds a Request
+    for every request, and a sync `check_throttle_handler` runs in a worker thread each time.
+    """
     if settings.rate_limit_per_minute <= 0:
         return None
 
     def identify(request: Any) -> str:
         return request.scope.get("state", {}).get("owner") or get_remote_address(request)
 
-    def only_submissions(request: Any) -> bool:
-        return request.method == "POST" and request.url.path == "/api/cad/generate"
-
     return RateLimitConfig(rate_limit=("minute", settings.rate_limit_per_minute), identifier_for_request=identify,
-                           check_throttle_handler=only_submissions, set_rate_limit_headers=True)
+                           set_rate_limit_headers=True)

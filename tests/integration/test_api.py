@@ -40,6 +40,37 @@ async def test_health_is_503_when_the_database_is_unreachable() -> None:
     assert (r.status_code, r.json()) == (503, {"status": "unhealthy"})
 
 
+async def test_health_requests_share_one_database_check(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Requests that find the cached answer stale wait for the one check in flight, not a ping (and a pool
+    connection) each; when it fails they all answer 503."""
+    import asyncio
+
+    from litestar.datastructures import State
+
+    from api.app import health
+    from pipeline import store
+
+    calls = 0
+    answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+    async def ping(_pool: object) -> bool:
+        nonlocal calls
+        calls += 1
+        return await answer
+
+    monkeypatch.setattr(store, "ping", ping)
+    for ok, status in ((True, 200), (False, 503)):
+        answer = asyncio.get_running_loop().create_future()
+        calls = 0
+        state = State({"pool": None, "health": (float("-inf"), not ok), "health_check": None})
+        requests = [asyncio.create_task(health.fn(state)) for _ in range(8)]
+        while calls == 0:
+            await asyncio.sleep(0)
+        answer.set_result(ok)
+        assert {(await r).status_code for r in requests} == {status}
+        assert calls == 1 and state.health_check is None and state.health[1] is ok
+
+
 @pytest.mark.parametrize("name", ["l-kitchen.json", "island.json"])
 async def test_every_valid_example_is_accepted(client, name) -> None:  # type: ignore[no-untyped-def]
     r = await client.post("/api/cad/generate", content=example_bytes(name), headers=JSON)

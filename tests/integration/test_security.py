@@ -91,7 +91,11 @@ async def test_submissions_are_rate_limited_with_retry_after(settings) -> None: 
                  for _ in range(3)]
         assert [r.status_code for r in codes] == [202, 202, 429]
         assert 0 < int(codes[2].headers["retry-after"]) <= 60
-        assert (await c.get("/api/jobs")).status_code == 200  # reads are not limited
+        assert codes[0].headers["ratelimit-remaining"] == "1"
+        # The limiter sits on the submission route alone: other routes neither count nor carry its headers.
+        for path in ("/api/jobs", "/health", "/", "/api/cad/materials"):
+            r = await c.get(path)
+            assert r.status_code == 200 and "ratelimit-limit" not in r.headers, path
 
 
 async def test_security_headers_on_every_response(authed) -> None:  # type: ignore[no-untyped-def]
