@@ -46,3 +46,31 @@ def test_database_urls() -> None:
         normalize_dsn("mysql://h/db")
     assert is_pooler("postgresql://u:p@aws-0-eu-central-1.pooler.supabase.com:6543/postgres")
     assert is_pooler("postgresql://u:p@h:6432/db") and not is_pooler("postgresql://u:p@h:5432/db")
+
+
+def test_log_lines_are_json_whatever_the_values(capsys: pytest.CaptureFixture[str]) -> None:
+    import datetime as dt
+    import json
+    import logging
+    import uuid
+
+    import structlog
+
+    from ops.logs import configure_logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    configure_logging(level="info", fmt="json", service="test")
+    try:
+        structlog.get_logger().info("logged", job_id=uuid.UUID(int=1), at=dt.date(2026, 1, 2), obj=object(),
+                                    pairs={(1, 2): 3}, dsn="postgresql://u:s3cret@h/db", token="t0ken")
+    finally:  # configure_logging is process-wide: leave the next tests the logging they had
+        structlog.reset_defaults()
+        structlog.contextvars.clear_contextvars()
+        root.handlers[:], root.level = handlers, level
+        logging.getLogger("uvicorn.access").disabled = False
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["event"] == "logged" and line["service"] == "test" and line["level"] == "info"
+    assert line["job_id"] == "00000000-0000-0000-0000-000000000001" and line["at"] == "2026-01-02"
+    assert line["obj"].startswith("<object object") and line["pairs"] == {"(1, 2)": 3}
+    assert line["dsn"] == "postgresql://u:***@h/db" and line["token"] == "***"
