@@ -27,6 +27,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: str = ""  # "json" | "console"; empty: console on a TTY, JSON otherwise
     pool_min_size: Annotated[int, Meta(ge=0, le=100)] = 1
     pool_max_size: Annotated[int, Meta(ge=1, le=100)] = 10
+    web_concurrency: Annotated[int, Meta(ge=1, le=32)] = 1  # `studio api` processes; each has its own pool
     worker_id: str = ""
     worker_stages: tuple[str, ...] = ("cad", "pdf")
     worker_concurrency: Annotated[int, Meta(ge=1, le=64)] = 1

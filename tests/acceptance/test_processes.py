@@ -122,3 +122,16 @@ def test_events_stream_follows_the_job_until_it_ends(cluster: Cluster) -> None:
                 seen.append((event["status"], event["stage"]))
     assert seen[0] == ("queued", "cad") and seen[-1] == ("succeeded", "pdf")
     assert ("running", "cad") in seen and ("running", "pdf") in seen
+
+
+def test_web_concurrency_serves_from_several_processes_that_stop_together(cluster: Cluster) -> None:
+    api = cluster.api(WEB_CONCURRENCY="2")
+    deadline = time.monotonic() + 30
+    while len(started := api.events("api_started")) < 2:  # each worker process opens its own pool and says so
+        assert time.monotonic() < deadline, "".join(api.raw[-20:])
+        time.sleep(0.05)
+    assert all(e["service"] == "api" for e in started)  # each worker configured its own JSON logs
+    submitted = cluster.submit(job("WC2", "ok"))
+    assert submitted.status_code == 202
+    api.wait_for_event("http_request", where=lambda e: e.get("job_id") == submitted.json()["id"])
+    assert api.stop() == 0
