@@ -94,8 +94,9 @@ def lower_bound(parts: Sequence[Part], sheets: Sequence[Sheet], margin: float) -
 
 # ---- bins --------------------------------------------------------------------------------------
 
-# Fit rules: how a free rectangle is scored for an item (lower is better).
-BAF, BSSF, BLSF, BL = 0, 1, 2, 3
+# Fit rules: how a free rectangle is scored for an item (lower is better). BSSF1 is BSSF without its tie-break
+# on the long side (ties go to the first free rectangle), as rectpack scores it: different ties, other layouts.
+BAF, BSSF, BLSF, BL, BSSF1 = 0, 1, 2, 3, 4
 # Guillotine split rules (Jylanki): which of the two cuts to make after placing an item in a free rectangle.
 SAS, LAS, SLAS, LLAS, MINAS, MAXAS = 0, 1, 2, 3, 4, 5
 # Added to a split rule: merge free rectangles that share a whole edge (as rectpack does). More room, but the
@@ -150,6 +151,13 @@ class _Bin:
                         s1, s2 = fw * fh - a, (dw if dw < dh else dh)
                         if s1 < b1 or (s1 == b1 and s2 < b2):
                             b1, b2, bi, br = s1, s2, i, r
+            elif rule == BSSF1:
+                for i, (fx, fy, fw, fh) in enumerate(free):
+                    if fw >= wl and fh >= hl:
+                        dw, dh = fw - iw, fh - ih
+                        s1 = dw if dw < dh else dh
+                        if s1 < b1:
+                            b1, b2, bi, br = s1, 0.0, i, r
             elif rule == BLSF:
                 for i, (fx, fy, fw, fh) in enumerate(free):
                     if fw >= wl and fh >= hl:
@@ -464,7 +472,7 @@ _GUILLOTINE_RULES = [(BAF, SLAS), (BSSF, SLAS), (BAF, MINAS), (BSSF, MINAS), (BL
                      (BSSF, SAS), (BAF, MAXAS), (BLSF, MINAS), (BSSF, LAS)]
 _MAXRECTS_RULES = [(BSSF, 0), (BAF, 0), (BL, 0), (BLSF, 0)]
 # Passes are capped by work (items x passes), not only by the clock, so a slow machine gets the same answer.
-_WORK_CAP = 15_000
+_WORK_CAP = 18_000
 _MIN_PASSES, _MAX_PASSES = 60, 600  # few parts have few orders worth trying
 _SEED_RULES = 4  # fit/split rules tried with every sort order before the local search
 
@@ -506,7 +514,8 @@ _GUILLOTINE_SEEDS = [(BAF, SLAS, GLOBAL), (BSSF, SAS + MERGE, BEST_FIT), (BAF, S
                      (BAF, LLAS + MERGE, BEST_FIT), (BSSF, SLAS, GLOBAL), (BAF, SLAS + MERGE, BEST_FIT),
                      (BSSF, SLAS, BEST_FIT), (BSSF, MAXAS, GLOBAL), (BAF, LLAS, GLOBAL), (BAF, MINAS, BEST_FIT),
                      (BSSF, MAXAS + MERGE, BEST_FIT), (BSSF, MINAS, BEST_FIT), (BSSF, SAS + MERGE, FIRST_FIT),
-                     (BAF, SLAS + MERGE, GLOBAL)]
+                     (BAF, SLAS + MERGE, GLOBAL), (BSSF1, MAXAS, GLOBAL), (BSSF1, SLAS, BEST_FIT),
+                     (BSSF1, SLAS, GLOBAL)]
 _MAXRECTS_SEEDS = [(BSSF, 0, GLOBAL), (BSSF, 0, BEST_FIT), (BAF, 0, BEST_FIT), (BAF, 0, GLOBAL),
                    (BL, 0, BEST_FIT), (BLSF, 0, BEST_FIT), (BSSF, 0, FIRST_FIT)]
 _ELIMINATE_SHARE = 0.4  # of the pass budget kept for emptying the last slab into the others
@@ -532,9 +541,11 @@ def _search(problem: _Problem, target_bins: int, time_limit_s: float, seed: int)
     eliminate_time = s.deadline - (s.deadline - s.start) * _ELIMINATE_SHARE
     seq_best: _Solution | None = None
     cfg = (rules[0][0], rules[0][1], BEST_FIT)
+    # The parts as given, too: slab-by-slab passes only use the order to break ties (as rectpack's Global does).
+    orders["given"] = list(range(n))
     names = list(orders)
     schedule = [(c, names[0]) for c in seeds] + [(c, name) for name in names[1:] for c in seeds
-                                                 if c[2] != GLOBAL or name == names[1]]
+                                                 if (c[2] != GLOBAL and name != "given") or name in (names[1], "given")]
     for config, name in schedule:
         if s.done():
             return s.best
