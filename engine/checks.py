@@ -405,6 +405,12 @@ def _check_overhang(job: JobSpec, piece: Piece, ol: g.Outline, poly: Polygon, ru
     foot = g.footprint_polygon(piece.support.cabinet_footprint)
     if not foot.is_valid:
         foot = foot.buffer(0)
+    if foot.is_empty or foot.area < 1.0:  # points in a line or on top of each other: nothing to measure against
+        findings.append(Finding("INVALID_FOOTPRINT", f"{path}.support.cabinet_footprint",
+                                f"The cabinet footprint under {piece.id} has no area (its corners are in a line or "
+                                "repeat); give the outline of the cabinets, at least three corners around them.",
+                                "error"))
+        return
     boundary = poly.exterior
     step = max(OVERHANG_SAMPLE_MM, boundary.length / MAX_OVERHANG_SAMPLES)
     samples = shapely.segmentize(boundary, step)
