@@ -44,7 +44,7 @@ def is_shaped(outline: Sequence[tuple[float, float]] | None, length: float, widt
 
 
 class _Shape:
-    """One part at one rotation: rotated bbox size, mask size and mask rectangles (all in cells)."""
+    """One part at one rotation: where its raster's corner is, the raster's size and its rectangles (in cells)."""
 
     __slots__ = ("rot", "ox", "oy", "mw", "mh", "rects")
 
@@ -135,16 +135,15 @@ def _shape(outline: list[tuple[float, float]], rot: int, grow: float, cell: floa
 
 
 class OutlineBin:
-    """One open slab: its stock index, occupancy grid and placed parts (part, x, y, rotation) in usable mm."""
+    """One open slab: its stock index, occupancy grid and placed parts (part, tx, ty, rotation), usable mm."""
 
-    __slots__ = ("sheet", "grid", "sat", "items", "area")
+    __slots__ = ("sheet", "grid", "sat", "items")
 
     def __init__(self, sheet: int, cols: int, rows: int) -> None:
         self.sheet = sheet
         self.grid = np.zeros((rows, cols), dtype=bool)
         self.sat = np.zeros((rows + 1, cols + 1), dtype=np.int32)
         self.items: list[tuple[int, float, float, int]] = []
-        self.area = 0.0
 
     def best_spot(self, shape: _Shape) -> tuple[int, int] | None:
         """Leftmost, then lowest, grid position where the shape overlaps nothing; None when there is none."""
@@ -181,16 +180,16 @@ class OutlineBin:
             if rect is None:
                 break
             c0, r0, c1, r1 = rect
-            # Cell edges are half a kerf beyond the grown outlines, which are half a kerf beyond the parts.
-            # Rounded inwards to 0.1 mm, so a printed remnant never reaches into a part.
+            # The grid starts half a kerf before the usable area and grown outlines end half a kerf past the
+            # parts, so these edges are one kerf from any part; rounded inwards to 0.1 mm.
             x0, y0 = _tenths(max(0.0, c0 * cell), math.ceil), _tenths(max(0.0, r0 * cell), math.ceil)
             x1 = _tenths(min(usable[0], c1 * cell - kerf), math.floor)
             y1 = _tenths(min(usable[1], r1 * cell - kerf), math.floor)
             grid[r0:r1, c0:c1] = True
             if x1 - x0 >= min_side and y1 - y0 >= min_side:
                 out.append((x0, y0, round(x1 - x0, 1), round(y1 - y0, 1)))
-            elif (c1 - c0) * cell < min_side or (r1 - r0) * cell < min_side:
-                break  # the largest left is too small: so is every other
+            elif (c1 - c0) * (r1 - r0) * cell * cell < min_side * min_side:
+                break  # the largest left has less area than the smallest remnant: so has every other
         return out
 
 
@@ -311,7 +310,6 @@ def nest_outlines(outlines: Sequence[list[tuple[float, float]]], areas: Sequence
             _, i, j, sh = spot
             target.place(sh, i, j)
             target.items.append((it, i * cell - kerf / 2 - sh.ox, j * cell - kerf / 2 - sh.oy, sh.rot))
-            target.area += areas[it]
         # Fewest (cheapest) slabs, then the last slab used the least far along its length (the larger offcut).
         last = bins[-1].grid.any(axis=0)
         reach = int(len(last) - last[::-1].argmax()) if last.any() else 0
