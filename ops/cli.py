@@ -120,6 +120,10 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     """Embedded PostgreSQL (unless DATABASE_URL is set), one worker process and the API, logs on stdout."""
     settings, server = resolve_database(settings)
@@ -128,6 +132,9 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     log.info("studio_up", url=url, docs=f"{url}/docs", database=mask_dsn(settings.database_url),
              worker_pid=worker.pid)
     print(f"\n  Studio is running at {url}  (API docs: {url}/docs; Ctrl+C stops everything)\n", flush=True)
+    # uvicorn shuts down on SIGTERM, then raises the signal again with the handler it found: the default one
+    # would end this process before `finally` stops the worker and PostgreSQL (Ctrl+C raises an exception).
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         _serve_api(settings)
     finally:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
+import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.acceptance.conftest import Cluster
+from tests.acceptance.conftest import Cluster, Proc, free_port
 from tests.conftest import EXAMPLES
 
 FAULTY = {"STAGE_FUNCTION": "tests.stage_faults:faulty_stage"}
@@ -135,3 +139,28 @@ def test_web_concurrency_serves_from_several_processes_that_stop_together(cluste
     assert submitted.status_code == 202
     api.wait_for_event("http_request", where=lambda e: e.get("job_id") == submitted.json()["id"])
     assert api.stop() == 0
+
+
+def test_studio_up_stops_its_worker_and_postgres_on_sigterm() -> None:
+    # A process manager stops `studio up` with SIGTERM. uvicorn re-raises it after its own shutdown, and with the
+    # default handler that ended the process before it stopped the worker and the embedded PostgreSQL.
+    data = Path(tempfile.mkdtemp(prefix="studio-up-test-"))
+    data.chmod(0o755)  # the embedded server runs as its own user
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DATABASE_DIRECT_URL")}
+    env.update(STUDIO_DATA_DIR=str(data), PORT=str(free_port()), HOST="127.0.0.1", LOG_FORMAT="json",
+               SHUTDOWN_GRACE_S="2", PYTHONUNBUFFERED="1")
+    up = Proc(["up"], env)
+    try:
+        worker_pid = up.wait_for_event("studio_up", timeout=120)["worker_pid"]
+        up.wait_for_event("worker_started")
+        up.wait_for_event("api_started")
+        assert (data / "pgdata" / "postmaster.pid").exists()
+        assert up.stop() == 0
+        assert up.events("worker_stopped"), "".join(up.raw[-20:])
+        assert not Path(f"/proc/{worker_pid}").exists()
+        assert not (data / "pgdata" / "postmaster.pid").exists(), "PostgreSQL is still running"
+    finally:
+        up.stop()
+        if (data / "pgdata" / "postmaster.pid").exists():
+            subprocess.run(["pkill", "-f", "--", f"-D {data}/pgdata"], check=False)
+        shutil.rmtree(data, ignore_errors=True)
