@@ -13,6 +13,7 @@ import rectpack
 from bench.nest.instances import Instance, lower_bound
 from bench.nest.reference import published_total
 from engine.nest import Part, Sheet, nest
+from engine.nest import _guillotine_ok as guillotine_ok  # the check nest() applies to its own layouts
 
 METHODS = ("ours_guillotine", "ours_free", "rectpack_guillotine", "rectpack_guillotine_raw", "rectpack_all")
 
@@ -38,19 +39,6 @@ class Result:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def guillotine_ok(rects: list[tuple[float, float, float, float]]) -> bool:
-    """True when (x0, y0, x1, y1) rectangles can all be separated by recursive edge-to-edge cuts."""
-    if len(rects) <= 1:
-        return True
-    for axis in (0, 1):
-        for c in sorted({r[axis + 2] for r in rects}):
-            low = [r for r in rects if r[axis + 2] <= c]
-            high = [r for r in rects if r[axis] >= c]
-            if low and high and len(low) + len(high) == len(rects):
-                return guillotine_ok(low) and guillotine_ok(high)
-    return False
-
-
 _UNCUTTABLE = 10**9  # a layout a saw cannot cut counts as no layout
 
 
@@ -70,7 +58,7 @@ def _rectpack_once(inst: Instance, algo: type, sort: object, bin_algo: object, r
     if not cuts:
         return used, _UNCUTTABLE
     # rectpack's guillotine packers merge free rectangles, which can leave a bin no saw can cut.
-    ok = all(guillotine_ok([(r.x, r.y, r.x + r.width, r.y + r.height) for r in b]) for b in packer)
+    ok = all(guillotine_ok([(r.x, r.y, r.width, r.height) for r in b]) for b in packer)
     return used, used if ok else _UNCUTTABLE
 
 
