@@ -25,6 +25,7 @@ from api.jobs import GenerateController, JobsController
 from api.metrics import metrics, observe_request
 from api.openapi import add_spec_schemas
 from api.security import rate_limit, security_middleware
+from ops.logs import hot_logger
 from ops.settings import Settings
 from pipeline import store
 from pipeline.db import listen, open_pool
@@ -75,6 +76,7 @@ async def _check_database(state: State) -> bool:
 
 def request_log_middleware(app: ASGIApp) -> ASGIApp:
     """One canonical log line per request, with a request id echoed in X-Request-ID."""
+    request_line = hot_logger("http_request")
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,9 +105,9 @@ def request_log_middleware(app: ASGIApp) -> ASGIApp:
         finally:
             elapsed = time.perf_counter() - started
             observe_request(scope, status, elapsed)
-            log.info("http_request", method=scope["method"], path=scope["path"], status_code=status,
-                     duration_ms=round(elapsed * 1000, 2), client=(scope.get("client") or ("", 0))[0],
-                     **scope.get("state", {}).get("log", {}))
+            request_line({"method": scope["method"], "path": scope["path"], "status_code": status,
+                          "duration_ms": round(elapsed * 1000, 2), "client": (scope.get("client") or ("", 0))[0],
+                          **scope.get("state", {}).get("log", {})})
             structlog.contextvars.reset_contextvars(**tokens)
 
     return middleware

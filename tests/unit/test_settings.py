@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ops.dsn import is_pooler, mask_dsn, normalize_dsn, yoyo_url
@@ -56,7 +58,7 @@ def test_log_lines_are_json_whatever_the_values(capsys: pytest.CaptureFixture[st
 
     import structlog
 
-    from ops.logs import configure_logging
+    from ops.logs import configure_logging, reset_logging
 
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
@@ -65,8 +67,7 @@ def test_log_lines_are_json_whatever_the_values(capsys: pytest.CaptureFixture[st
         structlog.get_logger().info("logged", job_id=uuid.UUID(int=1), at=dt.date(2026, 1, 2), obj=object(),
                                     pairs={(1, 2): 3}, dsn="postgresql://u:s3cret@h/db", token="t0ken")
     finally:  # configure_logging is process-wide: leave the next tests the logging they had
-        structlog.reset_defaults()
-        structlog.contextvars.clear_contextvars()
+        reset_logging()
         root.handlers[:], root.level = handlers, level
         logging.getLogger("uvicorn.access").disabled = False
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -74,3 +75,51 @@ def test_log_lines_are_json_whatever_the_values(capsys: pytest.CaptureFixture[st
     assert line["job_id"] == "00000000-0000-0000-0000-000000000001" and line["at"] == "2026-01-02"
     assert line["obj"].startswith("<object object") and line["pairs"] == {"(1, 2)": 3}
     assert line["dsn"] == "postgresql://u:***@h/db" and line["token"] == "***"
+
+
+def test_request_line_is_structlogs_line_and_flushed_within_the_tick(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import datetime as dt
+    import json
+    import logging
+    import sys
+
+    import structlog
+
+    from ops.logs import configure_logging, hot_logger, reset_logging
+
+    out_path = tmp_path / "stdout"
+    out = out_path.open("w")  # a block-buffered file, as stdout is under a process manager
+    monkeypatch.setattr(sys, "stdout", out)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    configure_logging(level="info", fmt="json", service="api")
+    fields = {"method": "GET", "path": "/health", "status_code": 200, "duration_ms": 0.12, "client": "10.0.0.1",
+              "token": "t0ken", "dsn": "postgresql://u:s3cret@h/db"}
+
+    async def requests() -> list[str]:
+        structlog.contextvars.bind_contextvars(request_id="r1")
+        hot_logger("http_request")(dict(fields))
+        on_disk = [out_path.read_text()]  # still in the buffer: one write() per tick, not per line
+        await asyncio.sleep(0)
+        on_disk.append(out_path.read_text())
+        structlog.get_logger().info("http_request", **fields)  # the slow path, for comparison
+        return on_disk
+
+    try:
+        before_tick, after_tick = asyncio.run(requests())
+    finally:
+        reset_logging()
+        root.handlers[:], root.level = handlers, level
+        logging.getLogger("uvicorn.access").disabled = False
+        out.close()
+    assert before_tick == "" and after_tick.count("\n") == 1
+    fast, slow = (json.loads(line) for line in out_path.read_text().splitlines())
+    assert list(fast) == list(slow)  # same keys in the same order
+    assert {**fast, "timestamp": ""} == {**slow, "timestamp": ""}
+    assert fast["token"] == "***" and fast["dsn"] == "postgresql://u:***@h/db"
+    assert fast["request_id"] == "r1" and fast["service"] == "api" and fast["level"] == "info"
+    stamp = dt.datetime.strptime(fast["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+    assert abs((dt.datetime.now(dt.UTC) - stamp).total_seconds()) < 5
+    assert len(fast["timestamp"]) == len(slow["timestamp"])
