@@ -15,7 +15,7 @@ import structlog
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Scope, Send
 
 from ops.settings import Settings
 
@@ -71,60 +71,50 @@ class TokenVerifier:
         return sub
 
 
-def _bearer(scope: Scope) -> str | None:
-    for name, value in scope.get("headers") or []:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-    return None
-
-
 def is_admin(token: str | None, settings: Settings) -> bool:
     return bool(settings.admin_token and token and hmac.compare_digest(token, settings.admin_token))
 
 
-def security_middleware(settings: Settings) -> Any:
-    """ASGI middleware: authenticate /api/* (owner or admin into scope state), add security headers everywhere."""
-    verifier = TokenVerifier(settings)
-    hsts = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
-    # Built once: (under /docs, https) -> the headers every response gets.
-    extras = {(docs, https): [*SECURITY_HEADERS, *([] if docs else [API_CSP]), *([hsts] if https else [])]
-              for docs in (False, True) for https in (False, True)}
+class Gate:
+    """Who a request is (admin, token owner) and the security headers its response gets; used by the API's one
+    ASGI middleware (api.app.edge_middleware), which runs around everything Litestar answers."""
 
-    def factory(app: ASGIApp) -> ASGIApp:
-        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                await app(scope, receive, send)
-                return
-            path: str = scope["path"]
-            is_api = path.startswith("/api/") or path == "/api" or path == "/metrics"
-            extra = extras[(path.startswith("/docs"), scope.get("scheme") == "https")]
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.verifier = TokenVerifier(settings)
+        hsts = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+        # Built once: (under /docs, https) -> the headers every response gets.
+        self.extras = {(docs, https): [*SECURITY_HEADERS, *([] if docs else [API_CSP]), *([hsts] if https else [])]
+                       for docs in (False, True) for https in (False, True)}
 
-            async def send_with_headers(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    message["headers"] = [*message.get("headers", ()), *extra]
-                await send(message)
+    def headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        return self.extras[(scope["path"].startswith("/docs"), scope.get("scheme") == "https")]
 
-            state = scope.setdefault("state", {})
-            token = _bearer(scope)
-            state["admin"] = is_admin(token, settings)
-            state["owner"] = None
-            if is_api and scope["method"] != "OPTIONS" and verifier.enabled and not state["admin"]:
-                try:
-                    if token is None:
-                        raise AuthError("this API needs `Authorization: Bearer <token>`")
-                    state["owner"] = await verifier.subject(token)
-                except AuthError as exc:
-                    await _deny(send_with_headers, 401, str(exc))
-                    return
-            await app(scope, receive, send_with_headers)
+    async def admit(self, scope: Scope, token: str | None) -> str | None:
+        """Put `admin` and `owner` into the scope's state; the reason for a 401, or None to go on.
 
-        return middleware
-
-    return factory
+        /api/* and /metrics need a valid bearer token when auth is configured (preflights never do)."""
+        state = scope.setdefault("state", {})
+        state["admin"] = admin = is_admin(token, self.settings)
+        state["owner"] = None
+        path: str = scope["path"]
+        if (self.verifier.enabled and not admin and scope["method"] != "OPTIONS"
+                and (path.startswith("/api/") or path == "/api" or path == "/metrics")):
+            try:
+                if token is None:
+                    raise AuthError("this API needs `Authorization: Bearer <token>`")
+                state["owner"] = await self.verifier.subject(token)
+            except AuthError as exc:
+                return str(exc)
+        return None
 
 
-async def _deny(send: Send, status: int, detail: str) -> None:
+def bearer_token(authorization: bytes) -> str | None:
+    scheme, _, token = authorization.decode("latin-1").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def deny(send: Send, status: int, detail: str) -> None:
     import msgspec
 
     body = msgspec.json.encode({"status_code": status, "detail": detail, "errors": [], "warnings": []})

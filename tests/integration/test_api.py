@@ -45,9 +45,7 @@ async def test_health_requests_share_one_database_check(monkeypatch) -> None:  #
     connection) each; when it fails they all answer 503."""
     import asyncio
 
-    from litestar.datastructures import State
-
-    from api.app import health
+    from api.app import HealthCheck
     from pipeline import store
 
     calls = 0
@@ -62,13 +60,14 @@ async def test_health_requests_share_one_database_check(monkeypatch) -> None:  #
     for ok, status in ((True, 200), (False, 503)):
         answer = asyncio.get_running_loop().create_future()
         calls = 0
-        state = State({"pool": None, "health": (float("-inf"), not ok), "health_check": None})
-        requests = [asyncio.create_task(health.fn(state)) for _ in range(8)]
+        check = HealthCheck()
+        check.ok = not ok  # the answer before: stale, so every request below needs a fresh one
+        requests = [asyncio.create_task(check.answer()) for _ in range(8)]
         while calls == 0:
             await asyncio.sleep(0)
         answer.set_result(ok)
         assert {(await r).status_code for r in requests} == {status}
-        assert calls == 1 and state.health_check is None and state.health[1] is ok
+        assert calls == 1 and check.in_flight is None and check.ok is ok
 
 
 @pytest.mark.parametrize("name", ["l-kitchen.json", "island.json"])
