@@ -22,7 +22,8 @@ SELECT id, status, stage, created_at, request_sha256
 
 -- name: claim_jobs
 -- Runnable jobs for these stages in priority order; SKIP LOCKED lets workers claim side by side.
--- The attempt row is written in the same statement, so a claim is one round trip.
+-- A claim writes the job rows alone: the attempt's start is kept on the job, its job_attempts row is written
+-- when it ends (transition_job, complete_jobs, rescue_jobs).
 -- Spec and summary come back as JSON text: the worker hands them to the stage's process as they are.
 -- Its commit does not wait for the WAL flush (synchronous_commit off for this transaction only): a claim lost
 -- in a crash just leaves the job queued (the worker's lease-guarded result then changes nothing), and the
@@ -38,15 +39,12 @@ candidate AS (
 claimed AS (
     UPDATE jobs j
        SET status = 'running', attempts = j.attempts + 1, locked_by = %(worker_id)s,
-           locked_until = now() + make_interval(secs => %(lease_s)s),
+           locked_until = now() + make_interval(secs => %(lease_s)s), attempt_started_at = now(),
            started_at = coalesce(j.started_at, now()), updated_at = now()
       FROM candidate c
      WHERE j.id = c.id
  RETURNING j.id, j.stage, j.attempts, j.max_attempts, j.spec::text AS spec_json, j.summary::text AS summary_json,
-           j.cancel_requested),
-attempt AS (
-    INSERT INTO job_attempts (job_id, stage, attempt, worker_id)
-    SELECT id, stage, attempts, %(worker_id)s FROM claimed)
+           j.cancel_requested)
 SELECT claimed.*, pg_notify('studio_job_events',
                             json_build_object('id', id, 'status', 'running', 'stage', stage)::text) AS notified
   FROM claimed CROSS JOIN relaxed;
@@ -62,6 +60,7 @@ RETURNING id, cancel_requested;
 -- Every state change after a claim, guarded by the lease (River's "only while running" rule):
 -- zero rows means another attempt owns the job now and this worker's result must be dropped.
 -- A cancel requested while the stage ran turns a requeue into `cancelled`: the stage boundary.
+-- The attempt's row takes the stage and attempt number from before the update (`was`: the statement's snapshot).
 WITH job AS (
     UPDATE jobs
        SET status = CASE WHEN cancel_requested AND %(status)s = 'queued' THEN 'cancelled' ELSE %(status)s END,
@@ -70,7 +69,7 @@ WITH job AS (
                            WHEN %(attempt_refund)s THEN greatest(attempts - 1, 0)
                            ELSE attempts END,
            run_after = now() + make_interval(secs => %(delay_s)s),
-           locked_by = NULL, locked_until = NULL, cancel_requested = false,
+           locked_by = NULL, locked_until = NULL, attempt_started_at = NULL, cancel_requested = false,
            last_error = %(error)s,
            summary = coalesce(%(summary)s, summary),
            warnings = coalesce(%(warnings)s, warnings),
@@ -80,10 +79,10 @@ WITH job AS (
      WHERE id = %(id)s AND status = 'running' AND locked_by = %(worker_id)s
  RETURNING id, status, stage),
 attempt AS (
-    UPDATE job_attempts a
-       SET finished_at = now(), outcome = %(outcome)s, error = %(error)s
-      FROM job
-     WHERE a.job_id = job.id AND a.worker_id = %(worker_id)s AND a.finished_at IS NULL)
+    INSERT INTO job_attempts (job_id, stage, attempt, worker_id, started_at, finished_at, outcome, error)
+    SELECT was.id, was.stage, was.attempts, %(worker_id)s, coalesce(was.attempt_started_at, now()), now(),
+           %(outcome)s, %(error)s
+      FROM job JOIN jobs was ON was.id = job.id)
 SELECT id, status, stage,
        pg_notify('studio_job_events', json_build_object('id', id, 'status', status, 'stage', stage)::text),
        CASE WHEN status = 'queued' THEN pg_notify('studio_jobs', '') END
@@ -96,17 +95,18 @@ WITH done AS (
     SELECT * FROM unnest(%(ids)s::uuid[], %(summaries)s::jsonb[], %(warnings)s::jsonb[]) AS d(id, summary, warnings)),
 job AS (
     UPDATE jobs j
-       SET status = 'succeeded', locked_by = NULL, locked_until = NULL, cancel_requested = false,
-           last_error = NULL, summary = coalesce(d.summary, j.summary), warnings = coalesce(d.warnings, j.warnings),
+       SET status = 'succeeded', locked_by = NULL, locked_until = NULL, attempt_started_at = NULL,
+           cancel_requested = false, last_error = NULL, summary = coalesce(d.summary, j.summary),
+           warnings = coalesce(d.warnings, j.warnings),
            finished_at = now(), updated_at = now()
       FROM done d
      WHERE j.id = d.id AND j.status = 'running' AND j.locked_by = %(worker_id)s
- RETURNING j.id, j.status, j.stage),
+ RETURNING j.id, j.status, j.stage, j.attempts),
 attempt AS (
-    UPDATE job_attempts a
-       SET finished_at = now(), outcome = 'succeeded'
-      FROM job
-     WHERE a.job_id = job.id AND a.worker_id = %(worker_id)s AND a.finished_at IS NULL)
+    INSERT INTO job_attempts (job_id, stage, attempt, worker_id, started_at, finished_at, outcome)
+    SELECT was.id, job.stage, job.attempts, %(worker_id)s, coalesce(was.attempt_started_at, now()), now(),
+           'succeeded'
+      FROM job JOIN jobs was ON was.id = job.id)
 SELECT id, status, stage,
        pg_notify('studio_job_events', json_build_object('id', id, 'status', status, 'stage', stage)::text)
   FROM job;
@@ -129,23 +129,22 @@ SELECT name, content_type, data
 -- name: rescue_jobs
 -- Jobs whose lease expired belong to dead workers: requeue them, or fail them once their attempts are spent.
 WITH expired AS (
-    SELECT id, locked_by FROM jobs
+    SELECT id, locked_by, attempt_started_at FROM jobs
      WHERE status = 'running' AND locked_until < now()
        FOR UPDATE SKIP LOCKED),
 rescued AS (
     UPDATE jobs j
        SET status = CASE WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'queued' END,
            last_error = format('worker %%s stopped during the %%s stage (lease expired)', e.locked_by, j.stage),
-           locked_by = NULL, locked_until = NULL, run_after = now(), updated_at = now(),
+           locked_by = NULL, locked_until = NULL, attempt_started_at = NULL, run_after = now(), updated_at = now(),
            finished_at = CASE WHEN j.attempts >= j.max_attempts THEN now() END
       FROM expired e
      WHERE j.id = e.id
- RETURNING j.id, j.status, j.stage, j.last_error, e.locked_by),
+ RETURNING j.id, j.status, j.stage, j.attempts, j.last_error, e.locked_by, e.attempt_started_at),
 attempt AS (
-    UPDATE job_attempts a
-       SET finished_at = now(), outcome = 'lost', error = r.last_error
-      FROM rescued r
-     WHERE a.job_id = r.id AND a.worker_id = r.locked_by AND a.finished_at IS NULL)
+    INSERT INTO job_attempts (job_id, stage, attempt, worker_id, started_at, finished_at, outcome, error)
+    SELECT id, stage, attempts, locked_by, coalesce(attempt_started_at, now()), now(), 'lost', last_error
+      FROM rescued)
 SELECT id, status, stage, locked_by,
        pg_notify('studio_job_events', json_build_object('id', id, 'status', status, 'stage', stage)::text),
        pg_notify('studio_jobs', '')
@@ -159,11 +158,16 @@ SELECT id, status, stage, job_ref, spec, priority, run_after, attempts, max_atte
  WHERE id = %(id)s AND (%(owner)s::text IS NULL OR owner = %(owner)s);
 
 -- name: list_job_attempts
--- Each attempt's timing and error, oldest first.
+-- Each attempt's timing and error, oldest first: the finished ones, then the one running now (from the job row).
 SELECT stage, attempt, worker_id, started_at, finished_at, outcome, error
-  FROM job_attempts
- WHERE job_id = %(id)s
- ORDER BY id;
+  FROM (SELECT id AS seq, stage, attempt, worker_id, started_at, finished_at, outcome, error
+          FROM job_attempts
+         WHERE job_id = %(id)s
+        UNION ALL
+        SELECT NULL, stage, attempts, locked_by, attempt_started_at, NULL, NULL, NULL
+          FROM jobs
+         WHERE id = %(id)s AND status = 'running' AND attempt_started_at IS NOT NULL) a
+ ORDER BY seq NULLS LAST;
 
 -- name: list_artifacts
 -- Artifact metadata without the bytes.

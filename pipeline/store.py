@@ -115,7 +115,7 @@ async def insert_job(
 async def claim_jobs(
     pool: AsyncConnectionPool, *, worker_id: str, stages: tuple[str, ...], lease_s: float, limit: int = 1
 ) -> list[Row]:
-    """Claim up to `limit` runnable jobs (FOR UPDATE SKIP LOCKED) and open an attempt for each."""
+    """Claim up to `limit` runnable jobs (FOR UPDATE SKIP LOCKED); an attempt is written to job_attempts when it ends."""
     return await _all(pool, "claim_jobs",
                       {"worker_id": worker_id, "stages": list(stages), "lease_s": lease_s, "limit": limit})
 

@@ -170,3 +170,46 @@ async def test_prune_removes_only_old_finished_jobs(settings) -> None:  # type: 
         assert await store.prune_jobs(pool, days=30) == 1
         assert await store.get_job(pool, old) is None
         assert await store.get_job(pool, recent) is not None and await store.get_job(pool, queued) is not None
+
+
+async def test_migration_0003_moves_a_running_attempt_onto_its_job_and_back(settings) -> None:  # type: ignore[no-untyped-def]
+    """An attempt open when 0003 is applied (claimed by the earlier release) ends as exactly one row; rollback too."""
+    import psycopg
+    from yoyo import get_backend, read_migrations
+
+    from ops.dsn import yoyo_url
+    from ops.migrate import MIGRATIONS_DIR
+
+    def apply(rollback: bool) -> None:
+        backend = get_backend(yoyo_url(settings.database_url))
+        try:
+            with backend.lock():
+                latest = read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id == "0003.attempt_rows_at_end")
+                assert len(latest) == 1, "0003 not found"
+                if rollback:
+                    backend.rollback_migrations(backend.to_rollback(latest))
+                else:
+                    backend.apply_migrations(backend.to_apply(latest))
+        finally:
+            backend.connection.close()
+
+    async with open_pool(settings) as pool:
+        (running, finished) = await _submit(pool, 2)
+        await store.claim_jobs(pool, worker_id="w1", stages=("cad",), lease_s=30, limit=2)
+        async with pool.connection() as conn:
+            await store.complete_jobs(conn, worker_id="w1", ids=[finished])
+    apply(rollback=True)
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:  # the rollback reopened the row
+        rows = conn.execute("SELECT job_id, worker_id, finished_at FROM job_attempts ORDER BY id").fetchall()
+        assert [(r[0], r[1], r[2] is None) for r in rows] == [(finished, "w1", False), (running, "w1", True)]
+        claimed_at = conn.execute("UPDATE job_attempts SET started_at = now() - interval '1 minute' "
+                                  "WHERE finished_at IS NULL RETURNING started_at").fetchone()[0]
+    apply(rollback=False)
+    async with open_pool(settings) as pool:
+        (now_running,) = await store.list_job_attempts(pool, running)
+        assert (now_running["worker_id"], now_running["started_at"], now_running["outcome"]) == ("w1", claimed_at, None)
+        async with pool.connection() as conn:
+            assert await store.complete_jobs(conn, worker_id="w1", ids=[running]) == {running}
+        (done,) = await store.list_job_attempts(pool, running)
+        assert (done["started_at"], done["outcome"]) == (claimed_at, "succeeded") and done["finished_at"] > claimed_at
+        assert [a["outcome"] for a in await store.list_job_attempts(pool, finished)] == ["succeeded"]
