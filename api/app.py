@@ -113,25 +113,33 @@ def edge_middleware(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:
             request_id = request_id or os.urandom(16).hex()
             extra = [*gate.headers(scope), (b"x-request-id", request_id.encode())]
             started = time.perf_counter()
-            status = 500
+            status = 0  # no response started yet
 
             async def send_wrapper(message: Message) -> None:
                 nonlocal status
                 if message["type"] == "http.response.start":
-                    status = message["status"]
+                    status = status or message["status"]  # 499 stays: the answer goes to nobody
                     message["headers"] = [*message.get("headers", ()), *extra]
                 await send(message)
+
+            async def receive_wrapper() -> Message:
+                nonlocal status
+                message = await receive()
+                if message["type"] == "http.disconnect" and not status:
+                    status = 499  # the client went away before its answer (nginx's code): not a server error
+                return message
 
             # bind/reset rather than bound_contextvars(): the same, without a generator-based context manager
             tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
             try:
                 refused = await gate.admit(scope, token)
                 if refused is None:
-                    await app(scope, receive, send_wrapper)
+                    await app(scope, receive_wrapper, send_wrapper)
                 else:
                     await deny(send_wrapper, 401, refused)
             finally:
                 elapsed = time.perf_counter() - started
+                status = status or 500  # no response at all: the exception went on to the server, which sends 500
                 observe_request(scope, status, elapsed)
                 request_line({"method": scope["method"], "path": scope["path"], "status_code": status,
                               "duration_ms": round(elapsed * 1000, 2), "client": (scope.get("client") or ("", 0))[0],

@@ -267,3 +267,37 @@ async def test_nan_is_not_json_and_oversized_bodies_are_refused(client) -> None:
     assert (await client.post("/api/cad/generate", content=body, headers=JSON)).status_code == 400
     huge = b'{"spec_version": "1.0", "pad": "' + b"x" * 3_000_000 + b'"}'
     assert (await client.post("/api/cad/generate", content=huge, headers=JSON)).status_code == 413
+
+
+async def test_a_client_gone_before_its_answer_is_logged_499_not_500(settings) -> None:  # type: ignore[no-untyped-def]
+    """Litestar answers a body cut short by the client with a 500 nobody receives; the request line must not
+    count it as a server error (operators alert on status_code >= 500). Nothing is queued."""
+    from structlog.testing import capture_logs
+
+    app = create_app(settings)
+    body = example_bytes("island.json")
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/api/cad/generate", "raw_path": b"/api/cad/generate", "query_string": b"", "root_path": "",
+             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+             "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000)}
+    messages = [{"type": "http.request", "body": body[:100], "more_body": True}, {"type": "http.disconnect"}]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    with capture_logs() as logs:
+        await app(scope, receive, send)  # type: ignore[arg-type]
+    (line,) = [e for e in logs if e["event"] == "http_request"]
+    assert line["status_code"] == 499 and line["path"] == "/api/cad/generate"
+    assert not [e for e in logs if e["event"] == "job_submitted"]
+
+    async with AsyncTestClient(create_app(settings)) as c:  # a normal request still logs its own status
+        with capture_logs() as logs:
+            assert (await c.get("/api/jobs/not-a-uuid")).status_code in (400, 404)
+            listed = await c.get("/api/jobs")
+        assert [e["status_code"] for e in logs if e["event"] == "http_request"][-1] == listed.status_code == 200
+        assert listed.json()["items"] == []  # the cut-off submission queued nothing
