@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextvars
 import functools
 import json
 import logging
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -54,14 +56,48 @@ def _mask_secrets(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
 
 
 _PREFIX = "structlog_"  # structlog.contextvars' name prefix for bound variables
-_json_stream: Any = None  # where JSON lines go, once configure_logging chose JSON and info is enabled
-_flush_pending = False
 
 
-def _flush() -> None:
-    global _flush_pending
-    _flush_pending = False
-    _json_stream.flush()
+class TickBuffer:
+    """The stream every log line goes through: `write` keeps a line, `flush` writes what is kept in one call.
+
+    structlog and the stdlib handler flush after each line, so their lines go out at once, after any line kept
+    before them: the order is the order of the calls. The per-request line only writes, and its lines go out in
+    one write() at the end of the event-loop tick that produced them (at once outside an event loop). Under load
+    one system call carries many lines, which matters because stdout is unbuffered here (PYTHONUNBUFFERED=1, as
+    the Dockerfile sets). A process killed with SIGKILL loses at most the lines of the tick it was in.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self._lines: list[str] = []
+        self._lock = threading.Lock()  # structlog and the stdlib may log from other threads
+        self._scheduled = False
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._lines.append(text)
+            if self._scheduled:
+                return len(text)
+            self._scheduled = True
+        try:
+            asyncio.get_running_loop().call_soon(self.flush)
+        except RuntimeError:  # no event loop in this thread
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            text, self._lines, self._scheduled = "".join(self._lines), [], False
+        if text:
+            self.stream.write(text)
+            self.stream.flush()
+
+    def isatty(self) -> bool:
+        return bool(self.stream.isatty())
+
+
+_json_stream: TickBuffer | None = None  # where JSON lines go, once configure_logging chose JSON and info is enabled
 
 
 @functools.lru_cache(maxsize=4)
@@ -79,15 +115,13 @@ def hot_logger(event: str) -> Callable[[dict[str, Any]], None]:
     """An info logger for the one event written on every request (`http_request`).
 
     It writes the line structlog's chain would write (the fields, `event`, the bound context variables, level,
-    timestamp, secrets masked, the same encoder) without the per-call machinery, and writes it into stdout's
-    buffer, flushed once per event-loop tick rather than per line: under load one write() carries many lines.
-    A process killed hard loses at most the lines of the tick it was in. Console output, levels above info and
-    an unconfigured process (tests) go through structlog as any other event.
+    timestamp, secrets masked, the same encoder) without the per-call machinery, into the TickBuffer without
+    flushing it. Console output, levels above info and an unconfigured process (tests) go through structlog as
+    any other event.
     """
     fallback = structlog.get_logger()
 
     def emit(fields: dict[str, Any]) -> None:
-        global _flush_pending
         if _json_stream is None:
             fallback.info(event, **fields)
             return
@@ -99,12 +133,6 @@ def hot_logger(event: str) -> Callable[[dict[str, Any]], None]:
         fields["level"] = "info"
         fields["timestamp"] = _utc_iso()
         _json_stream.write(_json_line(None, "", _mask_secrets(None, "", fields)) + "\n")
-        if not _flush_pending:
-            try:
-                asyncio.get_running_loop().call_soon(_flush)
-                _flush_pending = True
-            except RuntimeError:  # no event loop: write it now
-                _json_stream.flush()
 
     return emit
 
@@ -121,15 +149,17 @@ def configure_logging(*, level: str = "info", fmt: str = "", service: str = "stu
         _mask_secrets,
     ]
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
-    _json_stream = None if use_console or numeric > logging.INFO else sys.stdout
+    out = sys.stdout if use_console else TickBuffer(sys.stdout)
+    atexit.register(out.flush)
+    _json_stream = None if use_console or numeric > logging.INFO else out
     structlog.configure(
         processors=[*shared, structlog.processors.dict_tracebacks, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(out)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,

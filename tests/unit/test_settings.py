@@ -90,7 +90,7 @@ def test_request_line_is_structlogs_line_and_flushed_within_the_tick(tmp_path: P
     from ops.logs import configure_logging, hot_logger, reset_logging
 
     out_path = tmp_path / "stdout"
-    out = out_path.open("w")  # a block-buffered file, as stdout is under a process manager
+    out = out_path.open("w", buffering=1)  # every line written at once, as with PYTHONUNBUFFERED=1
     monkeypatch.setattr(sys, "stdout", out)
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
@@ -105,6 +105,8 @@ def test_request_line_is_structlogs_line_and_flushed_within_the_tick(tmp_path: P
         await asyncio.sleep(0)
         on_disk.append(out_path.read_text())
         structlog.get_logger().info("http_request", **fields)  # the slow path, for comparison
+        hot_logger("http_request")(dict(fields, path="/later"))
+        structlog.get_logger().warning("something_else")  # flushed at once, after the line kept before it
         return on_disk
 
     try:
@@ -115,7 +117,8 @@ def test_request_line_is_structlogs_line_and_flushed_within_the_tick(tmp_path: P
         logging.getLogger("uvicorn.access").disabled = False
         out.close()
     assert before_tick == "" and after_tick.count("\n") == 1
-    fast, slow = (json.loads(line) for line in out_path.read_text().splitlines())
+    fast, slow, later, other = (json.loads(line) for line in out_path.read_text().splitlines())
+    assert (later["path"], other["event"]) == ("/later", "something_else")
     assert list(fast) == list(slow)  # same keys in the same order
     assert {**fast, "timestamp": ""} == {**slow, "timestamp": ""}
     assert fast["token"] == "***" and fast["dsn"] == "postgresql://u:***@h/db"
