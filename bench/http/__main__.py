@@ -63,10 +63,12 @@ def post_script(tmp: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     common.quiet_logs()
     p = common.base_parser(__doc__ or "")
-    p.add_argument("--seconds", type=float, default=None, help="seconds per wrk run (default 8)")
+    p.add_argument("--seconds", type=float, default=None, help="seconds per wrk run (default 6)")
+    p.add_argument("--health-only", action="store_true",
+                   help="only the three /health rows (bare, info, warning): prints their ratios, writes nothing")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
-    rounds = args.rounds or (1 if args.quick else 3)
-    seconds = args.seconds or (1.0 if args.quick else 8.0)
+    rounds = args.rounds or (1 if args.quick else 5)  # ratios near their target need rounds: a shared VM
+    seconds = args.seconds or (1.0 if args.quick else 6.0)
     with tempfile.TemporaryDirectory(prefix="studio-bench-http-") as tmp_dir:
         return _run(args, rounds, seconds, post_script(Path(tmp_dir)))
 
@@ -106,6 +108,8 @@ def _run(args: Any, rounds: int, seconds: float, script: Path) -> int:
                     "rps": asyncio.run(raw_insert_load(raw_url, CONNECTIONS, True, seconds)),
                     "p99_ms": float("nan"), "non2xx": 0.0},
             }
+            if args.health_only:
+                runs = {k: v for k, v in runs.items() if "/health" in k}
             full: dict[str, list[dict[str, float]]] = {k: [] for k in runs}
 
             def one(v: str, _r: int) -> float:
@@ -120,6 +124,13 @@ def _run(args: Any, rounds: int, seconds: float, script: Path) -> int:
             load_after = _load_average()
         common.drop_database(server, url)
         common.drop_database(server, raw_url)
+    if args.health_only:
+        for k, v in samples.items():
+            print(f"{k}: {', '.join(common.fmt_n(x) for x in v)}")
+        for k in ("studio GET /health", "studio GET /health, LOG_LEVEL=warning"):
+            print(f"{k} / bare: {common.paired_ratio(samples, k, 'bare Litestar GET /health'):.2f}x "
+                  f"(load {load_before} -> {load_after})")
+        return 0
     m = {k: common.med(v) for k, v in samples.items()}
     p99 = {k: common.med([r["p99_ms"] for r in full[k]]) for k in full}
     raw = "raw INSERT + pg_notify, 32 connections"
@@ -170,38 +181,46 @@ def _load_average() -> str:
 
 NOTES = """
 Profiles behind these rows (2026-11-25, this machine: cProfile of the ASGI stack in process, py-spy on
-`studio api` under wrk; commands in `bench/http/__main__.py`'s history):
+`studio api` under wrk):
 
-- `/health`, before: with the default `RATE_LIMIT_PER_MINUTE`, Litestar's rate-limit middleware wrapped every
+- `/health`, earlier: with the default `RATE_LIMIT_PER_MINUTE`, Litestar's rate-limit middleware wrapped every
   route and ran our sync "is this a submission?" predicate in a worker thread (`sync_to_thread`) for every
-  request: ~300 us of CPU per `/health` in process against ~45 us for the bare app. This section used to run
-  with the limit at 0, which hid it. Now the limiter is mounted on the submission route alone, the request id,
-  context binding, security headers and histogram child are cheaper, and start-up objects are frozen out of
-  the garbage collector (full collections walked ~87k of them, tens of ms: the old 59 ms p99).
-- `/health`, what is left: in process ~85 us per request at `LOG_LEVEL=warning` against ~40 us bare (Litestar's
-  injection of `state`, our two ASGI wrappers, the Prometheus histogram): the `LOG_LEVEL=warning` row. The
-  `http_request` line costs ~45 us more per request under wrk (3,500 req/s writing it to a file, 3,800 to
-  /dev/null, 4,200 without it, in a separate check): structlog's processors (contextvars, level, ISO timestamp,
-  secret masking) and one `write()` per line. That line is what keeps the `LOG_LEVEL=info` row under 0.7x.
-  What would close it: a leaner processor chain for this one event (or the line rendered directly with
-  msgspec), or buffered writes flushed once per event-loop tick instead of per line (lines could then be lost
-  on a crash); logging only non-200 `/health` answers would also do it, but operators rely on one line per
-  request, so that is a product decision, not a benchmark one.
-- Submissions: CPU-bound in the API process. py-spy under POST load before this change: `engine.checks.check`
-  ~58 % of the process (the overhang check alone ~38 %: a GEOS point and a GEOS distance per 10 mm boundary
-  sample), `insert_job` ~20 %, the rest Litestar, the limiter and the log line. The check now builds each
-  piece's polygon once and finds the farthest overhang sample with a numpy pre-pass that sends GEOS only the
-  samples near the maximum (findings identical: a differential run on 4,003 random jobs, and a unit test);
-  `island.json` costs ~1.5 ms of CPU per check instead of ~2.0 (process time, loaded machine) and check is ~46 %
-  of the process under load. What is left in it: ~250 tied samples along the back edge (parallel to the
-  cabinets) still go to GEOS; outline and arc discretisation (`engine/geometry.py`) ~10 %; cutouts ~7 %.
-- The raw anchor only inserts; a submission also decodes, validates, checks and answers, ~4-5 ms of CPU in one
-  process, so one process cannot reach 0.5x on this machine: that needs a submission under ~1 ms of CPU, or
-  more processes. `WEB_CONCURRENCY=2` adds the second process, but the 2 cores are shared with PostgreSQL
-  (fsync=on commits), wrk and the other rows' servers, so it gains less than 2x here; on an instance with
-  spare cores the rate scales per process (and per instance). Further levers: an exact tie shortcut in the
-  overhang check (GEOS's point-segment formula replicated bit for bit would make the GEOS pass unnecessary),
-  cached arc discretisation, and NOTIFY coalescing (the NOTIFY section).
+  request: ~300 us of CPU per `/health` in process against ~45 us for the bare app. Now the limiter is mounted
+  on the submission route alone, the request id, context binding, security headers and histogram child are
+  cheaper, and start-up objects are frozen out of the garbage collector (full collections walked ~87k of them,
+  tens of ms: the old 59 ms p99).
+- `/health`, this time. py-spy under wrk put the `http_request` line at 16 % of the process and Litestar's
+  injection of the `state` parameter at ~10 %. Changes: (1) the line is written by `ops.logs.hot_logger`, the
+  same line as structlog's chain (keys, order, masking, encoder: a unit test compares them) at ~6 us instead of
+  ~15 us in process; (2) every log line goes through one per-tick buffer (`ops.logs.TickBuffer`): stdout is
+  unbuffered (PYTHONUNBUFFERED=1, here and in the Dockerfile), so each line was its own write(); now the request
+  lines of one event-loop tick leave in one write(), while structlog's and the stdlib's lines still go out at
+  once and in order (a SIGKILL loses at most one tick of lines); (3) `/health` takes no parameters, so Litestar
+  skips its signature model, and our two ASGI middlewares are one (`api.app.edge_middleware`: one header scan,
+  one send wrapper). A 5-round interleaved check of bare, `LOG_LEVEL=info` and `LOG_LEVEL=warning` alone
+  (4 s per run) gave info/bare 0.52x before, then 0.60x, 0.66x and 0.72x after each change, with info equal to
+  warning after (2). (4) The request-duration histogram is counted without prometheus_client's per-observation
+  locks (same exposition, unit-tested). The verdict sits inside this machine's noise: the full section above,
+  whose `/health` rows are interleaved with the POST rows and the raw-insert load, gave 0.60x (and 0.62x and
+  0.67x in two earlier runs of the same build), while `python -m bench.http --health-only --rounds 7` right
+  after it gave 0.73x (warning 0.78x), and the bare app itself swings between 5,000 and 9,500 req/s from run
+  to run on this shared VM. So the target is not reliably met. What is left between us and bare Litestar is
+  what every request pays at our edge: the request id, the security headers, the auth gate, the duration
+  histogram and the line, ~40 us in process against ~40 us for the whole bare request.
+- Submissions: CPU-bound in the API process. py-spy under POST load now: `engine.checks.check` ~54 % of the
+  process (the overhang check ~29 %, of which the farthest-sample search ~21 %; building the piece polygons
+  ~14 %; cutouts ~9 %), `insert_job` ~14 %, Litestar's rate limiter ~7 % (an anyio lock and a memory-store
+  read and write per request), the rest Litestar and the line. Earlier: the check builds each piece's polygon
+  once and finds the farthest overhang sample with a numpy pre-pass that sends GEOS only the samples near the
+  maximum (identical findings on 4,003 random jobs), ~1.5 ms of CPU per check instead of ~2.0.
+- Why one process cannot reach 0.5x: the raw anchor only inserts; a submission also decodes, validates, checks
+  and answers, ~3.5 ms of CPU per request here, and even with the check at zero one process would be near
+  0.35x. `WEB_CONCURRENCY=2` adds a process, but the 2 cores are shared with PostgreSQL (fsync=on commits), wrk
+  and the other rows' servers, so it gains less than 2x here; on an instance with spare cores the rate scales
+  per process and per instance. What would reach 0.5x on this machine: running the fabrication checks in the
+  worker instead of the request (their errors would then be reported on the job, not as a 422 naming the
+  field: a change to the API's contract, so not done), plus an exact shortcut for the ~250 tied samples the
+  overhang check still sends to GEOS.
 """
 
 

@@ -117,13 +117,17 @@ has finished.
 NOTES = """
 Where the time goes. The wake-up itself is not the problem: from the submitter's commit to the claim
 statement starting on the worker (NOTIFY delivered, listener callback, `wake` set, `_first_of` returning, pool
-checkout) is the first row. The rest, up to the stage function running, is spent after the claim, inside the
-worker: the claim statement and its commit (without an fsync), decoding the claimed row and re-encoding the
-spec for the child, and the hop to the stage's child process. What was fixed along the way: the claim no
-longer waits for an fsync; the pool's checkout check no longer costs a round trip; the catalogue is cached in
-the worker for 60 s instead of read before every CAD stage; and the stage runner talks to one long-lived child
-per slot over a pipe the event loop watches (`loop.add_reader`), where a ProcessPoolExecutor added a manager,
-a feeder and a result thread (call -> stage start 0.19 -> 0.04 ms p50 in isolation). What is left to try:
-return the spec as raw JSON from the claim (skip the decode/encode round trip), and an inline mode for
-trivial stage functions. None of this is near the poll interval: no wake-up was lost.
+checkout) is the first row. It can be negative: "acknowledged" is when `insert_job` returns in the harness,
+after psycopg has read the reply and the pool has taken the connection back, while PostgreSQL sends the
+NOTIFY to the worker at the moment it sends that reply, so the worker's claim (its `now()`) can start first.
+The rest, up to the stage function running, is spent after the claim, inside the worker: the claim statement
+and its commit (without an fsync), and the hop to the stage's child process. What was fixed along the way: the
+claim no longer waits for an fsync; the pool's checkout check no longer costs a round trip; the catalogue is
+cached in the worker for 60 s instead of read before every CAD stage; the stage runner talks to one long-lived
+child per slot over a pipe the event loop watches (`loop.add_reader`), where a ProcessPoolExecutor added a
+manager, a feeder and a result thread (call -> stage start 0.19 -> 0.04 ms p50 in isolation); the claim returns
+the spec as JSON text, handed to the child without a decode and re-encode; and (migration 0003) the claim no
+longer inserts the attempt's row. What is left to try: an inline mode for trivial stage functions. None of
+this is near the poll interval: no wake-up was lost (the max is one sample in 1,000 on a shared machine, not a
+poll: the poll interval is 5 s).
 """
