@@ -93,9 +93,6 @@ class TickBuffer:
             self.stream.write(text)
             self.stream.flush()
 
-    def isatty(self) -> bool:
-        return bool(self.stream.isatty())
-
 
 _json_stream: TickBuffer | None = None  # where JSON lines go, once configure_logging chose JSON and info is enabled
 
