@@ -151,10 +151,13 @@ def example_spec(name: str = "island.json", *, pdf: bool = True, job_id: str = "
 
 def interleaved(rounds: int, variants: Sequence[str], run: Callable[[str, int], float],
                 log: Callable[[str], None] | None = None) -> dict[str, list[float]]:
-    """Run A B C A B C ... `rounds` times; returns every sample per variant."""
+    """Run A B C, C B A, A B C ... `rounds` times; returns every sample per variant.
+
+    The order flips every round, so no variant always runs right after the same neighbour (the raw-insert load,
+    say) or always first: drift and after-effects fall on every variant alike."""
     samples: dict[str, list[float]] = {v: [] for v in variants}
     for r in range(rounds):
-        for v in variants:
+        for v in (variants if r % 2 == 0 else list(reversed(variants))):
             value = run(v, r)
             samples[v].append(value)
             if log:
