@@ -200,11 +200,10 @@ Profiles behind these rows (2026-11-25, this machine: cProfile of the ASGI stack
   one send wrapper). A 5-round interleaved check of bare, `LOG_LEVEL=info` and `LOG_LEVEL=warning` alone
   (4 s per run) gave info/bare 0.52x before, then 0.60x, 0.66x and 0.72x after each change, with info equal to
   warning after (2). (4) The request-duration histogram is counted without prometheus_client's per-observation
-  locks (same exposition, unit-tested). The verdict sits inside this machine's noise: the full section above,
-  whose `/health` rows are interleaved with the POST rows and the raw-insert load, gave 0.60x (and 0.62x and
-  0.67x in two earlier runs of the same build), while `python -m bench.http --health-only --rounds 7` right
-  after it gave 0.73x (warning 0.78x), and the bare app itself swings between 5,000 and 9,500 req/s from run
-  to run on this shared VM. So the target is not reliably met. What is left between us and bare Litestar is
+  locks (same exposition, unit-tested). The verdict sits inside this machine's noise. Runs of the full section
+  on 2026-11-25: 0.67x (12:27, before (4)), 0.60x (12:36) and, with the round order flipping, 0.77x (13:08);
+  `python -m bench.http --health-only --rounds 7` gave 0.73x (12:47). The bare app itself swings between
+  5,000 and 9,500 req/s from run to run on this shared VM. So the target is met in some runs, not reliably. What is left between us and bare Litestar is
   what every request pays at our edge: the request id, the security headers, the auth gate, the duration
   histogram and the line, ~40 us in process against ~40 us for the whole bare request.
 - Submissions: CPU-bound in the API process. py-spy under POST load now: `engine.checks.check` ~54 % of the

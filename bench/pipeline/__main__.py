@@ -171,7 +171,8 @@ measures the machine's spare capacity (1.17x in a run at load 3-5, 1.84x at load
 machine, all earlier today), not the queue: no claim waits (SKIP LOCKED) and the workers' main processes are
 idle. Runs now have 24 jobs (12 before), so that the last job, which one worker finishes alone while the other
 idles, weighs half as much on the 2-worker row: with 12 jobs the two runs after the 0003 migration gave 1.74x
-and 1.62x at load 1.4-1.7 (per round 1.49x-2.08x), this one 1.99x.
+and 1.62x at load 1.4-1.7 (per round 1.49x-2.08x); the two 24-job runs since gave 1.99x (12:39) and 1.83x
+(13:11), all on 2026-11-25.
 """
 
 

@@ -118,9 +118,9 @@ queue table (job id, stage, priority, run_after, lease) that claims and completi
 written once per stage end. That is a schema change through every query and the API's reads; not done. The verdict depends on the
 machine's state more than on any change above: the per-round ratios spread widely (pgqueuer slows down more
 than ours when the shared VM is busy), so go by the median of many rounds. Earlier today, before 0003, 3-round
-runs gave 1.52x at load 0.7 and 1.96x at load 3-5; after it, 3-round runs gave 1.48x and 2.13x within an hour,
-and the 7-round run of 2026-11-25 12:33 gave 1.81x paired (1.74x as the ratio of the medians): at the target,
-not clear of it.
+runs gave 1.52x at load 0.7 and 1.96x at load 3-5. After it, all on 2026-11-25: 1.48x and 2.13x (3 rounds,
+12:15 and 12:25), 1.81x (7 rounds, 12:33; 1.74x as the ratio of the medians) and, with the round order
+flipping, 1.63x (7 rounds, 13:05). The batch-10 ratio sits around the target, not clear of it.
 
 The real worker adds a child-process round trip per stage (pickle over a pipe to a spawned process) and claims
 only as many jobs as it has free slots; with concurrency 10 it runs 10 children on 2 cores. At concurrency 1
