@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import contextvars
 import functools
 import json
 import logging
@@ -53,9 +52,6 @@ def _mask_secrets(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
             elif "://" in value and "@" in value:
                 event[key] = mask_dsn(value)
     return event
-
-
-_PREFIX = "structlog_"  # structlog.contextvars' name prefix for bound variables
 
 
 class TickBuffer:
@@ -123,10 +119,7 @@ def hot_logger(event: str) -> Callable[[dict[str, Any]], None]:
             fallback.info(event, **fields)
             return
         fields["event"] = event
-        ctx = contextvars.copy_context()
-        for var in ctx:
-            if var.name.startswith(_PREFIX) and ctx[var] is not Ellipsis:
-                fields.setdefault(var.name[len(_PREFIX):], ctx[var])
+        structlog.contextvars.merge_contextvars(None, "info", fields)
         fields["level"] = "info"
         fields["timestamp"] = _utc_iso()
         _json_stream.write(_json_line(None, "", _mask_secrets(None, "", fields)) + "\n")
