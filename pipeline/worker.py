@@ -309,12 +309,9 @@ class CompletionBatcher:
                 _resolve([entry], exc=exc)
 
     async def _write(self, items: list[Completion]) -> set[uuid.UUID]:
-        if not any(item.artifacts for item in items):  # one statement: its own transaction, one round trip
-            async with self.pool.connection() as conn:
-                return await store.complete_jobs(conn, worker_id=self.worker_id, ids=[i.job_id for i in items],
-                                                 summaries=[i.summary for i in items],
-                                                 warnings=[i.warnings for i in items])
-        async with self.pool.connection() as conn, conn.transaction():
+        # Without files the batch is one statement: its own transaction, one round trip. Files commit with it.
+        files = any(item.artifacts for item in items)
+        async with self.pool.connection() as conn, (conn.transaction() if files else contextlib.nullcontext()):
             held = await store.complete_jobs(conn, worker_id=self.worker_id, ids=[i.job_id for i in items],
                                              summaries=[i.summary for i in items],
                                              warnings=[i.warnings for i in items])
