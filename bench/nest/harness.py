@@ -6,7 +6,9 @@ import multiprocessing
 import random
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import rectpack
 
@@ -40,6 +42,7 @@ class Result:
 
 
 _UNCUTTABLE = 10**9  # a layout a saw cannot cut counts as no layout
+T = TypeVar("T")
 
 
 def _rectpack_once(inst: Instance, algo: type, sort: object, bin_algo: object, rotation: bool,
@@ -107,21 +110,21 @@ def run_instance(inst: Instance, rotation: bool, time_limit_s: float, seed: int 
     """All four methods on one instance."""
     bound = lower_bound(inst, rotation)
     res = Result(inst.name, inst.cls, inst.n, rotation, bound)
-    t0 = time.perf_counter()
-    res.bins["ours_guillotine"] = ours(inst, True, rotation, time_limit_s, seed)
-    res.seconds["ours_guillotine"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    res.bins["ours_free"] = ours(inst, False, rotation, time_limit_s, seed)
-    res.seconds["ours_free"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    raw, cut = rectpack_multistart(inst, _GUILLOTINE_ALGOS, rotation, time_limit_s, bound, seed, cuts=True)
+
+    def timed(method: str, fn: Callable[[], T]) -> T:
+        t0 = time.perf_counter()
+        value = fn()
+        res.seconds[method] = time.perf_counter() - t0
+        return value
+
+    res.bins["ours_guillotine"] = timed("ours_guillotine", lambda: ours(inst, True, rotation, time_limit_s, seed))
+    res.bins["ours_free"] = timed("ours_free", lambda: ours(inst, False, rotation, time_limit_s, seed))
+    raw, cut = timed("rectpack_guillotine", lambda: rectpack_multistart(inst, _GUILLOTINE_ALGOS, rotation,
+                                                                        time_limit_s, bound, seed, cuts=True))
     # No true guillotine layout within the budget: one bin per item always is one.
     res.bins["rectpack_guillotine"], res.bins["rectpack_guillotine_raw"] = min(cut, inst.n), raw
-    res.seconds["rectpack_guillotine"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    res.bins["rectpack_all"], _ = rectpack_multistart(inst, _FREE_ALGOS + _GUILLOTINE_ALGOS, rotation,
-                                                      time_limit_s, bound, seed)
-    res.seconds["rectpack_all"] = time.perf_counter() - t0
+    res.bins["rectpack_all"], _ = timed("rectpack_all", lambda: rectpack_multistart(
+        inst, _FREE_ALGOS + _GUILLOTINE_ALGOS, rotation, time_limit_s, bound, seed))
     return res
 
 
