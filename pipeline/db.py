@@ -105,18 +105,22 @@ async def listen(
                         await result
                 gen = conn.notifies()
                 stopper = asyncio.ensure_future(stop.wait())
+                nxt: asyncio.Future[psycopg.Notify] | None = None
                 try:
                     while True:
                         nxt = asyncio.ensure_future(anext(gen))
                         done, _ = await asyncio.wait({nxt, stopper}, return_when=asyncio.FIRST_COMPLETED)
                         if nxt not in done:
-                            nxt.cancel()
-                            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, psycopg.Error):
-                                await nxt
                             return
                         on_notify(nxt.result())
                 finally:
                     stopper.cancel()
+                    # Stopped, or cancelled mid-wait: a pending read holds the connection's lock, and leaving the
+                    # connection (its rollback, then close) would wait on that lock forever.
+                    if nxt is not None and not nxt.done():
+                        nxt.cancel()
+                        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, psycopg.Error):
+                            await nxt
         except (psycopg.OperationalError, psycopg.InterfaceError, StopAsyncIteration) as exc:
             if stop.is_set():
                 return

@@ -48,3 +48,21 @@ async def test_no_submission_waits_for_the_poll(settings, fault_dir) -> None:  #
     print(f"pickup ms: p50 {p50:.2f} p95 {p95:.2f} max {worst:.2f}")
     # Not a speed target (that is bench/): a lost NOTIFY would show as a wait near the 5 s poll.
     assert worst < POLL_S * 1000 / 2, f"a pickup took {worst:.0f} ms: a wake-up was lost"
+
+
+async def test_a_listener_cancelled_as_it_is_told_to_stop_ends(settings) -> None:  # type: ignore[no-untyped-def]
+    """A worker's shutdown sets `stop` and cancels its helpers in the same breath. Cancelled while it waited for a
+    notification, the listener left that read pending; the read held the connection's lock, and leaving the
+    connection (its rollback) waited on it forever: a worker that never stopped."""
+    from pipeline.db import listen
+
+    connected = asyncio.Event()
+    stop = asyncio.Event()
+    task = asyncio.create_task(listen(settings.session_url, ("studio_jobs",), lambda _n: None,
+                                      on_connect=connected.set, stop=stop))
+    await asyncio.wait_for(connected.wait(), timeout=10)
+    await asyncio.sleep(0.05)  # waiting for a notification now
+    stop.set()
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=5)
+    assert done == {task}, "the listener did not end"
