@@ -287,11 +287,10 @@ def _bulge(piece: Piece, edge: int) -> float:
 def _nearest_edge(piece: Piece, ol: g.Outline, point: tuple[float, float]) -> int | None:
     """Index of the original edge nearest a point (for 'past the right edge' messages)."""
     best, best_d = None, math.inf
-    p = shapely.Point(point)
     for span in ol.spans:
         if span.edge is None:
             continue
-        d = g.span_line(span).distance(p)
+        d = span.seg.distance_to(point)
         if d < best_d:
             best, best_d = span.edge, d
     return best
@@ -363,38 +362,35 @@ def _check_cutouts(piece: Piece, ol: g.Outline, poly: Polygon, seams: list[LineS
 
 
 def _farthest_sample(coords: np.ndarray, foot: Polygon, limit: float) -> tuple[int, float] | None:
-    """The sample farthest from the footprint (first index, GEOS distance), or None when none is beyond `limit`.
+    """The sample farthest from the footprint (first index, distance), or None when none is beyond `limit`.
 
-    Exactly `argmax(shapely.distance(shapely.points(coords), foot))`, without making a GEOS point per sample (that
-    was most of a submission's CPU): numpy puts each distance within OVERHANG_TOLERANCE_MM (0 inside the footprint,
-    else to the nearest segment of its rings), and only the samples that close to the largest get GEOS's own
-    distance. Whatever numpy rounds differently, the maximum and its first index come out the same.
+    What `argmax(shapely.distance(shapely.points(coords), foot))` finds, to within OVERHANG_TOLERANCE_MM, without a
+    GEOS point per sample (that was most of a submission's CPU): numpy measures every sample against every segment
+    of the footprint's rings, and GEOS only says which of the samples beyond `limit` are inside the footprint
+    (distance 0). Above MAX_OVERHANG_PAIRS sample-segment pairs GEOS measures point by point instead.
     """
     parts = [] if foot.is_empty else [foot] if foot.geom_type == "Polygon" else \
         list(foot.geoms) if foot.geom_type == "MultiPolygon" else []
     rings = [np.asarray(r.coords) for part in parts for r in (part.exterior, *part.interiors)]
-    starts = np.concatenate([r[:-1] for r in rings]) if rings else np.empty((0, 2))
-    if not len(starts) or len(coords) * len(starts) > MAX_OVERHANG_PAIRS:  # GEOS point by point, as before
-        candidates = np.arange(len(coords))
+    if not rings or len(coords) * sum(len(r) - 1 for r in rings) > MAX_OVERHANG_PAIRS:
+        dists = shapely.distance(shapely.points(coords), foot)
     else:
-        seg = np.concatenate([r[1:] for r in rings]) - starts
-        len2 = seg[:, 0] ** 2 + seg[:, 1] ** 2
-        # samples x segments: the offset from each segment's start to each sample, minus its projection
-        dx = coords[:, 0:1] - starts[:, 0]
-        dy = coords[:, 1:2] - starts[:, 1]
-        t = np.clip((dx * seg[:, 0] + dy * seg[:, 1]) / np.where(len2 > 0, len2, 1.0), 0.0, 1.0)
-        dx -= t * seg[:, 0]
-        dy -= t * seg[:, 1]
-        approx = np.sqrt((dx * dx + dy * dy).min(axis=1))
-        approx[shapely.contains_xy(foot, coords[:, 0], coords[:, 1])] = 0.0
-        top = float(approx.max())
-        if top + OVERHANG_TOLERANCE_MM <= limit:
-            return None
-        candidates = np.flatnonzero(approx >= top - 2 * OVERHANG_TOLERANCE_MM)
-    dists = shapely.distance(shapely.points(coords[candidates]), foot)
-    best = int(np.argmax(dists))
-    worst = float(dists[best])
-    return None if worst <= limit else (int(candidates[best]), worst)
+        # Segments down, samples across: numpy's inner loops then run along the samples, not the few segments.
+        a = np.concatenate([r[:-1] for r in rings])
+        seg = np.concatenate([r[1:] for r in rings]) - a
+        ax, ay, ex, ey = (np.ascontiguousarray(v)[:, None] for v in (a[:, 0], a[:, 1], seg[:, 0], seg[:, 1]))
+        len2 = ex * ex + ey * ey
+        dx = np.ascontiguousarray(coords[:, 0]) - ax
+        dy = np.ascontiguousarray(coords[:, 1]) - ay
+        t = np.clip((dx * ex + dy * ey) / np.where(len2 > 0, len2, 1.0), 0.0, 1.0)  # the nearest point's fraction
+        dx -= t * ex
+        dy -= t * ey
+        dists = np.sqrt((dx * dx + dy * dy).min(axis=0))
+        beyond = np.flatnonzero(dists > limit)  # only these can be the answer; those inside the footprint are at 0
+        dists[beyond[shapely.intersects_xy(foot, coords[beyond, 0], coords[beyond, 1])]] = 0.0
+    far = int(np.argmax(dists))
+    worst = float(dists[far])
+    return None if worst <= limit else (far, worst)
 
 
 def _check_overhang(job: JobSpec, piece: Piece, ol: g.Outline, poly: Polygon, rules: Rules, path: str, fmt: _Fmt,

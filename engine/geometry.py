@@ -103,10 +103,26 @@ class Seg:
         n_sag = math.ceil(abs(theta) / (2 * math.acos(max(-1.0, 1 - max_sagitta / r)))) if r > max_sagitta else 1
         n = max(2, min(MAX_SEGMENTS_PER_ARC, max(n_circle, n_sag)))
         a0 = math.atan2(self.start[1] - cy, self.start[0] - cx)
-        angles = a0 + theta * np.arange(n) / n
-        xs, ys = cx + r * np.cos(angles), cy + r * np.sin(angles)
-        xs[0], ys[0] = self.start  # exact joins between segments
-        return list(zip(xs.tolist(), ys.tolist()))
+        # Plain floats: arcs have a few dozen points, where numpy's per-call cost was most of the time (and
+        # math.cos/sin give the same values as numpy's here).
+        cos, sin = math.cos, math.sin
+        return [self.start, *[(cx + r * cos(a), cy + r * sin(a)) for a in [a0 + theta * k / n for k in range(1, n)]]]
+
+    def distance_to(self, p: Pt) -> float:
+        """Exact distance from a point to this line or arc."""
+        (x0, y0), (x1, y1) = self.start, self.end
+        if abs(self.bulge) >= EPS and self.chord >= EPS:
+            (cx, cy), r = self.center_radius()
+            a0 = math.atan2(y0 - cy, x0 - cx)
+            swept = (math.atan2(p[1] - cy, p[0] - cx) - a0) % (2 * math.pi)  # from the start, counter-clockwise
+            theta = self.angle
+            if (swept if theta > 0 else (2 * math.pi - swept) % (2 * math.pi)) <= abs(theta):
+                return abs(math.dist(p, (cx, cy)) - r)
+            return min(math.dist(p, self.start), math.dist(p, self.end))
+        dx, dy = x1 - x0, y1 - y0
+        len2 = dx * dx + dy * dy
+        t = 0.0 if len2 == 0 else max(0.0, min(1.0, ((p[0] - x0) * dx + (p[1] - y0) * dy) / len2))
+        return math.dist(p, (x0 + t * dx, y0 + t * dy))
 
 
 @dataclass(frozen=True)

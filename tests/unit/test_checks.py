@@ -153,7 +153,7 @@ def test_a_piece_too_small_to_have_an_area_is_a_finding_not_a_crash(size: float)
 
 @pytest.mark.parametrize("max_pairs", [None, 0])  # 0: too many pairs for numpy, GEOS measures every sample
 def test_overhang_farthest_sample_is_what_geos_finds_point_by_point(monkeypatch, max_pairs):
-    """The numpy pre-pass only picks which samples GEOS measures: the answer is GEOS's first maximum, tie or not."""
+    """The answer is GEOS's maximum distance, and a sample at it, to within OVERHANG_TOLERANCE_MM, tie or not."""
     import numpy as np
     import shapely
 
@@ -161,17 +161,28 @@ def test_overhang_farthest_sample_is_what_geos_finds_point_by_point(monkeypatch,
 
     if max_pairs is not None:
         monkeypatch.setattr(c, "MAX_OVERHANG_PAIRS", max_pairs)
+    tol = c.OVERHANG_TOLERANCE_MM
     rng = np.random.default_rng(7)
     footprints = [shapely.box(50, 30, 2550, 900), shapely.box(0, 0, 2600, 900),  # ties along a parallel edge
                   shapely.Polygon([(0, 0), (1000, 0), (1000, 400), (400, 400), (400, 900), (0, 900)]),  # an L
                   shapely.box(0, 0, 1000, 1000).difference(shapely.box(300, 300, 600, 600)),  # a hole
                   shapely.Polygon([(0, 0), (900, 900), (900, 0), (0, 900)]).buffer(0),  # a bow tie: two parts
-                  shapely.Point(500, 400).buffer(450)]  # arcs: many short segments
+                  shapely.Point(500, 400).buffer(450),  # arcs: many short segments
+                  shapely.Polygon([(0, 0), (800, 0), (800, 0), (800, 700), (0, 700)])]  # a repeated vertex
     piece = shapely.segmentize(shapely.box(0, 0, 2600, 1200).exterior, 10.0)
+    inside = np.array([[300.0, 300.0], [10.0, 10.0], [450.0, 200.0]])  # deep inside some footprints: distance 0
+    checked = 0
     for foot in footprints:
-        for coords in (np.asarray(piece.coords), rng.uniform(-200, 2800, (300, 2)).round(rng.integers(0, 3))):
+        for coords in (np.asarray(piece.coords), rng.uniform(-200, 2800, (300, 2)).round(rng.integers(0, 3)), inside):
             dists = shapely.distance(shapely.points(coords), foot)
-            far = int(np.argmax(dists))
-            for limit in (0.0, float(dists[far]) - 1e-9, float(dists[far]), float(dists[far]) + 1.0):
-                expected = None if dists[far] <= limit else (far, float(dists[far]))
-                assert c._farthest_sample(coords, foot, limit) == expected, (foot.wkt[:40], limit)
+            top = float(dists.max())
+            for limit in (0.0, top - 1e-3, top - 1e-9, top, top + 1.0):
+                found = c._farthest_sample(coords, foot, limit)
+                if top <= limit - tol:
+                    assert found is None, (foot.wkt[:40], limit)
+                elif top > limit + tol:
+                    assert found is not None, (foot.wkt[:40], limit)
+                    index, distance = found
+                    assert abs(distance - top) <= tol and dists[index] >= top - tol, (foot.wkt[:40], limit)
+                    checked += 1
+    assert checked > 20

@@ -115,3 +115,21 @@ def test_label_point_is_on_the_stone():
     segs = g.outline(ell).segs
     x, y = g.label_point(segs)
     assert g.to_polygon(segs).buffer(-100).contains(g.shapely.Point(x, y))  # well inside, not on an edge
+
+
+def test_distance_to_a_line_or_arc_is_what_a_fine_polyline_gives() -> None:
+    """Seg.distance_to is exact; a polyline of the arc at 0.001 mm sagitta is within that of it."""
+    import random
+
+    from shapely.geometry import LineString, Point
+
+    rng = random.Random(3)
+    segs = [g.Seg((0.0, 0.0), (1000.0, 0.0)), g.Seg((0.0, 0.0), (0.0, 0.0)),
+            g.Seg((0.0, 0.0), (100.0, 100.0), math.tan(math.pi / 8)),  # quarter circle, counter-clockwise
+            g.Seg((100.0, 100.0), (0.0, 0.0), -math.tan(math.pi / 8)),  # the same arc, clockwise
+            g.Seg((500.0, 0.0), (-500.0, 0.0), 1.0), g.Seg((0.0, 0.0), (300.0, 40.0), -2.5)]  # half circle, major arc
+    for s in segs:
+        line = LineString([*s.points(0.001, 4096), s.end]) if s.chord > 0 else Point(s.start)
+        for _ in range(200):
+            p = (rng.uniform(-700, 1200), rng.uniform(-700, 700))
+            assert s.distance_to(p) == pytest.approx(line.distance(Point(p)), abs=0.002), (s, p)
