@@ -25,7 +25,7 @@ from api.events import EventHub
 from api.jobs import GenerateController, JobsController
 from api.metrics import metrics, observe_request
 from api.openapi import add_spec_schemas
-from api.security import Gate, bearer_token, deny, rate_limit
+from api.security import UNAUTHORIZED, Gate, SubmissionLimit, bearer_token, deny
 from ops.logs import hot_logger
 from ops.settings import Settings
 from pipeline import store
@@ -136,7 +136,7 @@ def edge_middleware(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:
                 if refused is None:
                     await app(scope, receive_wrapper, send_wrapper)
                 else:
-                    await deny(send_wrapper, 401, refused)
+                    await deny(send_wrapper, 401, refused, UNAUTHORIZED)
             finally:
                 elapsed = time.perf_counter() - started
                 status = status or 500  # no response at all: the exception went on to the server, which sends 500
@@ -181,7 +181,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                       expose_headers=["Location", "X-Request-ID", "Retry-After"], max_age=600,
                       allow_credentials=settings.cors_allow_credentials) \
         if settings.allowed_origins else None
-    limit = rate_limit(settings)
+    limit = SubmissionLimit(settings.rate_limit_per_minute) if settings.rate_limit_per_minute > 0 else None
     submissions = Router("/", route_handlers=[GenerateController], middleware=[limit.middleware] if limit else [])
     app = Litestar(
         route_handlers=[root, health_route(health_check), metrics, submissions, JobsController, CatalogueController],

@@ -80,8 +80,6 @@ def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Res
         detail = "; ".join(f"{p.path}: {p.message}" for p in errors)
     response = _body(exc.status_code, detail, errors)
     headers = dict(exc.headers or {})
-    if exc.status_code == 429 and "RateLimit-Reset" in headers:
-        headers["Retry-After"] = headers["RateLimit-Reset"]  # what clients and proxies read
     if exc.status_code == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="studio"')
     response.headers.update(headers)

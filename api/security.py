@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import math
+import time
 from typing import Any
 
 import jwt
+import msgspec
 import structlog
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
-from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
-from litestar.types import Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from ops.settings import Settings
 
@@ -114,14 +116,15 @@ def bearer_token(authorization: bytes) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-async def deny(send: Send, status: int, detail: str) -> None:
-    import msgspec
-
+async def deny(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]]) -> None:
+    """Answer with an ErrorBody from a middleware, before Litestar routes the request."""
     body = msgspec.json.encode({"status_code": status, "detail": detail, "errors": [], "warnings": []})
     await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        (b"www-authenticate", b'Bearer realm="studio"')]})
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]})
     await send({"type": "http.response.body", "body": body})
+
+
+UNAUTHORIZED = [(b"www-authenticate", b'Bearer realm="studio"')]
 
 
 def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -139,17 +142,55 @@ def requires_admin_unless_scoped(connection: ASGIConnection[Any, Any, Any, Any],
         requires_admin(connection, handler)
 
 
-def rate_limit(settings: Settings) -> RateLimitConfig | None:
-    """Submissions per client per minute (the token's `sub`, else the client address after proxy headers).
+class SubmissionLimit:
+    """RATE_LIMIT_PER_MINUTE submissions per client: the token's `sub`, else the client address (after the proxy
+    headers). Each client gets a one-minute window from its first submission; past the limit, 429 with
+    `Retry-After` until the window ends. Answers carry the IETF draft's RateLimit-* headers.
 
-    The app mounts this on the submission route alone: on the whole app, Litestar's middleware builds a Request
-    for every request, and a sync `check_throttle_handler` runs in a worker thread each time.
+    Mounted on the submission route alone. In memory, per process, with no lock: the event loop runs one request
+    at a time between awaits, and nothing here awaits between reading a window and counting in it. Ended windows
+    are dropped once a minute, so memory follows the clients of the last minute or two.
     """
-    if settings.rate_limit_per_minute <= 0:
-        return None
 
-    def identify(request: Any) -> str:
-        return request.scope.get("state", {}).get("owner") or get_remote_address(request)
+    WINDOW_S = 60
 
-    return RateLimitConfig(rate_limit=("minute", settings.rate_limit_per_minute), identifier_for_request=identify,
-                           set_rate_limit_headers=True)
+    def __init__(self, per_minute: int) -> None:
+        self.limit = per_minute
+        self.windows: dict[str, list[float]] = {}  # client -> [window end (monotonic), submissions in it]
+        self.next_sweep = 0.0
+        self.policy = (b"ratelimit-policy", f"{per_minute}; w={self.WINDOW_S}".encode())
+
+    def admit(self, client: str, now: float) -> tuple[int | None, list[tuple[bytes, bytes]]]:
+        """Count a submission: None when it may go on, else the seconds to wait; and the headers for its answer."""
+        if now >= self.next_sweep:
+            self.windows = {k: w for k, w in self.windows.items() if w[0] > now}
+            self.next_sweep = now + self.WINDOW_S
+        window = self.windows.get(client)
+        if window is None or window[0] <= now:
+            window = self.windows[client] = [now + self.WINDOW_S, 0]
+        allowed = window[1] < self.limit
+        window[1] += allowed
+        reset = max(1, math.ceil(window[0] - now))
+        headers = [self.policy, (b"ratelimit-limit", str(self.limit).encode()),
+                   (b"ratelimit-remaining", str(self.limit - int(window[1])).encode()),
+                   (b"ratelimit-reset", str(reset).encode())]
+        return (None, headers) if allowed else (reset, [*headers, (b"retry-after", str(reset).encode())])
+
+    def middleware(self, app: ASGIApp) -> ASGIApp:
+        async def limited(scope: Scope, receive: Receive, send: Send) -> None:
+            owner = scope.get("state", {}).get("owner")
+            client = f"sub {owner}" if owner else f"address {(scope.get('client') or ('unknown',))[0]}"
+            wait, headers = self.admit(client, time.monotonic())
+            if wait is not None:
+                await deny(send, 429, f"too many submissions from this client: at most {self.limit} a minute; "
+                                      f"retry in {wait} s", headers)
+                return
+
+            async def send_with_headers(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message["headers"] = [*message.get("headers", ()), *headers]
+                await send(message)
+
+            await app(scope, receive, send_with_headers)
+
+        return limited
