@@ -201,25 +201,39 @@ Profiles behind these rows (2026-11-25, this machine: cProfile of the ASGI stack
   (4 s per run) gave info/bare 0.52x before, then 0.60x, 0.66x and 0.72x after each change, with info equal to
   warning after (2). (4) The request-duration histogram is counted without prometheus_client's per-observation
   locks (same exposition, unit-tested). The verdict sits inside this machine's noise. Runs of the full section
-  on 2026-11-25: 0.67x (12:27, before (4)), 0.60x (12:36) and, with the round order flipping, 0.77x (13:08);
-  `python -m bench.http --health-only --rounds 7` gave 0.73x (12:47). The bare app itself swings between
+  on 2026-11-25: 0.67x (12:27, before (4)), 0.60x (12:36) and, with the round order flipping, 0.77x (13:08),
+  0.78x (14:13, not written) and 0.74x (14:26, the table above); `python -m bench.http --health-only --rounds 7`
+  gave 0.73x (12:47). The bare app itself swings between
   5,000 and 9,500 req/s from run to run on this shared VM. So the target is met in some runs, not reliably. What is left between us and bare Litestar is
   what every request pays at our edge: the request id, the security headers, the auth gate, the duration
   histogram and the line, ~40 us in process against ~40 us for the whole bare request.
-- Submissions: CPU-bound in the API process. py-spy under POST load now: `engine.checks.check` ~54 % of the
-  process (the overhang check ~29 %, of which the farthest-sample search ~21 %; building the piece polygons
-  ~14 %; cutouts ~9 %), `insert_job` ~14 %, Litestar's rate limiter ~7 % (an anyio lock and a memory-store
-  read and write per request), the rest Litestar and the line. Earlier: the check builds each piece's polygon
-  once and finds the farthest overhang sample with a numpy pre-pass that sends GEOS only the samples near the
-  maximum (identical findings on 4,003 random jobs), ~1.5 ms of CPU per check instead of ~2.0.
-- Why one process cannot reach 0.5x: the raw anchor only inserts; a submission also decodes, validates, checks
-  and answers, ~3.5 ms of CPU per request here, and even with the check at zero one process would be near
-  0.35x. `WEB_CONCURRENCY=2` adds a process, but the 2 cores are shared with PostgreSQL (fsync=on commits), wrk
-  and the other rows' servers, so it gains less than 2x here; on an instance with spare cores the rate scales
-  per process and per instance. What would reach 0.5x on this machine: running the fabrication checks in the
-  worker instead of the request (their errors would then be reported on the job, not as a 422 naming the
-  field: a change to the API's contract, so not done), plus an exact shortcut for the ~250 tied samples the
-  overhang check still sends to GEOS.
+- Submissions, changed this afternoon (the morning's run gave 0.16x in one process, 0.23x in two): (1) the
+  fabrication check finds the overhang's farthest sample with numpy alone (every sample against every footprint
+  segment, segments down and samples across so numpy's inner loops run along the samples; GEOS only says which
+  samples beyond the limit are inside the footprint), measures the edge a finding names exactly on the
+  outline's lines and arcs instead of on a discretised LineString per span, and discretises arcs with plain
+  floats (for a few dozen points numpy's per-call cost was most of the time). The island job's check went from
+  ~1.55 ms to ~0.8 ms of CPU in process. On 3,000 random variations of the example jobs the findings are the
+  same as before except 8, whose farthest sample is a vertex shared by two edges: the message names the other
+  one. (2) Litestar's rate-limit middleware is replaced by our own per-client window
+  (`api.security.SubmissionLimit`): the same headers and 429, without a Request object, an anyio lock and a
+  JSON memory-store read and write per submission (~5 % of the process before).
+- py-spy under POST load after both (one process, 375 req/s): the check ~44 % of the process (overhang 17.5 %,
+  building the piece's outline and polygon 12 %, cutouts 8 %), uvicorn's HTTP handling ~11 %, `insert_job`
+  ~5 %, decoding the spec ~4 %, routing and the limiter ~4 %, the rest Litestar, psycopg and the line.
+  Through the ASGI app in process (real database, no network): ~2.2 ms of CPU per submission, ~0.9 ms with
+  `check` stubbed out.
+- Runs after both changes, 2026-11-25: 0.24x in one process and 0.30x with `WEB_CONCURRENCY=2` (14:13, not
+  written), 0.22x and 0.28x (14:26, the table above).
+- Why 0.5x is still out of reach here: the raw anchor only inserts (~1,400/s), so 0.5x is ~700 submissions/s.
+  Everything but the check is ~56 % of the process, so one process would reach about 0.46x even if the check
+  cost nothing. `WEB_CONCURRENCY=2` gains only ~1.2x, because the 2 cores also run PostgreSQL (fsync=on
+  commits) and wrk; on an instance with spare cores the rate scales per process and per instance. Moving the
+  rules that only warn (overhang, distances to edges, seams and between cutouts, inside corners) to the
+  worker would take about a fifth off a submission, not enough alone, and the 202 would no longer carry the
+  warnings (they would reach the job when its CAD stage runs): a change of contract for the frontend, not
+  made. Moving every check to the worker would turn the 422 that names the field into a failure on the job,
+  against the API's contract.
 """
 
 
