@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import random
 import select
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
 
 import psycopg
 import structlog
@@ -129,3 +130,55 @@ async def listen(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=backoff)
             backoff = min(max_backoff_s, backoff * 2) * (0.8 + 0.4 * random.random())  # noqa: S311
+
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class GroupCommit(Generic[Item, Result]):
+    """Group commit: items that arrive while one write is in flight go out together in the next one (one
+    statement, one commit, one fsync), so none waits longer than one write, and an idle caller not at all.
+
+    `write(items)` returns one result per item, in order; an exception in that list is raised to its item's
+    caller alone. A write that fails as a whole is retried item by item, so one bad item cannot fail the others.
+    """
+
+    def __init__(self, write: Callable[[list[Item]], Awaitable[Sequence[Result | BaseException]]]) -> None:
+        self.write = write
+        self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def submit(self, item: Item) -> Result:
+        fut: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, fut))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await fut
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                results = await self.write([item for item, _ in batch])
+            except Exception as exc:
+                if len(batch) > 1:  # find the culprit: every other item still commits
+                    for entry in batch:
+                        try:
+                            _settle([entry], await self.write([entry[0]]))
+                        except Exception as one:
+                            _settle([entry], [one])
+                else:
+                    _settle(batch, [exc])
+                continue
+            _settle(batch, results)
+
+
+def _settle(batch: list[tuple[Item, asyncio.Future[Result]]], results: Sequence[Result | BaseException]) -> None:
+    for (_, fut), result in zip(batch, results, strict=True):
+        if fut.done():  # its caller was cancelled (a client gone, a shutdown): the write stands or not on its own
+            continue
+        if isinstance(result, BaseException):
+            fut.set_exception(result)
+        else:
+            fut.set_result(result)

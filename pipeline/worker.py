@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib
 import random
 import time
@@ -19,7 +20,7 @@ import structlog
 from ops.dsn import is_pooler
 from ops.settings import Settings
 from pipeline import store
-from pipeline.db import listen, open_pool
+from pipeline.db import GroupCommit, listen, open_pool
 from pipeline.stages import StageCrashed, StageOutput, StageRunner, StageTimeout, next_stage
 
 log = structlog.get_logger()
@@ -43,7 +44,9 @@ class Worker:
         self.lost: set[uuid.UUID] = set()  # leases another worker took over: drop our results
         # The CAD stage's drawings, kept for a PDF stage this worker is likely to claim next (no read-back).
         self.handoff: OrderedDict[uuid.UUID, list[tuple[str, str, bytes]]] = OrderedDict()
-        self.completions = CompletionBatcher(pool, settings.worker_id)
+        # Last-stage results that finish together commit together (one fsync).
+        self.completions: GroupCommit[Completion, bool] = GroupCommit(
+            functools.partial(write_completions, pool, settings.worker_id))
         self._catalogue_cache: tuple[float, bytes | None] | None = None
 
     async def run(self) -> None:
@@ -165,7 +168,7 @@ class Worker:
         nxt = next_stage(stage, job["spec_json"])
         warnings = out.summary.get("warnings") if isinstance(out.summary, dict) else None
         if nxt is None:  # the last stage: group-committed with other jobs finishing at the same time
-            if not await self.completions.complete(Completion(job_id, stage, out.summary, warnings, out.artifacts)):
+            if not await self.completions.submit(Completion(job_id, stage, out.summary, warnings, out.artifacts)):
                 log.warning("lease_lost", detail="result dropped: another attempt owns the job")
                 return "lease_lost", None
             return "succeeded", None
@@ -266,72 +269,21 @@ class Completion(NamedTuple):
     artifacts: list[tuple[str, str, bytes]]
 
 
-class CompletionBatcher:
-    """Group commit for last-stage results: results that arrive while one commit is in flight go out together
-    in the next transaction (one `complete_jobs` statement, one fsync), so none waits longer than one commit.
-
-    Each job stays guarded by its lease; a failed batch is retried job by job so one bad result
-    cannot fail the others.
-    """
-
-    def __init__(self, pool: psycopg_pool.AsyncConnectionPool, worker_id: str) -> None:
-        self.pool = pool
-        self.worker_id = worker_id
-        self._pending: list[tuple[Completion, asyncio.Future[bool]]] = []
-        self._flusher: asyncio.Task[None] | None = None
-
-    async def complete(self, item: Completion) -> bool:
-        """Mark the job succeeded with its artifacts; False when the lease was lost (nothing changed)."""
-        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append((item, fut))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-        return await fut
-
-    async def _flush(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            try:
-                held = await self._write([item for item, _ in batch])
-            except Exception as exc:
-                if len(batch) > 1:  # find the culprit: every other result still commits
-                    await self._flush_one_by_one(batch)
-                else:
-                    _resolve(batch, exc=exc)
-                continue
-            _resolve(batch, held=held)
-
-    async def _flush_one_by_one(self, batch: list[tuple[Completion, asyncio.Future[bool]]]) -> None:
-        for entry in batch:
-            try:
-                _resolve([entry], held=await self._write([entry[0]]))
-            except Exception as exc:
-                _resolve([entry], exc=exc)
-
-    async def _write(self, items: list[Completion]) -> set[uuid.UUID]:
-        # Without files the batch is one statement: its own transaction, one round trip. Files commit with it.
-        files = any(item.artifacts for item in items)
-        async with self.pool.connection() as conn, (conn.transaction() if files else contextlib.nullcontext()):
-            held = await store.complete_jobs(conn, worker_id=self.worker_id, ids=[i.job_id for i in items],
-                                             summaries=[i.summary for i in items],
-                                             warnings=[i.warnings for i in items])
-            for item in items:
-                if item.job_id in held:
-                    for name, content_type, data in item.artifacts:
-                        await store.replace_artifact(conn, job_id=item.job_id, stage=item.stage, name=name,
-                                                     content_type=content_type, data=data)
-        return held
-
-
-def _resolve(batch: list[tuple[Completion, asyncio.Future[bool]]], *, held: set[uuid.UUID] | None = None,
-             exc: BaseException | None = None) -> None:
-    for item, fut in batch:
-        if fut.done():  # its job was cancelled (shutdown): the lease guard covers whatever happened
-            continue
-        if exc is not None:
-            fut.set_exception(exc)
-        else:
-            fut.set_result(item.job_id in (held or set()))
+async def write_completions(pool: psycopg_pool.AsyncConnectionPool, worker_id: str,
+                            items: list[Completion]) -> list[bool]:
+    """Last-stage results, many in one commit (the worker's GroupCommit): each job stays guarded by its lease.
+    False for a job whose lease was lost (nothing changed for it). Without files the batch is one statement, its
+    own transaction in one round trip; files commit with it."""
+    files = any(item.artifacts for item in items)
+    async with pool.connection() as conn, (conn.transaction() if files else contextlib.nullcontext()):
+        held = await store.complete_jobs(conn, worker_id=worker_id, ids=[i.job_id for i in items],
+                                         summaries=[i.summary for i in items], warnings=[i.warnings for i in items])
+        for item in items:
+            if item.job_id in held:
+                for name, content_type, data in item.artifacts:
+                    await store.replace_artifact(conn, job_id=item.job_id, stage=item.stage, name=name,
+                                                 content_type=content_type, data=data)
+    return [item.job_id in held for item in items]
 
 
 def stage_target(settings: Settings) -> dict[str, Any]:

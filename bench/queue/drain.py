@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from typing import Any
@@ -37,12 +38,12 @@ def _count_succeeded(url: str) -> int:
 
 async def _drain_ours(url: str, batch: int, mode: str) -> float:
     """mode: "per_job" (one guarded transition per job, the worker's path before complete_jobs), "batch"
-    (one complete_jobs per claim, then the next claim) or "coalesced" (the worker's CompletionBatcher: the next
+    (one complete_jobs per claim, then the next claim) or "coalesced" (the worker's GroupCommit: the next
     claim runs while completions commit; those arriving during a commit share the next one)."""
     from ops.settings import Settings
     from pipeline import store
-    from pipeline.db import open_pool
-    from pipeline.worker import Completion, CompletionBatcher
+    from pipeline.db import GroupCommit, open_pool
+    from pipeline.worker import Completion, write_completions
 
     settings = Settings(database_url=url, worker_id="bench").normalized()
     handled = 0
@@ -53,7 +54,7 @@ async def _drain_ours(url: str, batch: int, mode: str) -> float:
 
     async with open_pool(settings, min_size=3, max_size=3) as pool:
         await pool.wait()
-        batcher = CompletionBatcher(pool, "bench")
+        completions = GroupCommit(functools.partial(write_completions, pool, "bench"))
         pending: set[asyncio.Task[bool]] = set()
         started = time.perf_counter()
         while True:
@@ -77,7 +78,7 @@ async def _drain_ours(url: str, batch: int, mode: str) -> float:
                 assert len(done) == len(jobs)
             else:
                 for job in jobs:
-                    task = asyncio.create_task(batcher.complete(Completion(job["id"], job["stage"], None, None, [])))
+                    task = asyncio.create_task(completions.submit(Completion(job["id"], job["stage"], None, None, [])))
                     pending.add(task)
                     task.add_done_callback(pending.discard)
                 if len(pending) >= 4 * batch:  # bounded: at most a few batches awaiting their commit

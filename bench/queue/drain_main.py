@@ -51,7 +51,7 @@ def main(argv: list[str]) -> int:
 
 No-op jobs are enqueued in bulk (not timed), then drained by one consumer: jobs/s from the first claim to the
 last completion committed (ours), or to the last handler call (pgqueuer, whose completions are then still
-buffered; procrastinate). "ours" is `store.claim_jobs(limit=batch)` plus the worker's `CompletionBatcher`
+buffered; procrastinate). "ours" is `store.claim_jobs(limit=batch)` plus the worker's `GroupCommit` of completions
 (lease-guarded `complete_jobs`, group-committed while the next claim runs), in-process, no-op handler: the
 apples-to-apples comparison with pgqueuer's in-process entrypoint. "studio worker" is the real `studio worker`
 process (`STAGE_FUNCTION=bench.queue.noop:noop_stage`, single-stage jobs with `options.outputs.pdf = null`,
@@ -80,7 +80,7 @@ Within each round, ours b10 / pgqueuer b10: {per_round}.
 NOTES = """
 Earlier changes, measured by the "per-job transition" row: `claim_jobs` commits with `synchronous_commit = off`
 for its own transaction (a lost claim only leaves the job queued; the result's durable commit flushes it),
-`complete_jobs` finishes many jobs in one lease-guarded statement, the worker's `CompletionBatcher`
+`complete_jobs` finishes many jobs in one lease-guarded statement, the worker's `GroupCommit` of completions
 group-commits last-stage results, and the pool's checkout check costs no round trip.
 
 Profiled this time (py-spy on the in-process drain at batch 10, 12,000 jobs; CPU per job from `getrusage` and
@@ -93,7 +93,7 @@ claim and every completion batch. What changed:
 - The pool's connections are autocommit (`pipeline.db.pool_kwargs`): every store function is one statement, so
   a claim or a completion batch is one round trip instead of three. The claim's `set_config(..., true)` still
   applies to its implicit transaction (4 WAL fsyncs for 300 claims, 37 with it on).
-- `CompletionBatcher` writes a batch without artifacts as one statement, without `conn.transaction()`.
+- The worker's completion batch (`write_completions`) writes a batch without artifacts as one statement, without `conn.transaction()`.
 - The real worker: the claim returns the spec as JSON text, handed to the stage process as it is (no decode
   to a dict, no re-encode, no `JobSpec` built to find the next stage); a job whose stage has finished frees its
   slot while its result commits, so the next claim overlaps that commit.
