@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -29,7 +30,7 @@ from api.security import UNAUTHORIZED, Gate, SubmissionLimit, bearer_token, deny
 from ops.logs import hot_logger
 from ops.settings import Settings
 from pipeline import store
-from pipeline.db import listen, open_pool
+from pipeline.db import GroupCommit, listen, open_pool
 
 log = structlog.get_logger()
 
@@ -164,6 +165,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         hub = EventHub()
         async with open_pool(settings) as pool:
             app.state.pool, app.state.hub, app.state.settings = pool, hub, settings
+            # Submissions that arrive while one insert commits share the next one (one fsync, one NOTIFY).
+            app.state.submissions = GroupCommit(functools.partial(store.insert_jobs, pool))
             health_check.pool = pool
             listener = asyncio.create_task(listen(settings.session_url, ("studio_job_events",), hub.dispatch,
                                                   on_connect=hub.wake_all, stop=stop))

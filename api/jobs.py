@@ -73,13 +73,12 @@ class GenerateController(Controller):
         if errors:
             raise InvalidJob(f"the job breaks {len(errors)} fabrication rule{'s' if len(errors) > 1 else ''}",
                              problems_from_findings(errors), problems_from_findings(warnings))
-        settings = state.settings
         try:
-            submitted = await store.insert_job(
-                state.pool, spec=to_builtins(job), job_ref=job.job.id, owner=owner_of(request), priority=priority,
-                run_after=run_after, max_attempts=settings.max_attempts, idempotency_key=idempotency_key,
+            submitted = await state.submissions.submit(store.NewJob(
+                spec=to_builtins(job), job_ref=job.job.id, id=job_id, owner=owner_of(request), priority=priority,
+                run_after=run_after, max_attempts=state.settings.max_attempts, idempotency_key=idempotency_key,
                 request_sha256=store.request_digest(body) if idempotency_key else None,
-                warnings=[to_builtins(w) for w in warnings])
+                warnings=[to_builtins(w) for w in warnings]))
         except store.IdempotencyConflict as exc:
             raise HTTPException(status_code=HTTP_409_CONFLICT, detail=str(exc)) from None
         url = job_url(submitted.id)

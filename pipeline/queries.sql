@@ -2,17 +2,25 @@
 -- Channels: `studio_jobs` wakes workers (empty payload: a hint, the claim decides);
 -- `studio_job_events` carries {"id","status","stage"} for live status streams.
 
--- name: insert_job
--- Enqueue and wake in one statement: the NOTIFY is delivered when this transaction commits, never before.
--- A repeated Idempotency-Key inserts nothing and returns no row; the caller then reads the existing job.
+-- name: insert_jobs
+-- Enqueue and wake in one statement: the NOTIFY is delivered when this transaction commits, never before, and
+-- PostgreSQL folds the identical notifications of one transaction into one. Submissions that arrive together
+-- share the statement (the API's GroupCommit): one commit, one fsync, one hold of the global notify lock.
+-- A repeated Idempotency-Key inserts nothing for its row and returns no row for it; the caller then reads the
+-- existing job. Rows go in the order given.
 WITH inserted AS (
-    INSERT INTO jobs (spec, job_ref, owner, priority, run_after, max_attempts, idempotency_key,
+    INSERT INTO jobs (id, spec, job_ref, owner, priority, run_after, max_attempts, idempotency_key,
                       request_sha256, warnings)
-    VALUES (%(spec)s, %(job_ref)s, %(owner)s, %(priority)s, coalesce(%(run_after)s, now()), %(max_attempts)s,
-            %(idempotency_key)s, %(request_sha256)s, %(warnings)s)
+    SELECT id, spec, job_ref, owner, priority, coalesce(run_after, now()), max_attempts, idempotency_key,
+           request_sha256, warnings
+      FROM unnest(%(ids)s::uuid[], %(specs)s::jsonb[], %(job_refs)s::text[], %(owners)s::text[],
+                  %(priorities)s::smallint[], %(run_afters)s::timestamptz[], %(max_attempts)s::integer[],
+                  %(idempotency_keys)s::text[], %(request_sha256s)s::text[], %(warnings)s::jsonb[])
+           AS n(id, spec, job_ref, owner, priority, run_after, max_attempts, idempotency_key, request_sha256,
+                warnings)
     ON CONFLICT (coalesce(owner, ''), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-    RETURNING id, status, stage, created_at, run_after)
-SELECT id, status, stage, created_at, pg_notify('studio_jobs', '') AS notified FROM inserted;
+    RETURNING id, status)
+SELECT id, status, pg_notify('studio_jobs', '') AS notified FROM inserted;
 
 -- name: get_job_by_idempotency_key
 -- The job a retried submission already created.

@@ -6,7 +6,7 @@ import hashlib
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from typing import Any, Literal, LiteralString, cast
@@ -77,36 +77,54 @@ def request_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-async def insert_job(
-    pool: AsyncConnectionPool,
-    *,
-    spec: dict[str, Any],
-    job_ref: str,
-    owner: str | None = None,
-    priority: int = 0,
-    run_after: datetime | None = None,
-    max_attempts: int = 3,
-    idempotency_key: str | None = None,
-    request_sha256: str | None = None,
-    warnings: list[Any] | None = None,
-) -> Submitted:
-    """Insert a job and NOTIFY in one transaction; a repeated idempotency key returns the first job."""
-    params = {
-        "spec": Jsonb(spec), "job_ref": job_ref, "owner": owner, "priority": priority, "run_after": run_after,
-        "max_attempts": max_attempts, "idempotency_key": idempotency_key, "request_sha256": request_sha256,
-        "warnings": Jsonb(warnings or []),
-    }
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A job to insert. The caller may choose its id (the API does, before the insert)."""
+
+    spec: dict[str, Any]
+    job_ref: str
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    owner: str | None = None
+    priority: int = 0
+    run_after: datetime | None = None
+    max_attempts: int = 3
+    idempotency_key: str | None = None
+    request_sha256: str | None = None
+    warnings: list[Any] | None = None
+
+
+async def insert_jobs(pool: AsyncConnectionPool, jobs: list[NewJob]) -> list[Submitted | IdempotencyConflict]:
+    """Insert jobs and NOTIFY in one statement (its own transaction): per job, what it became, or the conflict
+    of a reused Idempotency-Key. A repeated key with the same body returns the job its first request made."""
     async with pool.connection() as conn:
-        rows = await _rows(conn, "insert_job", params)
-        if rows:
-            return Submitted(rows[0]["id"], rows[0]["status"], True)
-        existing = await _rows(conn, "get_job_by_idempotency_key",
-                               {"owner": owner, "idempotency_key": idempotency_key})
+        rows = await _rows(conn, "insert_jobs", {
+            "ids": [j.id for j in jobs], "specs": [Jsonb(j.spec) for j in jobs], "job_refs": [j.job_ref for j in jobs],
+            "owners": [j.owner for j in jobs], "priorities": [j.priority for j in jobs],
+            "run_afters": [j.run_after for j in jobs], "max_attempts": [j.max_attempts for j in jobs],
+            "idempotency_keys": [j.idempotency_key for j in jobs],
+            "request_sha256s": [j.request_sha256 for j in jobs], "warnings": [Jsonb(j.warnings or []) for j in jobs],
+        })
+        inserted = {r["id"]: r["status"] for r in rows}
+        return [Submitted(j.id, inserted[j.id], True) if j.id in inserted else await _replay(conn, j) for j in jobs]
+
+
+async def _replay(conn: AsyncConnection[Any], job: NewJob) -> Submitted | IdempotencyConflict:
+    """The job an earlier request with this Idempotency-Key made."""
+    existing = await _rows(conn, "get_job_by_idempotency_key",
+                           {"owner": job.owner, "idempotency_key": job.idempotency_key})
     if not existing:  # deleted between the two statements: vanishingly rare, and safe to report
-        raise IdempotencyConflict("the job for this Idempotency-Key was deleted")
-    if existing[0]["request_sha256"] != request_sha256:
-        raise IdempotencyConflict("this Idempotency-Key was used with a different request body")
+        return IdempotencyConflict("the job for this Idempotency-Key was deleted")
+    if existing[0]["request_sha256"] != job.request_sha256:
+        return IdempotencyConflict("this Idempotency-Key was used with a different request body")
     return Submitted(existing[0]["id"], existing[0]["status"], False)
+
+
+async def insert_job(pool: AsyncConnectionPool, **fields: Any) -> Submitted:
+    """One job (`NewJob`'s fields); raises IdempotencyConflict."""
+    (result,) = await insert_jobs(pool, [NewJob(**fields)])
+    if isinstance(result, IdempotencyConflict):
+        raise result
+    return result
 
 
 # ---- the worker's side --------------------------------------------------------------------------

@@ -26,9 +26,8 @@ RETURNING id, status, stage, created_at"""
 
 async def _load(url: str, clients: int, notify: bool, seconds: float) -> float:
     import pipeline.db  # noqa: F401  (msgspec jsonb dumper)
-    from pipeline.store import QUERIES
 
-    query = QUERIES["insert_job"] if notify else WITHOUT_NOTIFY
+    query = common.RAW_INSERT_NOTIFY if notify else WITHOUT_NOTIFY
     spec = Jsonb(common.example_spec("island.json"))
     params = {"spec": spec, "job_ref": "N", "owner": None, "priority": 0, "run_after": None, "max_attempts": 3,
               "idempotency_key": None, "request_sha256": None, "warnings": Jsonb([])}

@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 
 from bench import common
 
-# The raw loop sends exactly what insert_job sends (the same statement, the same parameters).
+# The raw loop's parameters: a job like ours, without an idempotency key.
 RAW_PARAMS = {"job_ref": "RAW", "owner": None, "priority": 0, "run_after": None, "max_attempts": 3,
               "idempotency_key": None, "request_sha256": None}
 
@@ -33,9 +33,8 @@ async def _ours(url: str, n: int, spec: dict[str, Any]) -> float:
 
 async def _raw(url: str, n: int, spec: dict[str, Any]) -> float:
     import pipeline.db  # noqa: F401  (the same msgspec jsonb dumper as ours)
-    from pipeline.store import QUERIES
 
-    query = QUERIES["insert_job"]
+    query = common.RAW_INSERT_NOTIFY
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         started = time.perf_counter()
         for _ in range(n):

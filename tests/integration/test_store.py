@@ -111,6 +111,42 @@ async def test_insert_notifies_on_commit(settings) -> None:  # type: ignore[no-u
         assert [n.channel for n in got] == ["studio_jobs"]
 
 
+async def test_submissions_that_arrive_together_share_one_insert_and_one_notification(settings) -> None:  # type: ignore[no-untyped-def]
+    """The API's GroupCommit over insert_jobs: one transaction (one now()) and one wake-up for a burst, the
+    Idempotency-Key still per job (a key repeated inside the batch returns the first job, another body is a 409),
+    and a job the database refuses fails alone."""
+    import functools
+
+    from pipeline.db import GroupCommit
+
+    async with await psycopg.AsyncConnection.connect(settings.database_url, autocommit=True) as listener:
+        await listener.execute("LISTEN studio_jobs")
+        async with open_pool(settings) as pool:
+            submissions = GroupCommit(functools.partial(store.insert_jobs, pool))
+            jobs = [store.NewJob(spec=SPEC, job_ref=f"B{i}") for i in range(20)]
+            jobs += [store.NewJob(spec=SPEC, job_ref="K", idempotency_key="k", request_sha256="aa"),
+                     store.NewJob(spec=SPEC, job_ref="K", idempotency_key="k", request_sha256="aa"),
+                     store.NewJob(spec=SPEC, job_ref="K", idempotency_key="k", request_sha256="bb")]
+            results = await asyncio.gather(*(submissions.submit(j) for j in jobs), return_exceptions=True)
+            assert [r.id for r in results[:20]] == [j.id for j in jobs[:20]]  # the ids the caller chose
+            assert all(r.created and r.status == "queued" for r in results[:20])
+            first, replay, conflict = results[20:]
+            assert first.created and not replay.created and replay.id == first.id
+            assert isinstance(conflict, store.IdempotencyConflict)
+            async with pool.connection() as conn:
+                rows = await (await conn.execute("SELECT count(*) AS n, count(DISTINCT created_at) AS commits "
+                                                 "FROM jobs WHERE job_ref LIKE 'B%%' OR job_ref = 'K'")).fetchall()
+            assert rows[0]["n"] == 21 and rows[0]["commits"] == 1
+            # A job the database refuses (max_attempts must be positive) fails alone; the others still go in.
+            again = [store.NewJob(spec=SPEC, job_ref="C1"), store.NewJob(spec=SPEC, job_ref="C2", max_attempts=0),
+                     store.NewJob(spec=SPEC, job_ref="C3")]
+            results = await asyncio.gather(*(submissions.submit(j) for j in again), return_exceptions=True)
+            assert isinstance(results[1], psycopg.errors.CheckViolation)
+            assert results[0].created and results[2].created
+        got = [n async for n in listener.notifies(timeout=1, stop_after=10)]
+        assert len(got) == 3  # one per committed statement: the burst, then C1 and C3 one by one
+
+
 async def test_claim_plan_uses_the_partial_index(settings) -> None:  # type: ignore[no-untyped-def]
     async with open_pool(settings) as pool:
         async with pool.connection() as conn:
