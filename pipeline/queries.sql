@@ -7,17 +7,15 @@
 -- PostgreSQL folds the identical notifications of one transaction into one. Submissions that arrive together
 -- share the statement (the API's GroupCommit): one commit, one fsync, one hold of the global notify lock.
 -- A repeated Idempotency-Key inserts nothing for its row and returns no row for it; the caller then reads the
--- existing job. Rows go in the order given.
+-- existing job. The jobs come as one JSON array (one parameter, parsed once).
 WITH inserted AS (
     INSERT INTO jobs (id, spec, job_ref, owner, priority, run_after, max_attempts, idempotency_key,
                       request_sha256, warnings)
     SELECT id, spec, job_ref, owner, priority, coalesce(run_after, now()), max_attempts, idempotency_key,
-           request_sha256, warnings
-      FROM unnest(%(ids)s::uuid[], %(specs)s::jsonb[], %(job_refs)s::text[], %(owners)s::text[],
-                  %(priorities)s::smallint[], %(run_afters)s::timestamptz[], %(max_attempts)s::integer[],
-                  %(idempotency_keys)s::text[], %(request_sha256s)s::text[], %(warnings)s::jsonb[])
-           AS n(id, spec, job_ref, owner, priority, run_after, max_attempts, idempotency_key, request_sha256,
-                warnings)
+           request_sha256, coalesce(warnings, '[]')
+      FROM jsonb_to_recordset(%(jobs)s) AS n(id uuid, spec jsonb, job_ref text, owner text, priority smallint,
+                                             run_after timestamptz, max_attempts integer, idempotency_key text,
+                                             request_sha256 text, warnings jsonb)
     ON CONFLICT (coalesce(owner, ''), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id, status)
 SELECT id, status, pg_notify('studio_jobs', '') AS notified FROM inserted;

@@ -97,13 +97,7 @@ async def insert_jobs(pool: AsyncConnectionPool, jobs: list[NewJob]) -> list[Sub
     """Insert jobs and NOTIFY in one statement (its own transaction): per job, what it became, or the conflict
     of a reused Idempotency-Key. A repeated key with the same body returns the job its first request made."""
     async with pool.connection() as conn:
-        rows = await _rows(conn, "insert_jobs", {
-            "ids": [j.id for j in jobs], "specs": [Jsonb(j.spec) for j in jobs], "job_refs": [j.job_ref for j in jobs],
-            "owners": [j.owner for j in jobs], "priorities": [j.priority for j in jobs],
-            "run_afters": [j.run_after for j in jobs], "max_attempts": [j.max_attempts for j in jobs],
-            "idempotency_keys": [j.idempotency_key for j in jobs],
-            "request_sha256s": [j.request_sha256 for j in jobs], "warnings": [Jsonb(j.warnings or []) for j in jobs],
-        })
+        rows = await _rows(conn, "insert_jobs", {"jobs": Jsonb(jobs)})  # msgspec encodes the dataclasses
         inserted = {r["id"]: r["status"] for r in rows}
         return [Submitted(j.id, inserted[j.id], True) if j.id in inserted else await _replay(conn, j) for j in jobs]
 
