@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from shapely import STRtree
-from shapely.geometry import LineString, Polygon
+from shapely.geometry import LinearRing, LineString, Polygon
 from shapely.ops import nearest_points
 
 from engine import geometry as g
@@ -393,6 +393,19 @@ def _farthest_sample(coords: np.ndarray, foot: Polygon, limit: float) -> tuple[i
     return None if worst <= limit else (far, worst)
 
 
+def _overhang_samples(boundary: LinearRing, foot: Polygon) -> np.ndarray:
+    """The points of the piece's outline whose distance to the footprint is measured: every OVERHANG_SAMPLE_MM.
+
+    Under a convex footprint (most are: a run of cabinets is a rectangle) the outline's own vertices give the
+    same farthest distance: the distance to a convex set is a convex function along a straight line, so along
+    each side of the outline it is largest at one of the side's ends, and the points in between cannot beat both.
+    """
+    if foot.geom_type == "Polygon" and not foot.interiors and foot.convex_hull.area - foot.area <= 1e-9 * foot.area:
+        return np.asarray(boundary.coords)
+    step = max(OVERHANG_SAMPLE_MM, boundary.length / MAX_OVERHANG_SAMPLES)
+    return np.asarray(shapely.segmentize(boundary, step).coords)
+
+
 def _check_overhang(job: JobSpec, piece: Piece, ol: g.Outline, poly: Polygon, rules: Rules, path: str, fmt: _Fmt,
                     findings: list[Finding]) -> None:
     """Stone past the cabinets farther than the limit needs corbels or brackets."""
@@ -407,10 +420,7 @@ def _check_overhang(job: JobSpec, piece: Piece, ol: g.Outline, poly: Polygon, ru
                                 "repeat); give the outline of the cabinets, at least three corners around them.",
                                 "error"))
         return
-    boundary = poly.exterior
-    step = max(OVERHANG_SAMPLE_MM, boundary.length / MAX_OVERHANG_SAMPLES)
-    samples = shapely.segmentize(boundary, step)
-    coords = np.asarray(samples.coords)
+    coords = _overhang_samples(poly.exterior, foot)
     limit = rules.max_unsupported_overhang + 0.5  # half a millimetre: drawings are not that exact
     farthest = _farthest_sample(coords, foot, limit)
     if farthest is None:

@@ -223,6 +223,8 @@ def footprint_polygon(vertices: list[list[float]]) -> Polygon:
     """Shapely polygon of a `[x, y(, bulge)]` vertex list (a cabinet footprint)."""
     pts = [(float(v[0]), float(v[1])) for v in vertices]
     bulges = [float(v[2]) if len(v) > 2 else 0.0 for v in vertices]
+    if not any(bulges) and len(pts) >= 3:  # straight sides (most footprints): the vertices are the ring
+        return shapely.polygons(np.asarray(pts, dtype=float))
     return to_polygon([Seg(pts[i], pts[(i + 1) % len(pts)], bulges[i]) for i in range(len(pts))])
 
 

@@ -186,3 +186,36 @@ def test_overhang_farthest_sample_is_what_geos_finds_point_by_point(monkeypatch,
                     assert abs(distance - top) <= tol and dists[index] >= top - tol, (foot.wkt[:40], limit)
                     checked += 1
     assert checked > 20
+
+def test_under_a_convex_footprint_the_outline_vertices_find_the_same_overhang_as_every_sample() -> None:
+    """_overhang_samples keeps only the vertices when the footprint is convex; the farthest distance must not move."""
+    import numpy as np
+    import shapely
+
+    from engine import checks as c
+
+    rng = np.random.default_rng(11)
+    compared = 0
+    for _ in range(300):
+        w, d = rng.uniform(300, 4000), rng.uniform(300, 1500)
+        piece = [shapely.box(0, 0, w, d), shapely.box(0, 0, w, 200).union(shapely.box(0, 0, 300, d)),  # an L
+                 shapely.MultiPoint(rng.uniform(0, 3000, (7, 2))).convex_hull.buffer(30)][rng.integers(0, 3)]
+        pts = rng.uniform(-300, 3300, (rng.integers(3, 9), 2))
+        foot = shapely.Polygon(pts).convex_hull  # convex, at any angle
+        if foot.geom_type != "Polygon" or foot.area < 1:
+            continue
+        boundary = shapely.Polygon(piece.exterior).exterior
+        fast = c._overhang_samples(boundary, foot)
+        every = np.asarray(shapely.segmentize(boundary, c.OVERHANG_SAMPLE_MM).coords)
+        assert len(fast) < len(every)
+        for limit in (0.0, 100.0, 250.0):
+            a, b = c._farthest_sample(fast, foot, limit), c._farthest_sample(every, foot, limit)
+            assert (a is None) == (b is None)
+            if a is not None:
+                assert abs(a[1] - b[1]) <= c.OVERHANG_TOLERANCE_MM, (a, b)
+                compared += 1
+    assert compared > 300
+    # Not convex (an L of cabinets): every sample is measured.
+    ell = shapely.Polygon([(0, 0), (1000, 0), (1000, 400), (400, 400), (400, 900), (0, 900)])
+    boundary = shapely.box(0, 0, 1200, 1000).exterior
+    assert len(c._overhang_samples(boundary, ell)) == len(shapely.segmentize(boundary, c.OVERHANG_SAMPLE_MM).coords)
