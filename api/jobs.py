@@ -23,7 +23,6 @@ from api.openapi import SubmitOperation
 from api.security import requires_admin, requires_admin_unless_scoped
 from api.schemas import ArtifactInfo, AttemptInfo, JobListItem, JobPage, JobState, JobView, Submitted
 from engine.checks import check
-from engine.model import to_builtins
 from engine.spec import decode_job
 from pipeline import store
 
@@ -74,11 +73,11 @@ class GenerateController(Controller):
             raise InvalidJob(f"the job breaks {len(errors)} fabrication rule{'s' if len(errors) > 1 else ''}",
                              problems_from_findings(errors), problems_from_findings(warnings))
         try:
-            submitted = await state.submissions.submit(store.NewJob(
-                spec=to_builtins(job), job_ref=job.job.id, id=job_id, owner=owner_of(request), priority=priority,
+            submitted = await state.submissions.submit(store.NewJob(  # the Structs go to msgspec's encoder as they are
+                spec=job, job_ref=job.job.id, id=job_id, owner=owner_of(request), priority=priority,
                 run_after=run_after, max_attempts=state.settings.max_attempts, idempotency_key=idempotency_key,
                 request_sha256=store.request_digest(body) if idempotency_key else None,
-                warnings=[to_builtins(w) for w in warnings]))
+                warnings=warnings))
         except store.IdempotencyConflict as exc:
             raise HTTPException(status_code=HTTP_409_CONFLICT, detail=str(exc)) from None
         url = job_url(submitted.id)

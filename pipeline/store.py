@@ -79,9 +79,10 @@ def request_digest(body: bytes) -> str:
 
 @dataclass(frozen=True, slots=True)
 class NewJob:
-    """A job to insert. The caller may choose its id (the API does, before the insert)."""
+    """A job to insert. The caller may choose its id (the API does, before the insert). `spec` and `warnings`
+    are anything msgspec encodes: builtins, or the engine's Structs."""
 
-    spec: dict[str, Any]
+    spec: Any
     job_ref: str
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     owner: str | None = None
