@@ -163,7 +163,12 @@ def to_polygon(segs: list[Seg], max_sagitta: float = MAX_SAGITTA_MM,
         pts.extend(s.points(max_sagitta, per_circle))
     if len(pts) < 3:  # sides shorter than EPS collapsed: shapely would raise ValueError, not a finding
         raise GeometryError("the outline collapses: its sides are too short to make an area")
-    return shapely.polygons(np.asarray(pts, dtype=float))  # an array is much faster than a list of tuples
+    return shapely.polygons(_xy_array(pts))
+
+
+def _xy_array(pts: list[Pt]) -> np.ndarray:
+    """An (n, 2) float array of points, for shapely: much faster than a list of tuples, and than np.asarray of one."""
+    return np.fromiter(itertools.chain.from_iterable(pts), dtype=float, count=2 * len(pts)).reshape(-1, 2)
 
 
 def area(segs: list[Seg]) -> float:
@@ -224,7 +229,7 @@ def footprint_polygon(vertices: list[list[float]]) -> Polygon:
     pts = [(float(v[0]), float(v[1])) for v in vertices]
     bulges = [float(v[2]) if len(v) > 2 else 0.0 for v in vertices]
     if not any(bulges) and len(pts) >= 3:  # straight sides (most footprints): the vertices are the ring
-        return shapely.polygons(np.asarray(pts, dtype=float))
+        return shapely.polygons(_xy_array(pts))
     return to_polygon([Seg(pts[i], pts[(i + 1) % len(pts)], bulges[i]) for i in range(len(pts))])
 
 

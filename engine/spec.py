@@ -299,11 +299,19 @@ def legacy_to_v1(req: LegacyRequest, job_id: str) -> JobSpec:
 _REQUIRED = ("spec_version", "job", "material", "slab_stock", "pieces")
 
 
+_JOB_DECODER = msgspec.json.Decoder(JobSpec)
+
+
 def decode_job(body: bytes | dict[str, Any], *, fallback_id: str = "JOB") -> JobSpec:
     """Decode a request body as a v1 job, or as the first system's shape when it has `dims`.
 
     Raises msgspec.ValidationError (with the `$.path` of the bad field) or msgspec.DecodeError.
     """
+    if isinstance(body, (bytes, bytearray, str)):
+        try:  # a v1 job in one pass, straight into the Structs; anything else is looked at below
+            return _JOB_DECODER.decode(body)
+        except msgspec.DecodeError:  # ValidationError included
+            pass
     raw = msgspec.json.decode(body) if isinstance(body, (bytes, bytearray, str)) else body
     if not isinstance(raw, dict):
         raise msgspec.ValidationError("Expected `object`, got `" + type(raw).__name__ + "`")
