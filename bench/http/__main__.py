@@ -202,38 +202,44 @@ Profiles behind these rows (2026-11-25, this machine: cProfile of the ASGI stack
   warning after (2). (4) The request-duration histogram is counted without prometheus_client's per-observation
   locks (same exposition, unit-tested). The verdict sits inside this machine's noise. Runs of the full section
   on 2026-11-25: 0.67x (12:27, before (4)), 0.60x (12:36) and, with the round order flipping, 0.77x (13:08),
-  0.78x (14:13, not written) and 0.74x (14:26, the table above); `python -m bench.http --health-only --rounds 7`
-  gave 0.73x (12:47). The bare app itself swings between
+  0.78x (14:13, not written), 0.74x (14:26), 0.77x (14:38), 0.79x (14:45, not written) and 0.63x (14:52, the
+  table above, with the bare app's own samples between 5,081 and 8,218 req/s); `python -m bench.http
+  --health-only --rounds 7` gave 0.73x (12:47). The bare app itself swings between
   5,000 and 9,500 req/s from run to run on this shared VM. So the target is met in some runs, not reliably. What is left between us and bare Litestar is
   what every request pays at our edge: the request id, the security headers, the auth gate, the duration
   histogram and the line, ~40 us in process against ~40 us for the whole bare request.
-- Submissions, changed this afternoon (the morning's run gave 0.16x in one process, 0.23x in two): (1) the
-  fabrication check finds the overhang's farthest sample with numpy alone (every sample against every footprint
-  segment, segments down and samples across so numpy's inner loops run along the samples; GEOS only says which
-  samples beyond the limit are inside the footprint), measures the edge a finding names exactly on the
-  outline's lines and arcs instead of on a discretised LineString per span, and discretises arcs with plain
-  floats (for a few dozen points numpy's per-call cost was most of the time). The island job's check went from
-  ~1.55 ms to ~0.8 ms of CPU in process. On 3,000 random variations of the example jobs the findings are the
-  same as before except 8, whose farthest sample is a vertex shared by two edges: the message names the other
-  one. (2) Litestar's rate-limit middleware is replaced by our own per-client window
-  (`api.security.SubmissionLimit`): the same headers and 429, without a Request object, an anyio lock and a
-  JSON memory-store read and write per submission (~5 % of the process before).
-- py-spy under POST load after both (one process, 375 req/s): the check ~44 % of the process (overhang 17.5 %,
-  building the piece's outline and polygon 12 %, cutouts 8 %), uvicorn's HTTP handling ~11 %, `insert_job`
-  ~5 %, decoding the spec ~4 %, routing and the limiter ~4 %, the rest Litestar, psycopg and the line.
-  Through the ASGI app in process (real database, no network): ~2.2 ms of CPU per submission, ~0.9 ms with
-  `check` stubbed out.
-- Runs after both changes, 2026-11-25: 0.24x in one process and 0.30x with `WEB_CONCURRENCY=2` (14:13, not
-  written), 0.22x and 0.28x (14:26, the table above).
-- Why 0.5x is still out of reach here: the raw anchor only inserts (~1,400/s), so 0.5x is ~700 submissions/s.
-  Everything but the check is ~56 % of the process, so one process would reach about 0.46x even if the check
-  cost nothing. `WEB_CONCURRENCY=2` gains only ~1.2x, because the 2 cores also run PostgreSQL (fsync=on
-  commits) and wrk; on an instance with spare cores the rate scales per process and per instance. Moving the
-  rules that only warn (overhang, distances to edges, seams and between cutouts, inside corners) to the
-  worker would take about a fifth off a submission, not enough alone, and the 202 would no longer carry the
-  warnings (they would reach the job when its CAD stage runs): a change of contract for the frontend, not
-  made. Moving every check to the worker would turn the 422 that names the field into a failure on the job,
-  against the API's contract.
+- Submissions, changed on 2026-11-25 afternoon (runs that morning: 0.16x in one process, 0.23x in two), in
+  this order, each measured by a full run of this section:
+  (1) The fabrication check finds the overhang's farthest sample with numpy alone (GEOS only says which samples
+  beyond the limit are inside the footprint), names the edge from exact distances to the outline's lines and
+  arcs instead of a discretised LineString per span, and discretises arcs with plain floats. (2) Litestar's
+  rate-limit middleware is replaced by our own per-client window (`api.security.SubmissionLimit`): the same
+  headers and 429, without a Request object, an anyio lock and a JSON memory-store read and write per
+  submission. After (1) and (2): 0.24x / 0.30x (14:13, not written) and 0.22x / 0.28x (14:26).
+  (3) Group commit: submissions that arrive while one insert commits go in together in the next statement
+  (`pipeline.db.GroupCommit` over `store.insert_jobs`, the jobs as one JSON array): one commit, one fsync and
+  one NOTIFY for a burst, the insert and its NOTIFY still in one transaction (see "NOTIFY under insert load").
+  Before it, every submission held a pooled connection through its own commit, and those commits queued on
+  PostgreSQL's notify lock one at a time. After (3): 0.35x / 0.45x (14:38).
+  (4) Under a convex footprint the overhang check measures the outline's vertices only (the distance to a
+  convex set is convex along each side, so the 10 mm samples in between cannot find more; an L of cabinets
+  still gets every sample); polygons are built from a flat float array; a v1 job is decoded straight into its
+  Structs, which go to msgspec's encoder as they are. After (4): 0.36x / 0.54x (14:45, not written) and
+  0.38x / 0.51x (14:52, the table above; per round with two processes 0.51x, 0.49x, 0.39x, 0.63x, 0.55x).
+  The island job's check went from ~1.55 ms to ~0.55 ms of CPU (a freshly decoded job, in process). On 3,000
+  random variations of the example jobs the findings are the same as before (1) except 8, whose farthest
+  sample is a vertex shared by two edges: the message names the other edge.
+- py-spy under POST load now (one process, ~650 req/s): the check ~47 % of the process (building the piece's
+  outline and polygon ~18 %, overhang ~15 %, cutouts ~8 %), uvicorn's and Litestar's request handling ~20 %,
+  the handler's own lines ~8 %, decoding the spec ~5 % (before the typed decode), `insert_jobs` ~2 %.
+- The verdict. With `WEB_CONCURRENCY=2` (two API processes, what DEPLOY.md recommends for a 2-CPU instance)
+  submissions reach about 0.5x: met in the written run, by a small margin and not in every round. One process
+  stays near 0.38x: to reach 0.5x it needs about a quarter less CPU per submission, i.e. the check at half its
+  present cost (the rest is Litestar, uvicorn and the handler); the 2 cores here also run PostgreSQL (fsync=on)
+  and wrk. What would move it further: cheaper outline and polygon building for the check (the largest part left), or
+  running the rules that only warn (overhang, distances to edges, seams and between cutouts, inside corners)
+  in the worker, which changes what the 202 carries (the warnings would reach the job when its CAD stage runs):
+  a contract change for the frontend, not made.
 """
 
 

@@ -1,5 +1,5 @@
 """The "Enqueue overhead" section: one job per transaction through `store.insert_job` (pool, msgspec jsonb,
-idempotency handling) against the same INSERT + pg_notify statement in a raw psycopg loop."""
+idempotency handling) against a one-row INSERT + pg_notify statement in a raw psycopg loop."""
 
 from __future__ import annotations
 
@@ -67,18 +67,21 @@ one job per transaction, the `examples/island.json` spec; medians.
 
 | enqueue, one at a time | jobs/s | vs raw | samples |
 |---|---|---|---|
-| raw psycopg loop: the same `insert_job` statement (INSERT + pg_notify), one autocommit connection | {common.fmt_n(m['raw'])} | 1.00x | {', '.join(common.fmt_n(x) for x in samples['raw'])} |
-| `store.insert_job` (pool checkout, msgspec jsonb, idempotency branch) | {common.fmt_n(m['ours'])} | {ratio:.2f}x | {', '.join(common.fmt_n(x) for x in samples['ours'])} |
+| raw psycopg loop: a one-row INSERT + pg_notify statement (`bench.common.RAW_INSERT_NOTIFY`), one autocommit connection | {common.fmt_n(m['raw'])} | 1.00x | {', '.join(common.fmt_n(x) for x in samples['raw'])} |
+| `store.insert_job`: `insert_jobs` with one job (pool checkout, the job as a JSON array, idempotency branch) | {common.fmt_n(m['ours'])} | {ratio:.2f}x | {', '.join(common.fmt_n(x) for x in samples['ours'])} |
 
 Our layer's overhead: {(1 / ratio - 1) * 100:+.0f}% time per job. Both are bound by the durable commit (an fsync per
-job on this disk). Profiled (py-spy, `store.insert_job` in a loop): the pool's connections used to run the
-statement inside psycopg's implicit transaction, BEGIN and COMMIT being two more round trips than the
-autocommit loop; the pool is now autocommit (`pipeline.db.pool_kwargs`), so `insert_job` is one round trip
-too (0.63x before that change, same harness). What is left is Python CPU in our layer, about 130 us per job more
-than the raw loop in a side-by-side `getrusage` (457 against 311-325 us): the pool's checkout and return
-(`AsyncConnectionPool.connection`, `getconn`/`putconn`, our socket check) and the `_rows` helper (cursor
-description, `fetchall`, dict rows). A connection held across submissions (the raw loop's shape) would remove
-most of it, at the price of the pool's health checks and fairness; not done.
+job on this disk). One at a time is the worst case for our layer: the API submits through a GroupCommit, so
+submissions that arrive together share a statement and a commit (see "NOTIFY under insert load"); this section
+is what a lone submission pays. History (py-spy, `store.insert_job` in a loop): the pool's connections used to
+run the statement inside psycopg's implicit transaction, BEGIN and COMMIT being two more round trips than the
+autocommit loop; the pool is now autocommit (`pipeline.db.pool_kwargs`), so `insert_job` is one round trip too
+(0.63x before that change, same harness). `insert_jobs` takes its jobs as one JSON array (`jsonb_to_recordset`):
+as parallel arrays (a `jsonb[]` of specs among them) psycopg's array dumping cost ~1.2 ms of Python CPU per
+statement. What is left is Python CPU in our layer: the pool's checkout and return (`AsyncConnectionPool.connection`,
+`getconn`/`putconn`, our socket check) and the `_rows` helper (cursor description, `fetchall`, dict rows). A
+connection held across submissions (the raw loop's shape) would remove most of it, at the price of the pool's
+health checks and fairness; not done.
 """
     common.emit("Enqueue overhead", body, {"samples": samples, "medians": m}, args)
     return 0
