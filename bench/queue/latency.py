@@ -131,7 +131,8 @@ longer inserts the attempt's row. What is left to try: an inline mode for trivia
 this is near the poll interval: no wake-up was lost (the max is one sample in 1,000 on a shared machine, not a
 poll: the poll interval is 5 s). The run is one pass of 1,000 submissions, and it follows the machine's load:
 p50 / p95 were 1.44 / 2.39 ms (10:54, load 0.7), 0.91 / 2.18 (12:16), 1.37 / 2.52 (12:27), 1.75 / 3.47
-(13:08, load 1.6, the table above) and 1.45 / 2.55 (13:17, load 0.6, not written) on 2026-11-25, with the
-same queue code since 12:16: the target is met on a quiet machine, and the p95 is the first to go when it is
-not.
+(13:08, load 1.6) and 1.45 / 2.55 (13:17, load 0.6, not written) on 2026-11-25, with the same queue code
+since 12:16; then 1.40 / 2.42 (14:55, load 0.8, the table above), after submissions moved to `insert_jobs`
+(the submitter's side only: the worker's path is unchanged). The target is met on a quiet machine, and the
+p95 is the first to go when it is not.
 """
