@@ -6,11 +6,16 @@ import re
 from typing import Any
 
 import msgspec
+import psycopg
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import (
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
 
 from api.schemas import ErrorBody, Problem
 from engine.model import Finding
@@ -41,16 +46,17 @@ _WHY = {400: "Bad parameter or body that is not JSON", 404: "No such job (or not
         401: "Auth is on and the bearer token is missing, invalid or expired (operator endpoints: not ADMIN_TOKEN)",
         409: "The job is in the wrong state, or the Idempotency-Key was used with another body",
         413: "Body too large", 415: "Not application/json", 422: "Not a valid job: `errors` name each field",
-        429: "Too many submissions from this client: wait `Retry-After` seconds"}
+        429: "Too many submissions from this client: wait `Retry-After` seconds",
+        503: "The database did not answer: retry after `Retry-After` seconds"}
 
 
 def errors(*codes: int) -> dict[int, ResponseSpec]:
     """Document error responses in OpenAPI: every one is an ErrorBody (detail, errors with path and code).
 
-    401 is always listed: any /api route answers it when auth is on.
+    401 and 503 are always listed: any /api route answers 401 when auth is on, and 503 when the database is down.
     """
     return {c: ResponseSpec(data_container=ErrorBody, description=_WHY[c], generate_examples=False)
-            for c in sorted({401, *codes})}
+            for c in sorted({401, 503, *codes})}
 
 
 def problems_from_findings(findings: list[Finding]) -> list[Problem]:
@@ -86,6 +92,16 @@ def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Res
     return response
 
 
+def database_unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    """The pool found no working connection in time, or the connection broke: the database is down or restarting."""
+    log.warning("database_unavailable", method=request.method, path=request.url.path,
+                error=str(exc).strip()[:200] or type(exc).__name__)
+    response = _body(HTTP_503_SERVICE_UNAVAILABLE, "the database did not answer; retry shortly (a submission retried "
+                                                   "with the same Idempotency-Key cannot make a second job)")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     log.exception("request_failed", method=request.method, path=request.url.path)
     return _body(HTTP_500_INTERNAL_SERVER_ERROR, "internal error; the request id is in the X-Request-ID header")
@@ -94,5 +110,6 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     InvalidJob: invalid_job_handler,
     HTTPException: http_exception_handler,
+    psycopg.OperationalError: database_unavailable_handler,  # PoolTimeout is one too
     Exception: internal_error_handler,
 }

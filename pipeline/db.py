@@ -141,7 +141,9 @@ class GroupCommit(Generic[Item, Result]):
     statement, one commit, one fsync), so none waits longer than one write, and an idle caller not at all.
 
     `write(items)` returns one result per item, in order; an exception in that list is raised to its item's
-    caller alone. A write that fails as a whole is retried item by item, so one bad item cannot fail the others.
+    caller alone. A write the database refuses for its data (a DataError or IntegrityError: one bad item) is
+    retried item by item, so that item cannot fail the others; any other failure (the database unreachable, a
+    timeout) goes to every caller of the batch at once, instead of being waited out once per item.
     """
 
     def __init__(self, write: Callable[[list[Item]], Awaitable[Sequence[Result | BaseException]]]) -> None:
@@ -162,14 +164,15 @@ class GroupCommit(Generic[Item, Result]):
             try:
                 results = await self.write([item for item, _ in batch])
             except Exception as exc:
-                if len(batch) > 1:  # find the culprit: every other item still commits
+                if len(batch) > 1 and isinstance(exc, (psycopg.DataError, psycopg.IntegrityError)):
+                    # find the culprit: every other item still commits
                     for entry in batch:
                         try:
                             _settle([entry], await self.write([entry[0]]))
                         except Exception as one:
                             _settle([entry], [one])
                 else:
-                    _settle(batch, [exc])
+                    _settle(batch, [exc] * len(batch))
                 continue
             _settle(batch, results)
 

@@ -40,6 +40,21 @@ async def test_health_is_503_when_the_database_is_unreachable() -> None:
     assert (r.status_code, r.json()) == (503, {"status": "unhealthy"})
 
 
+async def test_requests_that_need_the_database_get_503_with_retry_after_when_it_is_down() -> None:
+    """Not a 500: the pool finds no connection within its timeout (10 s; both requests wait it out together)."""
+    import asyncio
+    import uuid
+
+    settings = Settings(database_url="postgresql://postgres@127.0.0.1:9/nowhere").normalized()
+    async with AsyncTestClient(create_app(settings)) as c:
+        submit, read = await asyncio.gather(
+            c.post("/api/cad/generate", content=example_bytes("island.json"), headers=JSON),
+            c.get(f"/api/jobs/{uuid.uuid4()}"))
+    for r in (submit, read):
+        assert r.status_code == 503 and r.headers["retry-after"] == "5"
+        assert "database did not answer" in r.json()["detail"]
+
+
 async def test_health_requests_share_one_database_check(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Requests that find the cached answer stale wait for the one check in flight, not a ping (and a pool
     connection) each; when it fails they all answer 503."""
