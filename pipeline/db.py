@@ -146,8 +146,10 @@ class GroupCommit(Generic[Item, Result]):
     timeout) goes to every caller of the batch at once, instead of being waited out once per item.
     """
 
-    def __init__(self, write: Callable[[list[Item]], Awaitable[Sequence[Result | BaseException]]]) -> None:
+    def __init__(self, write: Callable[[list[Item]], Awaitable[Sequence[Result | BaseException]]],
+                 max_batch: int = 200) -> None:
         self.write = write
+        self.max_batch = max_batch  # a burst of thousands goes out in statements of this many, one after another
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -160,7 +162,7 @@ class GroupCommit(Generic[Item, Result]):
 
     async def _flush(self) -> None:
         while self._pending:
-            batch, self._pending = self._pending, []
+            batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
             try:
                 results = await self.write([item for item, _ in batch])
             except Exception as exc:

@@ -48,3 +48,15 @@ async def test_only_a_refused_item_is_looked_for_one_by_one(error: Exception, wr
         assert all(r is error for r in results)
     else:
         assert results[0] == "ok a" and results[1] is error and results[2:] == ["ok c", "ok d"]
+
+
+async def test_a_burst_goes_out_in_statements_of_at_most_max_batch_items() -> None:
+    calls: list[list[int]] = []
+
+    async def write(items: list[int]) -> list[int | BaseException]:
+        calls.append(items)
+        return items
+
+    group: GroupCommit[int, int] = GroupCommit(write, max_batch=3)
+    assert await asyncio.gather(*(group.submit(i) for i in range(7))) == list(range(7))
+    assert calls == [[0, 1, 2], [3, 4, 5], [6]]
