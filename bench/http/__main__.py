@@ -204,11 +204,11 @@ Profiles behind these rows (2026-11-25, this machine: cProfile of the ASGI stack
   on 2026-11-25: 0.67x (12:27, before (4)), 0.60x (12:36) and, with the round order flipping, 0.77x (13:08),
   0.78x (14:13, not written), 0.74x (14:26), 0.77x (14:38), 0.79x (14:45, not written), 0.63x (14:52, the
   table above, with the bare app's own samples between 5,081 and 8,218 req/s) and 0.74x (15:12, not
-  written); `python -m bench.http
-  --health-only --rounds 7` gave 0.73x (12:47). The bare app itself swings between
-  5,000 and 9,500 req/s from run to run on this shared VM. So the target is met in some runs, not reliably. What is left between us and bare Litestar is
-  what every request pays at our edge: the request id, the security headers, the auth gate, the duration
-  histogram and the line, ~40 us in process against ~40 us for the whole bare request.
+  written); `python -m bench.http --health-only --rounds 7` gave 0.73x (12:47). The bare app itself swings
+  between 5,000 and 9,500 req/s from run to run on this shared VM. So the target is met in most runs, not
+  reliably. What is left between us and bare Litestar is what every request pays at our edge: the request id,
+  the security headers, the auth gate, the duration histogram and the line, ~40 us in process against ~40 us
+  for the whole bare request.
 - Submissions, changed on 2026-11-25 afternoon (runs that morning: 0.16x in one process, 0.23x in two), in
   this order, each measured by a full run of this section:
   (1) The fabrication check finds the overhang's farthest sample with numpy alone (GEOS only says which samples
@@ -238,10 +238,10 @@ Profiles behind these rows (2026-11-25, this machine: cProfile of the ASGI stack
   submissions reach about 0.5x: met in the written run, by a small margin and not in every round. One process
   stays near 0.38x: to reach 0.5x it needs about a quarter less CPU per submission, i.e. the check at half its
   present cost (the rest is Litestar, uvicorn and the handler); the 2 cores here also run PostgreSQL (fsync=on)
-  and wrk. What would move it further: cheaper outline and polygon building for the check (the largest part left), or
-  running the rules that only warn (overhang, distances to edges, seams and between cutouts, inside corners)
-  in the worker, which changes what the 202 carries (the warnings would reach the job when its CAD stage runs):
-  a contract change for the frontend, not made.
+  and wrk. What would move it further: cheaper outline and polygon building for the check (the largest part
+  left), or running the rules that only warn (overhang, distances to edges, seams and between cutouts, inside
+  corners) in the worker, which changes what the 202 carries (the warnings would reach the job when its CAD
+  stage runs): a contract change for the frontend, not made.
 """
 
 
