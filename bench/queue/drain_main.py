@@ -93,7 +93,8 @@ claim and every completion batch. What changed:
 - The pool's connections are autocommit (`pipeline.db.pool_kwargs`): every store function is one statement, so
   a claim or a completion batch is one round trip instead of three. The claim's `set_config(..., true)` still
   applies to its implicit transaction (4 WAL fsyncs for 300 claims, 37 with it on).
-- The worker's completion batch (`write_completions`) writes a batch without artifacts as one statement, without `conn.transaction()`.
+- The worker's completion batch (`write_completions`) writes a batch without artifacts as one statement,
+  without `conn.transaction()`.
 - The real worker: the claim returns the spec as JSON text, handed to the stage process as it is (no decode
   to a dict, no re-encode, no `JobSpec` built to find the next stage); a job whose stage has finished frees its
   slot while its result commits, so the next claim overlaps that commit.
@@ -115,11 +116,12 @@ within noise in an earlier A/B: 2,085 against 2,055 jobs/s). In the same A/B har
 dropping it gave 1.12x (ours b10 alone, 5 interleaved rounds of 6,000 jobs, 2026-11-25 15:10: 2,971-3,623
 against 3,371-4,473 jobs/s), since every attempt insert runs the key check, which looks up and locks the job
 row. Not done: deleting and pruning jobs would then have to remove their attempts themselves, and a job deleted
-at the moment its attempt is written would leave that row behind. What pgqueuer does differently is its design: its queue
-table holds only queued work, a completion deletes from it and appends to a log table, and it has no lease per
-job, no attempt history and no status stream. What would move ours much further is the same split: a narrow
-queue table (job id, stage, priority, run_after, lease) that claims and completions touch, with the job row
-written once per stage end. That is a schema change through every query and the API's reads; not done. The verdict depends on the
+at the moment its attempt is written would leave that row behind. What pgqueuer does differently is its
+design: its queue table holds only queued work, a completion deletes from it and appends to a log table, and
+it has no lease per job, no attempt history and no status stream. What would move ours much further is the
+same split: a narrow queue table (job id, stage, priority, run_after, lease) that claims and completions
+touch, with the job row written once per stage end. That is a schema change through every query and the
+API's reads; not done. The verdict depends on the
 machine's state more than on any change above: the per-round ratios spread widely (pgqueuer slows down more
 than ours when the shared VM is busy), so go by the median of many rounds. Earlier today, before 0003, 3-round
 runs gave 1.52x at load 0.7 and 1.96x at load 3-5. After it, all on 2026-11-25: 1.48x and 2.13x (3 rounds,
