@@ -126,7 +126,9 @@ machine's state more than on any change above: the per-round ratios spread widel
 than ours when the shared VM is busy), so go by the median of many rounds. Earlier today, before 0003, 3-round
 runs gave 1.52x at load 0.7 and 1.96x at load 3-5. After it, all on 2026-11-25: 1.48x and 2.13x (3 rounds,
 12:15 and 12:25), 1.81x (7 rounds, 12:33; 1.74x as the ratio of the medians) and, with the round order
-flipping, 1.63x (7 rounds, 13:05). The batch-10 ratio sits around the target, not clear of it.
+flipping, 1.63x (7 rounds, 13:05); after the worker's completion batching became the generic `GroupCommit`
+(no change in what it sends), 1.65x (7 rounds, 15:23, not written; per round 1.25x to 2.59x). The batch-10
+ratio sits around the target, not clear of it.
 
 The real worker adds a child-process round trip per stage (pickle over a pipe to a spawned process) and claims
 only as many jobs as it has free slots; with concurrency 10 it runs 10 children on 2 cores. At concurrency 1
