@@ -109,8 +109,11 @@ Python process is on CPU for about a quarter of the wall time; the rest is waiti
 What limits the in-process drain now: PostgreSQL's CPU per job. A job's row is updated twice (claim and
 completion) and neither update can be HOT: the status change moves the row between partial indexes, so each
 writes new entries into the primary key, `jobs_created_idx` and the lease index (claim) or the finished index
-(completion); then the attempt's insert, and one `studio_job_events` notification per change (dropping those was
-within noise in an earlier A/B: 2,085 against 2,055 jobs/s). In the same A/B harness, dropping
+(completion); then the attempt's insert, and one `studio_job_events` notification per change. Dropping those
+was within noise in an earlier A/B (2,085 against 2,055 jobs/s) and gave 1.15x at today's rates (ours b10
+alone, 5 rounds of 6,000 jobs, 15:27), but the status streams need them; sending one notification per 50 jobs
+(a `json_agg` array) instead of one each gave 0.97x and 1.03x in two 7-round A/Bs (15:29, 15:30): the cost
+follows what is queued, not how many notifications carry it, so they stay one per job. In the same A/B harness, dropping
 `jobs_created_idx` and `jobs_lease_idx` outright (not a fix: the job list and the rescuer need them) gave only
 1.10x: index writes are about a tenth of the cost. The attempt row's foreign key to `jobs` is about as much:
 dropping it gave 1.12x (ours b10 alone, 5 interleaved rounds of 6,000 jobs, 2026-11-25 15:10: 2,971-3,623
