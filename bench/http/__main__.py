@@ -203,8 +203,9 @@ Profiles behind these rows (2026-11-25, this machine: cProfile of the ASGI stack
   locks (same exposition, unit-tested). The verdict sits inside this machine's noise. Runs of the full section
   on 2026-11-25: 0.67x (12:27, before (4)), 0.60x (12:36) and, with the round order flipping, 0.77x (13:08),
   0.78x (14:13, not written), 0.74x (14:26), 0.77x (14:38), 0.79x (14:45, not written), 0.63x (14:52, the
-  table above, with the bare app's own samples between 5,081 and 8,218 req/s) and 0.74x (15:12, not
-  written); `python -m bench.http --health-only --rounds 7` gave 0.73x (12:47). The bare app itself swings
+  table above, with the bare app's own samples between 5,081 and 8,218 req/s), 0.74x (15:12, not written)
+  and 0.67x (15:38, not written); `python -m bench.http --health-only --rounds 7` gave 0.73x (12:47). The bare
+  app itself swings
   between 5,000 and 9,500 req/s from run to run on this shared VM. So the target is met in most runs, not
   reliably. What is left between us and bare Litestar is what every request pays at our edge: the request id,
   the security headers, the auth gate, the duration histogram and the line, ~40 us in process against ~40 us
@@ -227,7 +228,8 @@ Profiles behind these rows (2026-11-25, this machine: cProfile of the ASGI stack
   still gets every sample); polygons are built from a flat float array; a v1 job is decoded straight into its
   Structs, which go to msgspec's encoder as they are. After (4): 0.36x / 0.54x (14:45, not written) and
   0.38x / 0.51x (14:52, the table above; per round with two processes 0.51x, 0.49x, 0.39x, 0.63x, 0.55x),
-  then 0.39x / 0.51x (15:12, not written; per round with two processes 0.51x, 0.49x, 0.56x, 0.58x, 0.47x).
+  then 0.39x / 0.51x (15:12, not written; per round with two processes 0.51x, 0.49x, 0.56x, 0.58x, 0.47x)
+  and 0.35x / 0.53x (15:38, not written; per round with two processes 0.56x, 0.56x, 0.53x, 0.49x, 0.49x).
   The island job's check went from ~1.55 ms to ~0.55 ms of CPU (a freshly decoded job, in process). On 3,000
   random variations of the example jobs the findings are the same as before (1) except 8, whose farthest
   sample is a vertex shared by two edges: the message names the other edge.
