@@ -107,10 +107,10 @@ job AS (
            finished_at = now(), updated_at = now()
       FROM done d
      WHERE j.id = d.id AND j.status = 'running' AND j.locked_by = %(worker_id)s
- RETURNING j.id, j.status, j.stage, j.attempts),
+ RETURNING j.id, j.status, j.stage),
 attempt AS (
     INSERT INTO job_attempts (job_id, stage, attempt, worker_id, started_at, finished_at, outcome)
-    SELECT was.id, job.stage, job.attempts, %(worker_id)s, coalesce(was.attempt_started_at, now()), now(),
+    SELECT was.id, was.stage, was.attempts, %(worker_id)s, coalesce(was.attempt_started_at, now()), now(),
            'succeeded'
       FROM job JOIN jobs was ON was.id = job.id)
 SELECT id, status, stage,
