@@ -37,13 +37,13 @@ PYTHON = sys.executable
 
 # The raw anchor of the enqueue, NOTIFY and HTTP sections: one job's INSERT and its pg_notify in one statement, as
 # a hand-written loop would send it (what `store.insert_job` sent before submissions shared statements).
-RAW_INSERT_NOTIFY = """WITH inserted AS (
-    INSERT INTO jobs (spec, job_ref, owner, priority, run_after, max_attempts, idempotency_key, request_sha256,
-                      warnings)
-    VALUES (%(spec)s, %(job_ref)s, %(owner)s, %(priority)s, coalesce(%(run_after)s, now()), %(max_attempts)s,
-            %(idempotency_key)s, %(request_sha256)s, %(warnings)s)
-    ON CONFLICT (coalesce(owner, ''), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-    RETURNING id, status, stage, created_at)
+RAW_INSERT = """INSERT INTO jobs (spec, job_ref, owner, priority, run_after, max_attempts, idempotency_key, request_sha256,
+                  warnings)
+VALUES (%(spec)s, %(job_ref)s, %(owner)s, %(priority)s, coalesce(%(run_after)s, now()), %(max_attempts)s,
+        %(idempotency_key)s, %(request_sha256)s, %(warnings)s)
+ON CONFLICT (coalesce(owner, ''), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+RETURNING id, status, stage, created_at"""
+RAW_INSERT_NOTIFY = f"""WITH inserted AS ({RAW_INSERT})
 SELECT id, status, stage, created_at, pg_notify('studio_jobs', '') AS notified FROM inserted"""
 
 

@@ -20,17 +20,11 @@ from psycopg.types.json import Jsonb
 
 from bench import common
 
-WITHOUT_NOTIFY = """INSERT INTO jobs (spec, job_ref, owner, priority, run_after, max_attempts, idempotency_key,
-                                      request_sha256, warnings)
-VALUES (%(spec)s, %(job_ref)s, %(owner)s, %(priority)s, coalesce(%(run_after)s, now()), %(max_attempts)s,
-        %(idempotency_key)s, %(request_sha256)s, %(warnings)s)
-RETURNING id, status, stage, created_at"""
-
 
 async def _load(url: str, clients: int, notify: bool, seconds: float) -> float:
     import pipeline.db  # noqa: F401  (msgspec jsonb dumper)
 
-    query = common.RAW_INSERT_NOTIFY if notify else WITHOUT_NOTIFY
+    query = common.RAW_INSERT_NOTIFY if notify else common.RAW_INSERT
     spec = Jsonb(common.example_spec("island.json"))
     params = {"spec": spec, "job_ref": "N", "owner": None, "priority": 0, "run_after": None, "max_attempts": 3,
               "idempotency_key": None, "request_sha256": None, "warnings": Jsonb([])}
@@ -119,8 +113,8 @@ def main(argv: list[str] | None = None) -> int:
 {common.header("python -m bench.notify --write", pgv)} {rounds} interleaved rounds of {seconds:g} s per
 variant, medians; ratios are the median of the ratios within each round. "with NOTIFY" and "without": each
 client is its own autocommit connection submitting one job per transaction (`bench.common.RAW_INSERT_NOTIFY`,
-and the same INSERT without the pg_notify). "ours": the API's submission path without HTTP, N coroutines each
-awaiting `GroupCommit.submit` over `store.insert_jobs` (one pooled connection writes at a time). The spec is
+and `RAW_INSERT`, the same INSERT without the pg_notify). "ours": the API's submission path without HTTP, N
+coroutines each awaiting `GroupCommit.submit` over `store.insert_jobs` (one pooled connection writes at a time). The spec is
 `examples/island.json`; a session LISTENs on `studio_jobs`.
 
 | clients | submissions/s | samples |
