@@ -14,6 +14,8 @@ import psycopg
 import psycopg_pool
 import structlog
 from litestar import Litestar, Response, Router, get
+from litestar.exceptions import HTTPException
+from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT
 from litestar.config.cors import CORSConfig
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.config import OpenAPIConfig
@@ -26,8 +28,7 @@ from api.events import EventHub
 from api.jobs import GenerateController, JobsController
 from api.metrics import metrics, observe_request
 from api.openapi import add_spec_schemas
-from api.security import UNAUTHORIZED, Gate, SubmissionLimit, bearer_token, deny
-from ops.logs import hot_logger
+from api.security import PUBLIC, auth_middleware, submission_rate_limit
 from ops.settings import Settings
 from pipeline import store
 from pipeline.db import GroupCommit, listen, open_pool
@@ -35,7 +36,7 @@ from pipeline.db import GroupCommit, listen, open_pool
 log = structlog.get_logger()
 
 
-@get("/", operation_id="root", tags=["service"], include_in_schema=True)
+@get("/", operation_id="root", tags=["service"], opt={PUBLIC: True})
 async def root() -> dict[str, str]:
     """Service banner (the frontend checks it)."""
     return {"message": "Studio Python API", "status": "running"}
@@ -81,7 +82,7 @@ class HealthCheck:
 def health_route(check: HealthCheck) -> HTTPRouteHandler:
     # No parameters: Litestar then skips its signature model for the route monitors hit most (injecting `state`
     # was a tenth of a /health request's CPU under load).
-    @get("/health", operation_id="health", tags=["service"])
+    @get("/health", operation_id="health", tags=["service"], opt={PUBLIC: True})
     async def health() -> Response[dict[str, str]]:
         """200 `healthy` when the database answered within 2 s, else 503 `unhealthy`.
 
@@ -92,60 +93,80 @@ def health_route(check: HealthCheck) -> HTTPRouteHandler:
     return health
 
 
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+# JSON and files need no script, style or frame; the API docs pages (opt DOCS_PAGE) load their UI from a CDN.
+API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'; sandbox")
+HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+DOCS_PAGE = "docs_page"
+
+
+def response_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """The security headers for this response, chosen by the route the router matched (none: a 404)."""
+    handler = scope.get("route_handler")
+    docs = handler is not None and bool(handler.opt.get(DOCS_PAGE))
+    return [*SECURITY_HEADERS, *([] if docs else [API_CSP]), *([HSTS] if scope.get("scheme") == "https" else [])]
+
+
 def edge_middleware(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:
     """The one middleware around everything Litestar answers (404s and preflights included): a request id echoed
-    in X-Request-ID, authentication (api.security.Gate), the security headers, the duration histogram and one
-    canonical `http_request` log line per request."""
-    request_line = hot_logger("http_request")
-    gate = Gate(settings)
+    in X-Request-ID, the security headers, a bounded wait for the request body, the duration histogram and one
+    canonical `http_request` log line per request. Access is decided after routing (api.security)."""
+    body_timeout_s = settings.body_read_timeout_s
 
     def wrap(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
-            request_id, authorization = "", None
-            for name, value in scope["headers"]:  # the first of each counts
-                if name == b"x-request-id" and not request_id:
+            request_id = ""
+            for name, value in scope["headers"]:
+                if name == b"x-request-id":  # the first counts
                     request_id = value.decode("latin-1")[:64]
-                elif name == b"authorization" and authorization is None:
-                    authorization = value
-            token = None if authorization is None else bearer_token(authorization)
+                    break
             request_id = request_id or os.urandom(16).hex()
-            extra = [*gate.headers(scope), (b"x-request-id", request_id.encode())]
             started = time.perf_counter()
             status = 0  # no response started yet
+            body_done = False
 
             async def send_wrapper(message: Message) -> None:
                 nonlocal status
                 if message["type"] == "http.response.start":
                     status = status or message["status"]  # 499 stays: the answer goes to nobody
-                    message["headers"] = [*message.get("headers", ()), *extra]
+                    message["headers"] = [*message.get("headers", ()), *response_headers(scope),
+                                          (b"x-request-id", request_id.encode())]
                 await send(message)
 
             async def receive_wrapper() -> Message:
-                nonlocal status
-                message = await receive()
+                nonlocal status, body_done
+                if body_done:
+                    message = await receive()  # after the body only a disconnect comes: an SSE stream waits here
+                else:
+                    try:
+                        message = await asyncio.wait_for(receive(), body_timeout_s)
+                    except TimeoutError:
+                        raise HTTPException(status_code=HTTP_408_REQUEST_TIMEOUT,
+                                            detail=f"the request body did not arrive within {body_timeout_s:g} s") \
+                            from None
+                    body_done = message["type"] != "http.request" or not message.get("more_body", False)
                 if message["type"] == "http.disconnect" and not status:
                     status = 499  # the client went away before its answer (nginx's code): not a server error
                 return message
 
-            # bind/reset rather than bound_contextvars(): the same, without a generator-based context manager
-            tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
-            try:
-                refused = await gate.admit(scope, token)
-                if refused is None:
+            with structlog.contextvars.bound_contextvars(request_id=request_id):
+                try:
                     await app(scope, receive_wrapper, send_wrapper)
-                else:
-                    await deny(send_wrapper, 401, refused, UNAUTHORIZED)
-            finally:
-                elapsed = time.perf_counter() - started
-                status = status or 500  # no response at all: the exception went on to the server, which sends 500
-                observe_request(scope, status, elapsed)
-                request_line({"method": scope["method"], "path": scope["path"], "status_code": status,
-                              "duration_ms": round(elapsed * 1000, 2), "client": (scope.get("client") or ("", 0))[0],
-                              **scope.get("state", {}).get("log", {})})
-                structlog.contextvars.reset_contextvars(**tokens)
+                finally:
+                    elapsed = time.perf_counter() - started
+                    status = status or 500  # no response at all: the exception went on to the server, which sends 500
+                    observe_request(scope, status, elapsed)
+                    log.info("http_request", method=scope["method"], path=scope["path"], status_code=status,
+                             duration_ms=round(elapsed * 1000, 2), client=(scope.get("client") or ("", 0))[0],
+                             **scope.get("state", {}).get("log", {}))
 
         return middleware
 
@@ -162,7 +183,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        hub = EventHub()
+        hub = EventHub(settings.sse_streams_per_owner, settings.sse_streams_total)
         async with open_pool(settings) as pool:
             app.state.pool, app.state.hub, app.state.settings = pool, hub, settings
             # Submissions that arrive while one insert commits share the next one (one fsync, one NOTIFY).
@@ -184,15 +205,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
                       expose_headers=["Location", "X-Request-ID", "Retry-After"], max_age=600,
                       allow_credentials=settings.cors_allow_credentials) \
         if settings.allowed_origins else None
-    limit = SubmissionLimit(settings.rate_limit_per_minute) if settings.rate_limit_per_minute > 0 else None
+    limit = submission_rate_limit(settings.rate_limit_per_minute) if settings.rate_limit_per_minute > 0 else None
     submissions = Router("/", route_handlers=[GenerateController], middleware=[limit.middleware] if limit else [])
+    # The docs pages are public, and only they may run scripts (Swagger UI): both decided on the matched route.
+    docs = Router("/docs", route_handlers=[], opt={PUBLIC: True, DOCS_PAGE: True}, include_in_schema=False)
     app = Litestar(
         route_handlers=[root, health_route(health_check), metrics, submissions, JobsController, CatalogueController],
         lifespan=[lifespan],
         cors_config=cors,
+        middleware=[auth_middleware(settings)],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="Studio API", version="1.0.0", path="/docs",
+        openapi_config=OpenAPIConfig(title="Studio API", version="1.0.0", path="/docs", openapi_router=docs,
                                      description="Stone fabrication jobs in; DXF, SVG and PDF shop drawings out.",
                                      render_plugins=[SwaggerRenderPlugin()]),
         logging_config=None,
@@ -200,8 +224,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     add_spec_schemas(app.openapi_schema)
     # Around Litestar's whole handler (router, CORS, exception handling), not inside a route: every response,
-    # 404s and preflights included, is logged once and carries the security headers, and the owner is known
-    # before routing (rate limiting keys on it).
+    # 404s and preflights included, is logged once and carries the security headers.
     app.asgi_handler = edge_middleware(settings)(app.asgi_handler)
     return app
 

@@ -12,6 +12,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
@@ -45,8 +46,9 @@ class InvalidJob(Exception):
 _WHY = {400: "Bad parameter or body that is not JSON", 404: "No such job (or not yours)",
         401: "Auth is on and the bearer token is missing, invalid or expired (operator endpoints: not ADMIN_TOKEN)",
         409: "The job is in the wrong state, or the Idempotency-Key was used with another body",
+        408: "The request body did not arrive within BODY_READ_TIMEOUT_S",
         413: "Body too large", 415: "Not application/json", 422: "Not a valid job: `errors` name each field",
-        429: "Too many submissions from this client: wait `Retry-After` seconds",
+        429: "Too many submissions, jobs in flight or event streams for this client: wait `Retry-After` seconds",
         503: "The database did not answer: retry after `Retry-After` seconds"}
 
 
@@ -102,6 +104,11 @@ def database_unavailable_handler(request: Request[Any, Any, Any], exc: Exception
     return response
 
 
+def too_deep_handler(_: Request[Any, Any, Any], __: RecursionError) -> Response[ErrorBody]:
+    """A body nested deeper than the decoder goes (thousands of `[`): the client's fault, not ours."""
+    return _body(HTTP_400_BAD_REQUEST, "the body nests too deeply (JSON depth)")
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     log.exception("request_failed", method=request.method, path=request.url.path)
     return _body(HTTP_500_INTERNAL_SERVER_ERROR, "internal error; the request id is in the X-Request-ID header")
@@ -111,5 +118,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     InvalidJob: invalid_job_handler,
     HTTPException: http_exception_handler,
     psycopg.OperationalError: database_unavailable_handler,  # PoolTimeout is one too
+    RecursionError: too_deep_handler,
     Exception: internal_error_handler,
 }

@@ -12,17 +12,18 @@ from typing import Annotated, Any, NoReturn
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
-from litestar.exceptions import ClientException, HTTPException, NotFoundException
+from litestar.exceptions import ClientException, HTTPException, NotFoundException, TooManyRequestsException
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_409_CONFLICT, HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
 from api.errors import InvalidJob, errors, problems_from_findings
-from api.events import EventHub
+from api.events import EventHub, StreamsFull
 from api.openapi import SubmitOperation
-from api.security import requires_admin, requires_admin_unless_scoped
+from api.security import client_key, identity, requires_admin, requires_admin_unless_scoped
 from api.schemas import ArtifactInfo, AttemptInfo, JobListItem, JobPage, JobState, JobView, Submitted
 from engine.checks import check
+from engine.limits import limit_findings, listed_errors, listed_warnings
 from engine.spec import decode_job
 from pipeline import store
 
@@ -31,7 +32,7 @@ TERMINAL = ("succeeded", "failed", "cancelled")
 
 def owner_of(request: Request[Any, Any, Any]) -> str | None:
     """The job owner for this request (the token's `sub` when auth is on), or None: no scoping."""
-    return request.scope.get("state", {}).get("owner")
+    return identity(request).owner
 
 
 def job_url(job_id: uuid.UUID) -> str:
@@ -66,15 +67,23 @@ class GenerateController(Controller):
             raise InvalidJob.from_validation(exc) from None
         except msgspec.DecodeError as exc:
             raise ClientException(detail=f"the body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ClientException(detail="the body nests too deeply to be a job (JSON depth)") from None
+        too_big = limit_findings(job)
+        if too_big:
+            raise InvalidJob("the job is larger than one job may be", problems_from_findings(too_big))
+        owner = owner_of(request)
+        await _check_work_in_flight(state, owner)
         findings = await asyncio.to_thread(check, job) if len(job.pieces) > 20 else check(job)
         errors = [f for f in findings if f.severity == "error"]
         warnings = [f for f in findings if f.severity == "warning"]
         if errors:
             raise InvalidJob(f"the job breaks {len(errors)} fabrication rule{'s' if len(errors) > 1 else ''}",
-                             problems_from_findings(errors), problems_from_findings(warnings))
+                             problems_from_findings(listed_errors(errors)),
+                             problems_from_findings(listed_warnings(warnings)))
         try:
             submitted = await state.submissions.submit(store.NewJob(  # the Structs go to msgspec's encoder as they are
-                spec=job, job_ref=job.job.id, id=job_id, owner=owner_of(request), priority=priority,
+                spec=job, job_ref=job.job.id, id=job_id, owner=owner, priority=priority,
                 run_after=run_after, max_attempts=state.settings.max_attempts, idempotency_key=idempotency_key,
                 request_sha256=store.request_digest(body) if idempotency_key else None,
                 warnings=warnings))
@@ -86,8 +95,20 @@ class GenerateController(Controller):
                                          "idempotent_replay": not submitted.created}
         return Response(
             Submitted(id=submitted.id, status=submitted.status, status_url=url, events_url=f"{url}/events",
-                      created=submitted.created, warnings=problems_from_findings(warnings)),
+                      created=submitted.created, warnings=problems_from_findings(listed_warnings(warnings))),
             status_code=HTTP_202_ACCEPTED, headers={"Location": url})
+
+
+async def _check_work_in_flight(state: State, owner: str | None) -> None:
+    """MAX_ACTIVE_JOBS_PER_OWNER queued + running jobs per signed-in owner: past it, 429 until some finish."""
+    cap = state.settings.max_active_jobs_per_owner
+    if owner is None or cap == 0:
+        return
+    active = await store.count_active_jobs(state.pool, owner)
+    if active >= cap:
+        raise TooManyRequestsException(
+            detail=f"you have {active} jobs queued or running; at most {cap} at a time: retry when some finish",
+            headers={"Retry-After": "30"})
 
 
 class JobsController(Controller):
@@ -168,16 +189,30 @@ class JobsController(Controller):
             await _explain_conflict(state, request, job_id, "delete", "not running")
 
     @get("/{job_id:uuid}/events", operation_id="jobEvents", media_type="text/event-stream",
-         responses=errors(404))
+         responses=errors(404, 429))
     async def events(self, request: Request[Any, Any, Any], state: State, job_id: FromPath[uuid.UUID]) -> ServerSentEvent:
         """Server-Sent Events: one `status` event per change, fed by LISTEN/NOTIFY; ends when the job does."""
         owner = owner_of(request)
         if await store.job_exists(state.pool, job_id, owner) is None:
             raise NotFoundException(detail=f"no job {job_id}")
-        return ServerSentEvent(_status_stream(state.pool, state.hub, job_id, owner), event_type="status")
+        client = client_key(request)
+        refused = state.hub.room_for(client)
+        if refused is not None:
+            raise TooManyRequestsException(detail=refused, headers={"Retry-After": "15"})
+        return ServerSentEvent(_status_stream(state.pool, state.hub, job_id, owner, client), event_type="status")
 
 
-async def _status_stream(pool: Any, hub: EventHub, job_id: uuid.UUID, owner: str | None) -> AsyncIterator[str]:
+async def _status_stream(pool: Any, hub: EventHub, job_id: uuid.UUID, owner: str | None,
+                         client: str) -> AsyncIterator[str]:
+    try:
+        with hub.stream_slot(client):
+            async for event in _job_changes(pool, hub, job_id, owner):
+                yield event
+    except StreamsFull:  # filled up between the handler's check and the stream's start
+        return
+
+
+async def _job_changes(pool: Any, hub: EventHub, job_id: uuid.UUID, owner: str | None) -> AsyncIterator[str]:
     with hub.subscribe(job_id) as changes:
         last = None
         while True:

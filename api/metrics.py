@@ -7,15 +7,12 @@ throughput. HTTP request durations are this API process's own histogram.
 
 from __future__ import annotations
 
-import bisect
-import itertools
 from typing import Any
 
 from litestar import Response, get
 from litestar.datastructures import State
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
-from prometheus_client.utils import floatToGoString
 
 from api.errors import errors
 from api.security import requires_admin
@@ -25,40 +22,15 @@ STAGE_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0]
 HTTP_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]
 
 
-class _RequestDurations:
-    """studio_http_request_duration_seconds by method, route template and status, this process's own.
-
-    Counted by the event loop with no lock (prometheus_client's Histogram takes a lock for its sum and for the
-    bucket on every observation: a few per cent of a /health request under load) and turned into a histogram at
-    scrape time. Only the event loop's thread observes.
-    """
-
-    def __init__(self) -> None:
-        self.series: dict[tuple[str, str, int], list[float]] = {}  # bucket counts (+Inf last), then the sum
-
-    def observe(self, scope: dict[str, Any], status: int, duration_s: float) -> None:
-        """One request, under its route template (never the raw path: ids would explode the label set)."""
-        key = (scope.get("method", ""), scope.get("path_template") or "unmatched", status)  # set by Litestar's router
-        counts = self.series.get(key)
-        if counts is None:
-            counts = self.series[key] = [0] * (len(HTTP_BUCKETS_S) + 1) + [0.0]
-        counts[bisect.bisect_left(HTTP_BUCKETS_S, duration_s)] += 1  # the first bound >= d: Prometheus's `le`
-        counts[-1] += duration_s
-
-    def collect(self) -> Any:
-        hist = HistogramMetricFamily("studio_http_request_duration_seconds",
-                                     "HTTP request duration by route and status", labels=["method", "route", "status"])
-        bounds = [*map(floatToGoString, HTTP_BUCKETS_S), "+Inf"]
-        for (method, route, status), counts in sorted(self.series.items()):
-            cumulative = list(itertools.accumulate(counts[:-1]))
-            hist.add_metric([method, route, str(status)], list(zip(bounds, cumulative, strict=True)), counts[-1])
-        yield hist
-
-
-REQUEST_DURATIONS = _RequestDurations()
 HTTP_REGISTRY = CollectorRegistry()
-HTTP_REGISTRY.register(REQUEST_DURATIONS)  # type: ignore[arg-type]
-observe_request = REQUEST_DURATIONS.observe
+REQUEST_DURATIONS = Histogram("studio_http_request_duration_seconds", "HTTP request duration by route and status",
+                              ["method", "route", "status"], buckets=HTTP_BUCKETS_S, registry=HTTP_REGISTRY)
+
+
+def observe_request(scope: dict[str, Any], status: int, duration_s: float) -> None:
+    """One request, under its route template (never the raw path: ids would explode the label set)."""
+    route = scope.get("path_template") or "unmatched"  # set by Litestar's router
+    REQUEST_DURATIONS.labels(scope.get("method", ""), route, str(status)).observe(duration_s)
 
 
 class _Snapshot:

@@ -1,37 +1,42 @@
-"""Who may do what: bearer tokens (HS256 secret or JWKS) own their jobs, ADMIN_TOKEN guards operator endpoints,
-submissions are rate limited per client, and every response carries security headers.
+"""Who may do what, decided on the route the router matched: bearer tokens (HS256 secret or JWKS) own their jobs,
+ADMIN_TOKEN guards operator endpoints, submissions are rate limited per client.
 
-With no AUTH_JWT_SECRET / AUTH_JWKS_URL the API is open (local use); `/`, `/health` and `/docs` are always public.
+Deny by default: every route needs a token when auth is configured, except those whose handler (or router)
+carries `opt={PUBLIC: True}`: `/`, `/health` and the API docs. With no AUTH_JWT_SECRET / AUTH_JWKS_URL the API is
+open (local use), and operator routes are open unless ADMIN_TOKEN is set.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import math
-import time
 from typing import Any
 
 import jwt
 import msgspec
-import structlog
 from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, TooManyRequestsException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
+from litestar.types import Receive, Scope, Send
 
 from ops.settings import Settings
 
-log = structlog.get_logger()
-
-SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-]
-# JSON and files need no script, style or frame; the Swagger page at /docs loads its UI from a CDN.
-API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'; sandbox")
+PUBLIC = "public"  # a route handler's (or router's) opt key: no token needed
 JWKS_ALGORITHMS = ["RS256", "ES256", "EdDSA"]
+BEARER_CHALLENGE = 'Bearer realm="studio"'
+
+
+class Identity(msgspec.Struct, frozen=True):
+    """Who sent a request: `owner` is the token's `sub` (None: no scoping), `admin` the ADMIN_TOKEN holder."""
+
+    owner: str | None = None
+    admin: bool = False
+
+
+ANONYMOUS = Identity()
+OPERATOR = Identity(admin=True)
 
 
 class AuthError(Exception):
@@ -65,132 +70,101 @@ class TokenVerifier:
                                     issuer=self.issuer, options=options, leeway=30)
         except jwt.ExpiredSignatureError:
             raise AuthError("the token has expired") from None
-        except (jwt.PyJWKClientError, jwt.InvalidTokenError) as exc:
+        except jwt.PyJWTError as exc:
             raise AuthError(f"the token is not valid: {exc}") from None
+        except (TypeError, ValueError, AttributeError):
+            # A token whose algorithm does not fit its key (an ES256 token naming an RSA key) fails inside the
+            # key's verify(), not as a PyJWTError.
+            raise AuthError("the token is not valid: its algorithm does not match the signing key") from None
         sub = claims.get("sub")
         if not isinstance(sub, str) or not sub or len(sub) > 200:
             raise AuthError("the token has no usable `sub` claim")
         return sub
 
 
-def is_admin(token: str | None, settings: Settings) -> bool:
-    return bool(settings.admin_token and token and hmac.compare_digest(token, settings.admin_token))
-
-
-class Gate:
-    """Who a request is (admin, token owner) and the security headers its response gets; used by the API's one
-    ASGI middleware (api.app.edge_middleware), which runs around everything Litestar answers."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.verifier = TokenVerifier(settings)
-        hsts = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
-        # Built once: (under /docs, https) -> the headers every response gets.
-        self.extras = {(docs, https): [*SECURITY_HEADERS, *([] if docs else [API_CSP]), *([hsts] if https else [])]
-                       for docs in (False, True) for https in (False, True)}
-
-    def headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
-        return self.extras[(scope["path"].startswith("/docs"), scope.get("scheme") == "https")]
-
-    async def admit(self, scope: Scope, token: str | None) -> str | None:
-        """Put `admin` and `owner` into the scope's state; the reason for a 401, or None to go on.
-
-        /api/* and /metrics need a valid bearer token when auth is configured (preflights never do)."""
-        state = scope.setdefault("state", {})
-        state["admin"] = admin = is_admin(token, self.settings)
-        state["owner"] = None
-        path: str = scope["path"]
-        if (self.verifier.enabled and not admin and scope["method"] != "OPTIONS"
-                and (path.startswith("/api/") or path == "/api" or path == "/metrics")):
-            try:
-                if token is None:
-                    raise AuthError("this API needs `Authorization: Bearer <token>`")
-                state["owner"] = await self.verifier.subject(token)
-            except AuthError as exc:
-                return str(exc)
-        return None
-
-
-def bearer_token(authorization: bytes) -> str | None:
-    scheme, _, token = authorization.decode("latin-1").partition(" ")
+def bearer_token(authorization: str) -> str | None:
+    scheme, _, token = authorization.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-async def deny(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]]) -> None:
-    """Answer with an ErrorBody from a middleware, before Litestar routes the request."""
-    body = msgspec.json.encode({"status_code": status, "detail": detail, "errors": [], "warnings": []})
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]})
-    await send({"type": "http.response.body", "body": body})
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison on bytes: a str compare_digest raises TypeError on non-ASCII input."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8"))
 
 
-UNAUTHORIZED = [(b"www-authenticate", b'Bearer realm="studio"')]
+class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
+    """Litestar's authentication middleware, run after routing: `scope["user"]` becomes an Identity.
+
+    Routes opt out with `opt={PUBLIC: True}` (never by path pattern); preflights are never authenticated.
+    """
+
+    def __init__(self, app: Any, settings: Settings) -> None:
+        super().__init__(app, exclude_from_auth_key=PUBLIC)
+        self.admin_token = settings.admin_token
+        self.verifier = TokenVerifier(settings)
+
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        token = bearer_token(connection.headers.get("authorization", ""))
+        if token is not None and self.admin_token and same_secret(token, self.admin_token):
+            return AuthenticationResult(user=OPERATOR, auth=None)
+        if not self.verifier.enabled:
+            return AuthenticationResult(user=ANONYMOUS, auth=None)
+        try:
+            if token is None:
+                raise AuthError("this API needs `Authorization: Bearer <token>`")
+            owner = await self.verifier.subject(token)
+        except AuthError as exc:
+            raise NotAuthorizedException(detail=str(exc), headers={"WWW-Authenticate": BEARER_CHALLENGE}) from None
+        return AuthenticationResult(user=Identity(owner=owner), auth=None)
+
+
+def auth_middleware(settings: Settings) -> DefineMiddleware:
+    return DefineMiddleware(TokenAuthMiddleware, settings=settings)
+
+
+def identity(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity:
+    """The request's Identity (public routes, which skip authentication, are anonymous)."""
+    return connection.scope.get("user") or ANONYMOUS  # type: ignore[return-value]
 
 
 def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard for operator endpoints: with ADMIN_TOKEN set, only that token passes."""
-    from litestar.exceptions import NotAuthorizedException
-
     settings: Settings = connection.app.state.settings
-    if settings.admin_token and not connection.scope.get("state", {}).get("admin"):
-        raise NotAuthorizedException(detail="this operator endpoint needs `Authorization: Bearer <ADMIN_TOKEN>`")
+    if settings.admin_token and not identity(connection).admin:
+        raise NotAuthorizedException(detail="this operator endpoint needs `Authorization: Bearer <ADMIN_TOKEN>`",
+                                     headers={"WWW-Authenticate": BEARER_CHALLENGE})
 
 
 def requires_admin_unless_scoped(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Listing is an operator action unless the caller is a signed-in user, who sees only their own jobs."""
-    if connection.scope.get("state", {}).get("owner") is None:
+    if identity(connection).owner is None:
         requires_admin(connection, handler)
 
 
-class SubmissionLimit:
-    """RATE_LIMIT_PER_MINUTE submissions per client: the token's `sub`, else the client address (after the proxy
-    headers). Each client gets a one-minute window from its first submission; past the limit, 429 with
-    `Retry-After` until the window ends. Answers carry the IETF draft's RateLimit-* headers.
+def client_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """What a per-client limit counts: the token's `sub`, else the client address (after the trusted proxy)."""
+    owner = identity(connection).owner
+    return f"sub {owner}" if owner else f"address {connection.client.host if connection.client else 'unknown'}"
 
-    Mounted on the submission route alone. In memory, per process, with no lock: the event loop runs one request
-    at a time between awaits, and nothing here awaits between reading a window and counting in it. Ended windows
-    are dropped once a minute, so memory follows the clients of the last minute or two.
-    """
 
-    WINDOW_S = 60
+class SubmissionRateLimit(RateLimitMiddleware):
+    """Litestar's rate limiting, plus `Retry-After` on its 429 (RFC 9110) and a detail that says the limit."""
 
-    def __init__(self, per_minute: int) -> None:
-        self.limit = per_minute
-        self.windows: dict[str, list[float]] = {}  # client -> [window end (monotonic), submissions in it]
-        self.next_sweep = 0.0
-        self.policy = (b"ratelimit-policy", f"{per_minute}; w={self.WINDOW_S}".encode())
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except TooManyRequestsException as exc:
+            headers = dict(exc.headers or {})
+            reset = headers.get(self.config.rate_limit_reset_header_key)
+            if reset is None or "Retry-After" in headers:
+                raise  # not ours: a handler's own 429
+            wait = str(max(1, int(reset)))
+            raise TooManyRequestsException(
+                detail=f"too many submissions from this client: at most {self.max_requests} a minute; "
+                       f"retry in {wait} s", headers={**headers, "Retry-After": wait}) from None
 
-    def admit(self, client: str, now: float) -> tuple[int | None, list[tuple[bytes, bytes]]]:
-        """Count a submission: None when it may go on, else the seconds to wait; and the headers for its answer."""
-        if now >= self.next_sweep:
-            self.windows = {k: w for k, w in self.windows.items() if w[0] > now}
-            self.next_sweep = now + self.WINDOW_S
-        window = self.windows.get(client)
-        if window is None or window[0] <= now:
-            window = self.windows[client] = [now + self.WINDOW_S, 0]
-        allowed = window[1] < self.limit
-        window[1] += allowed
-        reset = max(1, math.ceil(window[0] - now))
-        headers = [self.policy, (b"ratelimit-limit", str(self.limit).encode()),
-                   (b"ratelimit-remaining", str(self.limit - int(window[1])).encode()),
-                   (b"ratelimit-reset", str(reset).encode())]
-        return (None, headers) if allowed else (reset, [*headers, (b"retry-after", str(reset).encode())])
 
-    def middleware(self, app: ASGIApp) -> ASGIApp:
-        async def limited(scope: Scope, receive: Receive, send: Send) -> None:
-            owner = scope.get("state", {}).get("owner")
-            client = f"sub {owner}" if owner else f"address {(scope.get('client') or ('unknown',))[0]}"
-            wait, headers = self.admit(client, time.monotonic())
-            if wait is not None:
-                await deny(send, 429, f"too many submissions from this client: at most {self.limit} a minute; "
-                                      f"retry in {wait} s", headers)
-                return
-
-            async def send_with_headers(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    message["headers"] = [*message.get("headers", ()), *headers]
-                await send(message)
-
-            await app(scope, receive, send_with_headers)
-
-        return limited
+def submission_rate_limit(per_minute: int) -> RateLimitConfig:
+    """RATE_LIMIT_PER_MINUTE submissions per client, counted in this process's memory store."""
+    return RateLimitConfig(rate_limit=("minute", per_minute), identifier_for_request=client_key,
+                           middleware_class=SubmissionRateLimit)

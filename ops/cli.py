@@ -56,7 +56,11 @@ def _serve_api(settings: Settings) -> None:
 
     options: dict[str, Any] = {
         "host": settings.host, "port": settings.port, "log_config": None, "access_log": False, "proxy_headers": True,
-        "forwarded_allow_ips": os.environ.get("FORWARDED_ALLOW_IPS", "*"),
+        # uvicorn takes the right-most X-Forwarded-For address that is not a trusted proxy: only the platform's
+        # proxy may name the client, never the client itself.
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "limit_concurrency": settings.limit_concurrency, "timeout_keep_alive": 5,
+        "h11_max_incomplete_event_size": 16 * 1024,  # request line and headers
         "timeout_graceful_shutdown": int(settings.shutdown_grace_s), "server_header": False}
     if settings.web_concurrency == 1:
         app = create_app(settings)

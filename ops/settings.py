@@ -10,7 +10,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from ops.dsn import normalize_dsn
+from ops.dsn import mask_dsn, normalize_dsn
 
 Seconds = Annotated[float, Meta(gt=0, le=86_400)]
 
@@ -41,6 +41,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retry_max_s: Seconds = 300.0
     job_retention_days: Annotated[float, Meta(ge=0)] = 30.0
     max_body_bytes: Annotated[int, Meta(ge=1024)] = 2_000_000
+    body_read_timeout_s: Seconds = 30.0  # a request body that has not fully arrived by then is a 408
+    max_active_jobs_per_owner: Annotated[int, Meta(ge=0)] = 20  # queued + running per client; 0 turns it off
+    sse_streams_per_owner: Annotated[int, Meta(ge=1)] = 20  # open /events streams per client
+    sse_streams_total: Annotated[int, Meta(ge=1)] = 500  # open /events streams per API process
+    limit_concurrency: Annotated[int, Meta(ge=10)] = 1000  # connections + tasks per API process (uvicorn: 503 past it)
+    forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-For is trusted (uvicorn's setting)
     auth_jwt_secret: str = ""  # HS256 secret (Supabase's legacy JWT secret): /api/* then needs a bearer token
     auth_jwks_url: str = ""  # or a JWKS URL (RS256/ES256 tokens)
     auth_jwt_audience: str = ""
@@ -49,6 +55,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_per_minute: Annotated[int, Meta(ge=0)] = 60  # submissions per client; 0 turns it off
     cors_allow_credentials: bool = False
     stage_function: str = ""  # "module:function" run for each stage instead of the engine (benchmarks, tests)
+
+    SECRET_FIELDS = ("auth_jwt_secret", "admin_token")
+
+    def __repr__(self) -> str:
+        """Secrets masked: a Settings that reaches a log line or a traceback gives nothing away."""
+        fields = []
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if name in self.SECRET_FIELDS and value:
+                value = "***"
+            elif name in ("database_url", "database_direct_url") and value:
+                value = mask_dsn(value)
+            fields.append(f"{name}={value!r}")
+        return f"Settings({', '.join(fields)})"
+
+    __str__ = __repr__
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:

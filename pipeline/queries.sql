@@ -308,3 +308,7 @@ SELECT status, count(*) AS jobs
   FROM jobs
  WHERE finished_at > now() - make_interval(mins => %(minutes)s)
  GROUP BY status;
+
+-- name: count_active_jobs
+-- An owner's queued and running jobs: the per-owner cap on work in flight (jobs_owner_active_idx).
+SELECT count(*) AS jobs FROM jobs WHERE owner = %(owner)s AND status IN ('queued', 'running') AND owner IS NOT NULL;

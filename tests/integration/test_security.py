@@ -168,3 +168,17 @@ async def test_secrets_stay_out_of_the_openapi_document_and_errors(authed) -> No
     assert "429" in schema["paths"]["/api/cad/generate"]["post"]["responses"]
     r = await authed.get("/api/jobs", headers=bearer("op-token-12"))  # a near miss of the admin token
     assert r.status_code == 401 and "op-token" not in r.text
+
+
+async def test_jwks_tokens_whose_algorithm_does_not_fit_the_key_are_401(settings, jwks_server) -> None:  # type: ignore[no-untyped-def]
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+    url, _ = jwks_server
+    s = msgspec.structs.replace(settings, auth_jwks_url=url)
+    claims = {"sub": "mallory", "exp": int(time.time()) + 600}
+    es256 = jwt.encode(claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256", headers={"kid": "k1"})
+    eddsa = jwt.encode(claims, ed25519.Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": "k1"})
+    async with AsyncTestClient(create_app(s)) as c:
+        for bad in (es256, eddsa, "Bearer-less", "e30.e30.", "caf\u00e9"):  # kid k1 names the RSA key
+            r = await c.get("/api/jobs", headers={"authorization": f"Bearer {bad}".encode()})
+            assert r.status_code == 401, (bad, r.text)

@@ -124,8 +124,12 @@ def test_render_secrets_and_proxy(render_services: dict[str, dict[str, Any]]) ->
     env = _env(render_services["web"])
     assert env["ALLOWED_ORIGINS"].get("sync") is False, "origins differ per deploy: ask, never commit"
     assert "value" not in env["ALLOWED_ORIGINS"]
-    # `studio api` defaults FORWARDED_ALLOW_IPS to "*"; if set here it must still trust Render's proxy.
-    assert env.get("FORWARDED_ALLOW_IPS", {"value": "*"})["value"] == "*"
+    # Render's proxy reaches the container from its private network: trust exactly those ranges, never `*`
+    # (with `*` a client-written X-Forwarded-For picks its own rate-limit key).
+    import ipaddress
+    trusted = [ipaddress.ip_network(n) for n in env["FORWARDED_ALLOW_IPS"]["value"].split(",")]
+    assert trusted and not any(n.is_global for n in trusted)
+    assert ipaddress.ip_address("10.1.2.3") in trusted[0]
     for service in render_services.values():
         for key in ("AUTH_JWT_SECRET", "ADMIN_TOKEN"):
             item = _env(service).get(key)

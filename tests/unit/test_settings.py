@@ -77,9 +77,8 @@ def test_log_lines_are_json_whatever_the_values(capsys: pytest.CaptureFixture[st
     assert line["dsn"] == "postgresql://u:***@h/db" and line["token"] == "***"
 
 
-def test_request_line_is_structlogs_line_and_flushed_within_the_tick(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    import asyncio
+def test_log_lines_mask_secrets_at_any_depth_and_tracebacks_carry_no_locals(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import datetime as dt
     import json
     import logging
@@ -87,42 +86,56 @@ def test_request_line_is_structlogs_line_and_flushed_within_the_tick(tmp_path: P
 
     import structlog
 
-    from ops.logs import configure_logging, hot_logger, reset_logging
+    from ops.logs import configure_logging, reset_logging
+    from ops.settings import Settings
 
     out_path = tmp_path / "stdout"
-    out = out_path.open("w", buffering=1)  # every line written at once, as with PYTHONUNBUFFERED=1
+    out = out_path.open("w", buffering=1)
     monkeypatch.setattr(sys, "stdout", out)
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     configure_logging(level="info", fmt="json", service="api")
-    fields = {"method": "GET", "path": "/health", "status_code": 200, "duration_ms": 0.12, "client": "10.0.0.1",
-              "token": "t0ken", "dsn": "postgresql://u:s3cret@h/db"}
-
-    async def requests() -> list[str]:
-        structlog.contextvars.bind_contextvars(request_id="r1")
-        hot_logger("http_request")(dict(fields))
-        on_disk = [out_path.read_text()]  # still in the buffer: one write() per tick, not per line
-        await asyncio.sleep(0)
-        on_disk.append(out_path.read_text())
-        structlog.get_logger().info("http_request", **fields)  # the slow path, for comparison
-        hot_logger("http_request")(dict(fields, path="/later"))
-        structlog.get_logger().warning("something_else")  # flushed at once, after the line kept before it
-        return on_disk
-
+    settings = Settings(database_url="postgresql://u:dbpass123@h/db", admin_token="adm1n-t0ken",
+                        auth_jwt_secret="jwt-s3cret-value")
     try:
-        before_tick, after_tick = asyncio.run(requests())
+        structlog.contextvars.bind_contextvars(request_id="r1")
+        structlog.get_logger().info("http_request", path="/health", token="t0ken", dsn="postgresql://u:s3cret@h/db",
+                                    nested={"headers": {"authorization": "Bearer abc"}, "urls": ["postgres://a:b@c/d"]})
+
+        def fails(settings: Settings, password: str) -> None:
+            raise RuntimeError("boom")
+
+        try:
+            fails(settings, "pw-in-a-local")
+        except RuntimeError:
+            structlog.get_logger().exception("request_failed")
+        logging.getLogger("uvicorn.error").error("stdlib", exc_info=(None, None, None))
     finally:
         reset_logging()
         root.handlers[:], root.level = handlers, level
         logging.getLogger("uvicorn.access").disabled = False
         out.close()
-    assert before_tick == "" and after_tick.count("\n") == 1
-    fast, slow, later, other = (json.loads(line) for line in out_path.read_text().splitlines())
-    assert (later["path"], other["event"]) == ("/later", "something_else")
-    assert list(fast) == list(slow)  # same keys in the same order
-    assert {**fast, "timestamp": ""} == {**slow, "timestamp": ""}
-    assert fast["token"] == "***" and fast["dsn"] == "postgresql://u:***@h/db"
-    assert fast["request_id"] == "r1" and fast["service"] == "api" and fast["level"] == "info"
-    stamp = dt.datetime.strptime(fast["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+    text = out_path.read_text()
+    for secret in ("dbpass123", "adm1n-t0ken", "jwt-s3cret-value", "pw-in-a-local", "s3cret@", "abc", ":b@"):
+        assert secret not in text, secret
+    line, failure = (json.loads(x) for x in text.splitlines()[:2])
+    assert line["token"] == "***" and line["dsn"] == "postgresql://u:***@h/db"
+    assert line["nested"] == {"headers": {"authorization": "***"}, "urls": ["postgres://a:***@c/d"]}
+    assert line["request_id"] == "r1" and line["service"] == "api" and line["level"] == "info"
+    stamp = dt.datetime.strptime(line["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
     assert abs((dt.datetime.now(dt.UTC) - stamp).total_seconds()) < 5
-    assert len(fast["timestamp"]) == len(slow["timestamp"])
+    frames = failure["exception"][0]["frames"]
+    assert frames and all("locals" not in f or not f["locals"] for f in frames)
+    assert failure["exception"][0]["exc_value"] == "boom"
+
+
+def test_settings_never_show_their_secrets_and_trust_only_a_local_proxy_by_default() -> None:
+    from ops.settings import Settings
+
+    s = Settings.from_env({"DATABASE_URL": "postgres://app:pw-123@db:5432/studio?sslmode=require",
+                           "AUTH_JWT_SECRET": "jwt-secret-xyz", "ADMIN_TOKEN": "admin-xyz"})
+    for text in (repr(s), str(s), f"{s}", repr([s])):
+        assert "pw-123" not in text and "jwt-secret-xyz" not in text and "admin-xyz" not in text
+        assert "postgresql://app:***@db:5432/studio?sslmode=require" in text
+    assert s.auth_jwt_secret == "jwt-secret-xyz"  # the value itself is intact
+    assert s.forwarded_allow_ips == "127.0.0.1"
