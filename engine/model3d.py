@@ -12,12 +12,14 @@ from __future__ import annotations
 import io
 import math
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import shapely
 import trimesh
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.polygon import orient
+from shapely.ops import polylabel
 from trimesh.visual.material import PBRMaterial
 
 from engine import geometry as g
@@ -71,7 +73,10 @@ def piece_plan(piece: Piece) -> Polygon | MultiPolygon:
 
 def piece_mesh(piece: Piece, thickness_mm: float) -> trimesh.Trimesh:
     """One copy of a piece (of a job in mm) as a closed solid in glTF metres, in the piece's own plan frame."""
-    plan = piece_plan(piece)
+    return _extrude(piece_plan(piece), thickness_mm)
+
+
+def _extrude(plan: Polygon | MultiPolygon, thickness_mm: float) -> trimesh.Trimesh:
     parts = list(plan.geoms) if isinstance(plan, MultiPolygon) else [plan]
     solids = [trimesh.creation.extrude_polygon(orient(p, sign=1.0), thickness_mm, engine="earcut")
               for p in parts if p.area > 0]
@@ -94,36 +99,60 @@ def _layout(sizes: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return out
 
 
-def job_scene(job: JobSpec) -> trimesh.Scene:
-    """Every piece copy of a job as a node of one scene, in glTF metres, coloured by the material."""
+@dataclass(frozen=True)
+class PlacedCopy:
+    """One piece copy in the scene: its node name, its piece's shared mesh, where it stands, where its label goes."""
+
+    node: str  # "A", or "V#1", "V#2" for a piece with qty 2
+    mesh_name: str  # "piece-A"
+    mesh: trimesh.Trimesh  # the piece in its own plan frame, glTF metres
+    transform: np.ndarray  # 4x4, piece frame -> scene (a translation)
+    label_at: tuple[float, float, float]  # a point on the copy's top face, scene metres
+
+
+def place_copies(job: JobSpec) -> list[PlacedCopy]:
+    """Every piece copy of a job, meshed once per piece and laid out side by side, coloured by the material."""
     mm = to_mm(job)
     m = job.material
     finish = (m.finish or "").strip().lower()
     stone = PBRMaterial(name=m.name, baseColorFactor=material_rgba(m.type, m.color), metallicFactor=0.0,
                         roughnessFactor=FINISH_ROUGHNESS.get(finish, DEFAULT_ROUGHNESS))
-    copies: list[tuple[str, str, tuple[float, float, float, float]]] = []  # node, mesh name, plan bbox
-    meshes: dict[str, trimesh.Trimesh] = {}
+    thickness_m = mm.material.thickness / 1000
+    pending = []  # (node, mesh name, mesh, plan bbox, label point in the piece frame)
+    names: set[str] = set()
     for piece in mm.pieces:
-        mesh = piece_mesh(piece, mm.material.thickness)
+        plan = piece_plan(piece)
+        mesh = _extrude(plan, mm.material.thickness)
         mesh.visual = trimesh.visual.TextureVisuals(material=stone)
         name = f"piece-{piece.id}"
-        if name in meshes:  # check() rejects duplicate ids; keep the scene whole all the same
-            name = f"{name}-{len(meshes) + 1}"
-        meshes[name] = mesh
+        if name in names:  # check() rejects duplicate ids; keep the scene whole all the same
+            name = f"{name}-{len(names) + 1}"
+        names.add(name)
         box = g.bbox(g.outline(piece).segs)
+        label = polylabel(max(plan.geoms, key=lambda p: p.area) if isinstance(plan, MultiPolygon) else plan,
+                          tolerance=max(1.0, (box[2] - box[0] + box[3] - box[1]) / 200))
         for k in range(1, piece.qty + 1):
-            copies.append((piece.id if piece.qty == 1 else f"{piece.id}#{k}", name, box))
-    scene = trimesh.Scene()
-    scene.metadata["name"] = job.job.name
-    positions = _layout([(b[2] - b[0], b[3] - b[1]) for _, _, b in copies])
+            pending.append((piece.id if piece.qty == 1 else f"{piece.id}#{k}", name, mesh, box, (label.x, label.y)))
+    out: list[PlacedCopy] = []
     used: set[str] = set()
-    for (node, name, (minx, miny, _, _)), (px, py) in zip(copies, positions, strict=True):
+    positions = _layout([(b[2] - b[0], b[3] - b[1]) for _, _, _, b, _ in pending])
+    for (node, name, mesh, (minx, miny, _, _), (lx, ly)), (px, py) in zip(pending, positions, strict=True):
         while node in used:
             node += "'"
         used.add(node)
+        dx, dy = px - minx, py - miny  # plan mm
         tf = np.eye(4)
-        tf[:3, 3] = ((px - minx) / 1000, 0.0, -(py - miny) / 1000)
-        scene.add_geometry(meshes[name], node_name=node, geom_name=name, transform=tf)
+        tf[:3, 3] = (dx / 1000, 0.0, -dy / 1000)
+        out.append(PlacedCopy(node, name, mesh, tf, ((lx + dx) / 1000, thickness_m, -(ly + dy) / 1000)))
+    return out
+
+
+def job_scene(job: JobSpec) -> trimesh.Scene:
+    """Every piece copy of a job as a named node of one scene (glTF metres, Y up)."""
+    scene = trimesh.Scene()
+    scene.metadata["name"] = job.job.name
+    for c in place_copies(job):
+        scene.add_geometry(c.mesh, node_name=c.node, geom_name=c.mesh_name, transform=c.transform)
     return scene
 
 
