@@ -31,6 +31,7 @@ SIZE_PX = (800, 600)
 DPI = 100
 CREASE_DEG = 20.0  # adjacent faces bent more than this draw an edge line (arc chords bend ~3 degrees)
 EDGE_INK = "#2b2b2b"
+MAX_LABELS = 40  # more piece names than this only cover the stone
 _LIGHT = LightSource(azdeg=225, altdeg=50)
 
 
@@ -54,6 +55,7 @@ def _view_direction(elev_deg: float, azim_deg: float) -> np.ndarray:
 
 def _fit_zoom(ax: Axes3D, lo: np.ndarray, hi: np.ndarray, size_px: tuple[int, int]) -> float:
     """The zoom that fills the figure with the scene's box (mplot3d's default leaves a wide margin)."""
+    ax.figure.canvas.draw()  # the axes are still empty: cheap, and it settles the projection measured below
     corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
     xs, ys, _ = proj3d.proj_transform(*corners.T, ax.get_proj())
     px = ax.transData.transform(np.column_stack([xs, ys]))
@@ -84,17 +86,18 @@ def _render(mesh: trimesh.Trimesh, labels: list[tuple[str, np.ndarray]], rgba: t
     colours = np.clip(np.outer(shade, rgba[:3]), 0, 1)
     # Antialiasing off: otherwise the seams between coplanar triangles show; the edge lines smooth the outline.
     faces = Poly3DCollection(mesh.triangles[facing], facecolors=colours, edgecolors=colours, linewidths=0.3,
-                             antialiased=False, zsort="average")
+                             antialiased=False, zsort="average", clip_on=False)
     ax.add_collection3d(faces)
     # Sharp edges of a visible face: outlines, cutout rims, the slab's arrises.
     angles = mesh.face_adjacency_angles
     pairs = mesh.face_adjacency
     crease = (angles > math.radians(CREASE_DEG)) & (facing[pairs[:, 0]] | facing[pairs[:, 1]])
     edges = mesh.vertices[mesh.face_adjacency_edges[crease]]
-    ax.add_collection3d(Line3DCollection(edges, colors=EDGE_INK, linewidths=0.7))
-    if view != "front":
+    # clip_on=False: mplot3d keeps its axes square, and a long scene fits the figure's width, not the square's
+    ax.add_collection3d(Line3DCollection(edges, colors=EDGE_INK, linewidths=0.7, clip_on=False))
+    if view != "front" and len(labels) <= MAX_LABELS:
         for name, at in labels:
-            ax.text(*at, name, ha="center", va="center", fontsize=9, color=EDGE_INK, zorder=10)
+            ax.text(*at, name, ha="center", va="center", fontsize=9, color=EDGE_INK, zorder=10, clip_on=False)
     fig.text(0.01, 0.01, caption, fontsize=8, color="#555555")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, facecolor="white")
