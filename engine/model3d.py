@@ -80,7 +80,10 @@ def _extrude(plan: Polygon | MultiPolygon, thickness_mm: float) -> trimesh.Trime
     parts = list(plan.geoms) if isinstance(plan, MultiPolygon) else [plan]
     solids = [trimesh.creation.extrude_polygon(orient(p, sign=1.0), thickness_mm, engine="earcut")
               for p in parts if p.area > 0]
+    if not solids:
+        raise g.GeometryError("nothing of the piece is left once its cutouts are cut")
     mesh = solids[0] if len(solids) == 1 else trimesh.util.concatenate(solids)
+    assert isinstance(mesh, trimesh.Trimesh)  # concatenate is typed as any Geometry
     mesh.apply_transform(_TO_GLTF)
     return mesh
 

@@ -44,7 +44,9 @@ def _plan_mesh(job: JobSpec) -> tuple[trimesh.Trimesh, list[tuple[str, np.ndarra
         mesh.apply_transform(to_plan @ c.transform)
         parts.append(mesh)
         labels.append((c.node, (to_plan @ np.array([*c.label_at, 1.0]))[:3]))
-    return trimesh.util.concatenate(parts), labels
+    whole = trimesh.util.concatenate(parts)
+    assert isinstance(whole, trimesh.Trimesh)  # concatenate is typed as any Geometry
+    return whole, labels
 
 
 def _view_direction(elev_deg: float, azim_deg: float) -> np.ndarray:

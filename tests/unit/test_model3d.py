@@ -19,7 +19,7 @@ import trimesh
 from engine.cad import run_cad
 from engine.model3d import DEFAULT_COLOUR, MATERIAL_COLOURS, MODEL_NAME, MODEL_TYPE, material_rgba, model_glb
 from engine.render3d import PNG_TYPE, VIEW_NAMES, model_views
-from engine.spec import decode_job, to_mm
+from engine.spec import decode_job
 from engine.summary import summarize
 
 ROOT = Path(__file__).resolve().parents[2]
