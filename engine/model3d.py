@@ -47,7 +47,7 @@ _TO_GLTF = np.diag([0.001, 0.001, 0.001, 1.0]) @ trimesh.transformations.rotatio
 
 
 def material_rgba(type_name: str, color: str | None = None) -> tuple[float, float, float, float]:
-    """The stone's colour as linear-free sRGB fractions: `color` (`#rrggbb`) when given, else by material type."""
+    """The stone's colour as sRGB fractions (as on screen): `color` (`#rrggbb`) when given, else by material type."""
     key = re.sub(r"[\s-]+", "_", type_name.strip().lower())
     hex_colour = color or MATERIAL_COLOURS.get(key) or next(
         (c for name, c in MATERIAL_COLOURS.items() if name in key), DEFAULT_COLOUR)
@@ -56,6 +56,12 @@ def material_rgba(type_name: str, color: str | None = None) -> tuple[float, floa
         raise ValueError(f"colour {hex_colour!r} is not #rrggbb")
     h = m.group(1)
     return (int(h[0:2], 16) / 255, int(h[2:4], 16) / 255, int(h[4:6], 16) / 255, 1.0)
+
+
+def srgb_to_linear(rgba: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """glTF's baseColorFactor is linear light, not sRGB: without this every stone would show paler than its swatch."""
+    r, g_, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgba[:3])
+    return (r, g_, b, rgba[3])
 
 
 def piece_plan(piece: Piece) -> Polygon | MultiPolygon:
@@ -118,7 +124,7 @@ def place_copies(job: JobSpec) -> list[PlacedCopy]:
     mm = to_mm(job)
     m = job.material
     finish = (m.finish or "").strip().lower()
-    stone = PBRMaterial(name=m.name, baseColorFactor=material_rgba(m.type, m.color), metallicFactor=0.0,
+    stone = PBRMaterial(name=m.name, baseColorFactor=srgb_to_linear(material_rgba(m.type, m.color)), metallicFactor=0.0,
                         roughnessFactor=FINISH_ROUGHNESS.get(finish, DEFAULT_ROUGHNESS))
     thickness_m = mm.material.thickness / 1000
     pending = []  # (node, mesh name, mesh, plan bbox, label point in the piece frame)

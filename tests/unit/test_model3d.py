@@ -17,7 +17,15 @@ import shapely
 import trimesh
 
 from engine.cad import run_cad
-from engine.model3d import DEFAULT_COLOUR, MATERIAL_COLOURS, MODEL_NAME, MODEL_TYPE, material_rgba, model_glb
+from engine.model3d import (
+    DEFAULT_COLOUR,
+    MATERIAL_COLOURS,
+    MODEL_NAME,
+    MODEL_TYPE,
+    material_rgba,
+    model_glb,
+    srgb_to_linear,
+)
 from engine.render3d import PNG_TYPE, VIEW_NAMES, model_views
 from engine.spec import decode_job
 from engine.summary import summarize
@@ -128,14 +136,17 @@ def test_colour_by_material_type_or_given():
         (material,) = gltf_json(model_glb(job))["materials"]
         return material["pbrMetallicRoughness"]["baseColorFactor"]
 
-    def rgba(hex_colour: str) -> list[float]:
-        return [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)] + [1.0]
+    byte = 1 / 255 + 1e-9  # trimesh keeps material colours as 8-bit values
+    def rgba(hex_colour: str) -> list[float]:  # glTF wants linear light: the sRGB transfer curve undone
+        srgb = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        return [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in srgb] + [1.0]
 
-    assert base_colour(example("l-kitchen.json")) == pytest.approx(rgba(MATERIAL_COLOURS["quartz"]))
-    assert base_colour(example("l-kitchen.json", **{"material.color": "#D2B48C"})) == pytest.approx(rgba("#D2B48C"))
+    assert base_colour(example("l-kitchen.json")) == pytest.approx(rgba(MATERIAL_COLOURS["quartz"]), abs=byte)
+    assert base_colour(example("l-kitchen.json", **{"material.color": "#D2B48C"})) == pytest.approx(rgba("#D2B48C"), abs=byte)
     assert base_colour(example("l-kitchen.json", **{"material.type": "unobtainium"})) == pytest.approx(
-        rgba(DEFAULT_COLOUR))
-    assert material_rgba("Engineered Quartz") == pytest.approx(rgba(MATERIAL_COLOURS["quartz"]))
+        rgba(DEFAULT_COLOUR), abs=byte)
+    assert material_rgba("Engineered Quartz") == material_rgba("quartz")
+    assert srgb_to_linear((0.5, 0.5, 0.5, 1.0)) == pytest.approx((0.2140, 0.2140, 0.2140, 1.0), abs=1e-4)
     with pytest.raises(msgspec.ValidationError, match=r"\$\.material\.color"):
         example("l-kitchen.json", **{"material.color": "tan"})
 
