@@ -1,4 +1,4 @@
-"""The CAD stage: check a job, nest its pieces on slabs, summarise, and draw the DXF and SVG artifacts."""
+"""The CAD stage: check a job, nest its pieces on slabs, summarise, and draw the DXF, SVG and 3D artifacts."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from engine.checks import can_rotate, check
 from engine.dxf import piece_dxf, slab_dxf
 from engine.pricing import Catalogue, quote
 from engine.model import Artifact, CadResult, EngineError, Finding, Slabs
+from engine.model3d import MODEL_NAME, MODEL_TYPE, model_glb
 from engine.spec import JobSpec, to_mm
 from engine.summary import summarize
 from engine.svg import piece_svg, slab_svg
@@ -99,4 +100,10 @@ def run_cad(job: JobSpec, catalogue: Catalogue | None = None) -> CadResult:
             artifacts.append(Artifact(f"slab-{layout.index}.dxf", DXF_TYPE, slab_dxf(job, layout)))
         if outputs.svg:
             artifacts.append(Artifact(f"slab-{layout.index}.svg", SVG_TYPE, slab_svg(job, layout)))
+    if outputs.glb:
+        artifacts.append(Artifact(MODEL_NAME, MODEL_TYPE, model_glb(job)))
+    if outputs.renders:
+        from engine.render3d import PNG_TYPE, VIEW_NAMES, model_views  # matplotlib loads only when asked for
+
+        artifacts.extend(Artifact(VIEW_NAMES[view], PNG_TYPE, png) for view, png in model_views(job).items())
     return CadResult(summary=summary, artifacts=artifacts)

@@ -58,6 +58,7 @@ class Material(Base):
     finish: Text | None = None
     density_kg_m3: Annotated[float, Meta(gt=0, le=10_000)] = 2500.0
     vein: Literal["none", "directional"] | None = None
+    color: Annotated[str, Meta(pattern="^#[0-9A-Fa-f]{6}$")] | None = None  # the 3D model's colour; default: by type
 
 
 class SlabStock(Base):
@@ -185,6 +186,8 @@ class Outputs(Base):
     dxf: bool = True
     svg: bool = True
     pdf: PdfOutput | None = PdfOutput()
+    glb: bool = True  # model.glb, the 3D model
+    renders: bool = False  # view-top/front/iso.png of the model: CPU-heavy, so asked for
     layer_names: dict[Name, Name] = {}
 
 

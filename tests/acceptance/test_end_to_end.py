@@ -13,7 +13,8 @@ import pytest
 from tests.acceptance.conftest import Cluster
 from tests.conftest import example_bytes
 
-CONTENT_TYPES = {".dxf": "image/vnd.dxf", ".svg": "image/svg+xml", ".pdf": "application/pdf"}
+CONTENT_TYPES = {".dxf": "image/vnd.dxf", ".svg": "image/svg+xml", ".pdf": "application/pdf",
+                 ".glb": "model/gltf-binary"}
 
 
 @pytest.mark.parametrize("example", ["l-kitchen.json", "island.json"])
@@ -28,7 +29,7 @@ def test_a_job_goes_in_over_http_and_comes_out_as_dxf_svg_and_pdf(cluster: Clust
     pieces = {"l-kitchen.json": ["A", "B"], "island.json": ["ISL"]}[example]
     for piece in pieces:
         assert {f"piece-{piece}.dxf", f"piece-{piece}.svg"} <= names
-    assert {"slab-1.dxf", "slab-1.svg", "shop-drawing.pdf"} <= names
+    assert {"slab-1.dxf", "slab-1.svg", "shop-drawing.pdf", "model.glb"} <= names
     for art in job["artifacts"]:
         got = cluster.http.get(art["url"])
         assert got.status_code == 200
@@ -44,6 +45,8 @@ def test_a_job_goes_in_over_http_and_comes_out_as_dxf_svg_and_pdf(cluster: Clust
         elif ext == ".svg":
             root = ET.fromstring(got.content)
             assert root.tag.endswith("svg") and root.get("viewBox")
+        elif ext == ".glb":  # its geometry and the validator: tests/unit/test_model3d.py
+            assert got.content[:4] == b"glTF"
         else:
             pdf = pypdf.PdfReader(io.BytesIO(got.content))
             text = "\n".join(page.extract_text() for page in pdf.pages)

@@ -170,8 +170,9 @@ def test_run_cad_examples(name):
     assert result.summary.slabs.used == expected["slabs"][0]["guillotine_slabs_reached_by_a_simple_packer"]
     names = [a.name for a in result.artifacts]
     pieces = [p.id for p in example(name).pieces]
-    assert names == [f"piece-{p}.{ext}" for p in pieces for ext in ("dxf", "svg")] + ["slab-1.dxf", "slab-1.svg"]
-    for a in result.artifacts:
+    assert names == [f"piece-{p}.{ext}" for p in pieces for ext in ("dxf", "svg")] + ["slab-1.dxf", "slab-1.svg",
+                                                                                    "model.glb"]
+    for a in result.artifacts[:-1]:  # model.glb: tests/unit/test_model3d.py
         assert a.content_type == ("image/vnd.dxf" if a.name.endswith(".dxf") else "image/svg+xml")
         if a.name.endswith(".dxf"):
             read_dxf(a.data)
@@ -191,7 +192,7 @@ def test_run_cad_outputs_flags_and_safe_names():
     body = sill()
     body["options"]["outputs"] = {"svg": False}
     result = run_cad(decode_job(body))
-    assert [a.name for a in result.artifacts] == ["piece-S_1.dxf", "slab-1.dxf"]
+    assert [a.name for a in result.artifacts] == ["piece-S_1.dxf", "slab-1.dxf", "model.glb"]
     assert result.summary.cutouts.total == 0 and result.summary.pieces[0].qty == 2
     assert file_stem("../../etc/passwd") == "etc_passwd" and file_stem("...") == "piece"
 
