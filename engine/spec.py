@@ -28,6 +28,7 @@ Vertex = Annotated[list[Coord], Meta(min_length=2, max_length=3)]
 Point = Annotated[list[Coord], Meta(min_length=2, max_length=2)]
 
 Units = Literal["mm", "in"]
+Currency = Annotated[str, Meta(pattern="^[A-Z]{3}$")]  # ISO 4217
 EdgeKind = Literal["finished", "wall", "seam", "appliance", "splash_base", "miter", "sawn"]
 RectSide = Literal["front", "right", "back", "left"]
 CutoutType = Literal[
@@ -47,7 +48,7 @@ class JobInfo(Base):
     name: Text
     customer: Text | None = None
     site: Text | None = None
-    currency: Annotated[str, Meta(pattern="^[A-Z]{3}$")] = "EUR"
+    currency: Currency | None = None  # None: the shop's default currency (the quote says which)
     locale: Annotated[str, Meta(max_length=35)] | None = None
 
 
@@ -115,6 +116,7 @@ class Cutout(Base):
     diameter: Length | None = None
     corner_radius: Offset = 0.0
     rotation: Annotated[float, Meta(ge=-360, le=360)] = 0.0
+    edge_finish: Name | None = None  # the cutout's own edge work ("polished" for an undermount sink), priced per length
 
 
 class Support(Base):
@@ -140,26 +142,54 @@ class Join(Base):
 
 
 Money = Decimal  # msgspec cannot bound a Decimal; Pricing.__post_init__ checks the range
+Rate = Decimal
 
 
 class Pricing(Base):
-    currency: Annotated[str, Meta(pattern="^[A-Z]{3}$")] | None = None
+    """The job's own prices, over the shop's price list in the same currency. Each price names its unit
+    (`_per_m2` or `_per_ft2`, `_per_m` or `_per_ft`); a rate left out (None) is the price list's."""
+
+    currency: Currency | None = None
     material_per_m2: Money | None = None
+    material_per_ft2: Money | None = None
     material_per_slab: Money | None = None
     fabrication_per_m2: Money | None = None
+    fabrication_per_ft2: Money | None = None
     edge_per_m: dict[Name, Money] = {}
+    edge_per_ft: dict[Name, Money] = {}
     cutout_each: dict[Name, Money] = {}
+    cutout_edge_per_m: dict[Name, Money] = {}  # by the cutouts' `edge_finish`, per length of cutout perimeter
+    cutout_edge_per_ft: dict[Name, Money] = {}
     drip_groove_per_m: Money | None = None
-    vat_rate: Decimal = Decimal("0")
+    drip_groove_per_ft: Money | None = None
+    vat_rate: Rate | None = None  # VAT, in the prices or added to them (`prices_include_vat`)
     prices_include_vat: bool = False
+    sales_tax_rate: Rate | None = None  # sales tax, always added on top of the prices
+    measure_rounding: Annotated[float, Meta(ge=0, le=1000)] | None = None  # in the job's units; 0: none
 
     def __post_init__(self) -> None:
-        prices = [self.material_per_m2, self.material_per_slab, self.fabrication_per_m2, self.drip_groove_per_m,
-                  *self.edge_per_m.values(), *self.cutout_each.values()]
+        prices = [self.material_per_m2, self.material_per_ft2, self.material_per_slab, self.fabrication_per_m2,
+                  self.fabrication_per_ft2, self.drip_groove_per_m, self.drip_groove_per_ft,
+                  *self.edge_per_m.values(), *self.edge_per_ft.values(), *self.cutout_each.values(),
+                  *self.cutout_edge_per_m.values(), *self.cutout_edge_per_ft.values()]
         if any(p is not None and not (0 <= p <= 10_000_000) for p in prices):
             raise ValueError("prices must be between 0 and 10000000")
-        if not (0 <= self.vat_rate <= 1):
-            raise ValueError("vat_rate must be a fraction between 0 and 1")
+        for name in ("vat_rate", "sales_tax_rate"):
+            rate = getattr(self, name)
+            if rate is not None and not (0 <= rate <= 1):
+                raise ValueError(f"{name} must be a fraction between 0 and 1")
+        if self.vat_rate is not None and self.sales_tax_rate is not None:
+            raise ValueError("give vat_rate or sales_tax_rate, not both: a price list has one kind of tax")
+        if self.sales_tax_rate is not None and self.prices_include_vat:
+            raise ValueError("sales tax is added on top of the prices: prices_include_vat must be false with it")
+        for metric, imperial in (("material_per_m2", "material_per_ft2"), ("fabrication_per_m2", "fabrication_per_ft2"),
+                                 ("drip_groove_per_m", "drip_groove_per_ft")):
+            if getattr(self, metric) is not None and getattr(self, imperial) is not None:
+                raise ValueError(f"give {metric} or {imperial}, not both")
+        for metric, imperial in (("edge_per_m", "edge_per_ft"), ("cutout_edge_per_m", "cutout_edge_per_ft")):
+            both = sorted(set(getattr(self, metric)) & set(getattr(self, imperial)))
+            if both:
+                raise ValueError(f"{', '.join(both)}: priced in both {metric} and {imperial}; give one")
 
 
 class Rules(Base):
@@ -337,6 +367,7 @@ _LENGTH_FIELDS: dict[type, tuple[str, ...]] = {
     Cutout: ("length", "width", "diameter", "corner_radius"),
     Options: ("kerf", "slab_margin", "part_spacing"),
     Rules: tuple(DEFAULT_RULES_MM) + ("max_unsupported_overhang",),
+    Pricing: ("measure_rounding",),
 }
 
 
