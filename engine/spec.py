@@ -39,6 +39,17 @@ CuttingProcess = Literal["bridge_saw", "sawjet", "waterjet", "cnc"]
 RECT_SIDES: tuple[RectSide, ...] = ("front", "right", "back", "left")
 
 
+def added(revision: str, description: str) -> Meta:
+    """An optional field added to spec 1.0 after its release: the OpenAPI schema says when (`x-added-in`) and what.
+    A job using it still says `spec_version: "1.0"`; a reader that ignores it still reads the job."""
+    return Meta(description=description, extra_json_schema={"x-added-in": revision})
+
+
+def changed(revision: str, description: str) -> Meta:
+    """A 1.0 field whose default or meaning changed in `revision` (`x-changed-in`): the description says how."""
+    return Meta(description=description, extra_json_schema={"x-changed-in": revision})
+
+
 class Base(Struct, forbid_unknown_fields=True, omit_defaults=True, frozen=True):
     pass
 
@@ -48,7 +59,9 @@ class JobInfo(Base):
     name: Text
     customer: Text | None = None
     site: Text | None = None
-    currency: Currency | None = None  # None: the shop's default currency (the quote says which)
+    currency: Annotated[Currency | None, changed("1.1", "ISO 4217 code; the quote is in it, from the shop's price "
+                                            "list in it. Absent: the shop's default currency, and the quote "
+                                            "says so (before 1.1: EUR).")] = None
     locale: Annotated[str, Meta(max_length=35)] | None = None
 
 
@@ -116,7 +129,8 @@ class Cutout(Base):
     diameter: Length | None = None
     corner_radius: Offset = 0.0
     rotation: Annotated[float, Meta(ge=-360, le=360)] = 0.0
-    edge_finish: Name | None = None  # the cutout's own edge work ("polished" for an undermount sink), priced per length
+    edge_finish: Annotated[Name | None, added("1.1", "The cutout's own edge work, e.g. `polished` for an undermount "
+                                              "sink: priced per m or ft of cutout perimeter.")] = None
 
 
 class Support(Base):
@@ -151,21 +165,27 @@ class Pricing(Base):
 
     currency: Currency | None = None
     material_per_m2: Money | None = None
-    material_per_ft2: Money | None = None
+    material_per_ft2: Annotated[Money | None, added("1.1", "Material price per ft² (or material_per_m2).")] = None
     material_per_slab: Money | None = None
     fabrication_per_m2: Money | None = None
-    fabrication_per_ft2: Money | None = None
+    fabrication_per_ft2: Annotated[Money | None, added("1.1", "Fabrication per ft² (or fabrication_per_m2).")] = None
     edge_per_m: dict[Name, Money] = {}
-    edge_per_ft: dict[Name, Money] = {}
+    edge_per_ft: Annotated[dict[Name, Money], added("1.1", "Edge price per linear ft, by profile.")] = {}
     cutout_each: dict[Name, Money] = {}
-    cutout_edge_per_m: dict[Name, Money] = {}  # by the cutouts' `edge_finish`, per length of cutout perimeter
-    cutout_edge_per_ft: dict[Name, Money] = {}
+    cutout_edge_per_m: Annotated[dict[Name, Money], added(
+        "1.1", "Price per m of cutout perimeter, by the cutouts' `edge_finish`.")] = {}
+    cutout_edge_per_ft: Annotated[dict[Name, Money], added(
+        "1.1", "Price per linear ft of cutout perimeter, by the cutouts' `edge_finish`.")] = {}
     drip_groove_per_m: Money | None = None
-    drip_groove_per_ft: Money | None = None
-    vat_rate: Rate | None = None  # VAT, in the prices or added to them (`prices_include_vat`)
+    drip_groove_per_ft: Annotated[Money | None, added("1.1", "Drip groove per linear ft.")] = None
+    vat_rate: Annotated[Rate | None, changed("1.1", "VAT as a fraction (0.25), in the prices or added to them. "
+                                                  "Absent: the price list's tax (before 1.1 a 0 meant that).")] = None
     prices_include_vat: bool = False
-    sales_tax_rate: Rate | None = None  # sales tax, always added on top of the prices
-    measure_rounding: Annotated[float, Meta(ge=0, le=1000)] | None = None  # in the job's units; 0: none
+    sales_tax_rate: Annotated[Rate | None, added("1.1", "Sales tax as a fraction (0.0725), always added on top "
+                                                        "and labelled as sales tax; not with vat_rate.")] = None
+    measure_rounding: Annotated[Annotated[float, Meta(ge=0, le=1000)] | None, added(
+        "1.1", "Round measurements to the nearest multiple of this length (job units; 0.5 in is CounterGo's "
+               "default, 0: none) before pricing. Absent: the price list's.")] = None
 
     def __post_init__(self) -> None:
         prices = [self.material_per_m2, self.material_per_ft2, self.material_per_slab, self.fabrication_per_m2,

@@ -297,3 +297,16 @@ def test_unpriced_items_are_named_and_nothing_priced_is_no_quote(kitchen):
     priced = price(marble, summary, Catalogue(price_lists={"EUR": PriceList(currency="EUR")}))
     assert priced.quote is None and [f.code for f in priced.findings] == ["NOTHING_PRICED"]
     assert quote(job, summary) is None and price(job, summary).findings == []  # no prices at all: nothing to say
+
+
+def test_the_openapi_schema_says_which_spec_fields_are_additions():
+    from api.openapi import _COMPONENTS
+
+    pricing = _COMPONENTS["Pricing"]["properties"]
+    added = {name for name, s in pricing.items() if s.get("x-added-in") == "1.1"}
+    assert added == {"material_per_ft2", "fabrication_per_ft2", "edge_per_ft", "cutout_edge_per_m",
+                     "cutout_edge_per_ft", "drip_groove_per_ft", "sales_tax_rate", "measure_rounding"}
+    assert pricing["vat_rate"]["x-changed-in"] == "1.1" and "material_per_m2" not in added
+    assert _COMPONENTS["Cutout"]["properties"]["edge_finish"]["x-added-in"] == "1.1"
+    currency = _COMPONENTS["JobInfo"]["properties"]["currency"]
+    assert currency["x-changed-in"] == "1.1" and currency["default"] is None
