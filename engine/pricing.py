@@ -112,7 +112,10 @@ def step_label(step: float | Decimal, units: Units) -> str:
         return f"{_text(Decimal(str(step)))} mm"
     f = Fraction(str(step)).limit_denominator(64)
     whole, rest = divmod(f, 1)
-    text = "-".join(p for p in (str(whole) if whole else "", f"{rest.numerator}/{rest.denominator}" if rest else "") if p)
+    parts = [str(whole)] if whole else []
+    if rest:
+        parts.append(f"{rest.numerator}/{rest.denominator}")
+    text = "-".join(parts)
     return f"{text or '0'} in"
 
 
@@ -236,11 +239,10 @@ def _refused(code: str, path: str, message: str) -> Priced:
     return Priced(None, [Finding(code=code, path=path, message=message, severity="warning")])
 
 
-def price(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) -> Priced:
-    """The job's quote in its own currency, or None with a warning saying why none could be made."""
+def _price_list(job: JobSpec, catalogue: Catalogue | None) -> tuple[PriceList, list[str]] | Priced:
+    """The price list in the job's currency (the job's own prices when the shop has none), and what to note;
+    or a refusal."""
     p = job.pricing
-    if p is None and catalogue is None:
-        return Priced(None)
     job_cur, own_cur = job.job.currency, p.currency if p else None
     if job_cur and own_cur and job_cur != own_cur:
         return _refused("PRICING_CURRENCY_MISMATCH", "pricing.currency",
@@ -252,26 +254,40 @@ def price(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) ->
                         "shop has no default currency, so no quote was made.")
     notes = [] if job_cur or own_cur else [f"Prices in {currency}, the shop's default currency: the job names none."]
     plist = catalogue.price_lists.get(currency) if catalogue else None
-    if plist is None:
-        if p is None or not _prices_anything(p):
-            have = sorted(catalogue.price_lists) if catalogue else []
-            return _refused("NO_PRICE_LIST", "job.currency" if job_cur or not own_cur else "pricing.currency",
-                            f"The shop has no price list in {currency}"
-                            + (f" (it has {', '.join(have)})" if have else "")
-                            + " and the job gives no prices of its own, so no quote was made. Add a "
-                              f"{currency} price list, or give the job's `pricing`.")
-        plist = PriceList(currency=currency)  # the job's own prices are its whole price list
-    p = p or Pricing()
-    area_unit, length_unit = AREA_UNITS[plist.area_unit], plist.length_unit
+    if plist is not None:
+        return plist, notes
+    if p is not None and _prices_anything(p):
+        return PriceList(currency=currency), notes  # the job's own prices are its whole price list
+    have = sorted(catalogue.price_lists) if catalogue else []
+    return _refused("NO_PRICE_LIST", "job.currency" if job_cur or not own_cur else "pricing.currency",
+                    f"The shop has no price list in {currency}" + (f" (it has {', '.join(have)})" if have else "")
+                    + f" and the job gives no prices of its own, so no quote was made. Add a {currency} price "
+                      "list, or give the job's `pricing`.")
 
+
+def _rounding(job: JobSpec, p: Pricing, plist: PriceList) -> tuple[float, str | None]:
+    """The measurement increment in mm (0: none) and as the shop writes it: the job's, else the list's."""
     if p.measure_rounding is not None:  # in the job's units
         step_mm = p.measure_rounding * (MM_PER_INCH if job.units == "in" else 1.0)
-        label = step_label(p.measure_rounding, job.units) if p.measure_rounding > 0 else None
-    elif plist.measure_rounding:
-        step_mm = float(plist.measure_rounding) * (MM_PER_INCH if plist.measure_rounding_unit == "in" else 1.0)
-        label = step_label(plist.measure_rounding, plist.measure_rounding_unit)
-    else:
-        step_mm, label = 0.0, None
+        return step_mm, step_label(p.measure_rounding, job.units) if step_mm > 0 else None
+    if plist.measure_rounding:
+        k = MM_PER_INCH if plist.measure_rounding_unit == "in" else 1.0
+        return float(plist.measure_rounding) * k, step_label(plist.measure_rounding, plist.measure_rounding_unit)
+    return 0.0, None
+
+
+def price(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) -> Priced:
+    """The job's quote in its own currency, or None with a warning saying why none could be made."""
+    if job.pricing is None and catalogue is None:
+        return Priced(None)
+    found = _price_list(job, catalogue)
+    if isinstance(found, Priced):
+        return found
+    plist, notes = found
+    currency = plist.currency
+    p = job.pricing or Pricing()
+    area_unit, length_unit = AREA_UNITS[plist.area_unit], plist.length_unit
+    step_mm, label = _rounding(job, p, plist)
     m = Measures(to_mm(job), step_mm or None)
     if m.unrounded:
         notes.append(f"Measured as drawn, not rounded to {label}: {', '.join(m.unrounded)} (the rounded outline "
@@ -285,7 +301,7 @@ def price(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) ->
         if label and rate.unit in PLACES:
             detail += f", measured to the nearest {label}"
         lines.append(QuoteLine(description=description, quantity=_text(qty), unit=rate.unit,
-                               unit_price=str(unit_price), amount=str(cents(qty * rate.price)), detail=detail))
+                               unit_price=str(unit_price), amount=str(cents(qty * unit_price)), detail=detail))
 
     def measured(description: str, value: float, rate: Rate | None, what: str) -> None:
         if value <= 0:
@@ -312,7 +328,8 @@ def price(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) ->
     finish = job.material.finish
     if finish and finish in plist.finish_per_area:
         measured(f"Finish: {finish}", m.gross_mm2, Rate(plist.finish_per_area[finish], area_unit), "")
-    fabrication = _one(p.fabrication_per_m2, p.fabrication_per_ft2, plist.fabrication_per_area, area_unit, "m²", "ft²")
+    fabrication = _one(p.fabrication_per_m2, p.fabrication_per_ft2, plist.fabrication_per_area, area_unit,
+                       "m²", "ft²")
     if fabrication is not None:
         measured("Fabrication", m.gross_mm2, fabrication, "")
     for profile, length in sorted(m.edge_mm.items()):
@@ -335,28 +352,32 @@ def price(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) ->
     if unpriced:
         notes.append(f"Not priced (no price in the {currency} list): {', '.join(unpriced)}.")
 
-    if p.sales_tax_rate is not None:
-        kind, rate, included = "sales_tax", p.sales_tax_rate, False
-    elif p.vat_rate is not None:
-        kind, rate, included = "vat", p.vat_rate, p.prices_include_vat
-    else:
-        kind, rate, included = plist.tax, plist.tax_rate, plist.prices_include_tax and plist.tax == "vat"
+    kind, tax_rate, included = _tax(p, plist)
     lines_sum = sum((Decimal(line.amount) for line in lines), Decimal(0))
     if included:
         total = lines_sum
-        net = cents(total / (1 + rate))
+        net = cents(total / (1 + tax_rate))
         tax = total - net
     else:
         net = lines_sum
-        tax = cents(net * rate)
+        tax = cents(net * tax_rate)
         total = net + tax
-    percent = _text(rate * 100)
-    tax_label = f"VAT {percent} %" if kind == "vat" else f"Sales tax {percent} %"
+    percent = _text(tax_rate * 100)
     vat = kind == "vat"
-    q = Quote(currency=currency, lines=lines, net=str(net), vat_rate=str(rate) if vat else "0",
-              vat=str(tax) if vat else "0.00", total=str(total), tax_kind=kind, tax_label=tax_label,
-              tax_rate=str(rate), tax=str(tax), prices_include_tax=included, measure_rounding=label, notes=notes)
+    q = Quote(currency=currency, lines=lines, net=str(net), vat_rate=str(tax_rate) if vat else "0",
+              vat=str(tax) if vat else "0.00", total=str(total), tax_kind=kind,
+              tax_label=f"VAT {percent} %" if vat else f"Sales tax {percent} %", tax_rate=str(tax_rate), tax=str(tax),
+              prices_include_tax=included, measure_rounding=label, notes=notes)
     return Priced(q)
+
+
+def _tax(p: Pricing, plist: PriceList) -> tuple[TaxKind, Decimal, bool]:
+    """Kind, rate and whether the prices include it: the job's rate (and its VAT flag) if it gives one."""
+    if p.sales_tax_rate is not None:
+        return "sales_tax", p.sales_tax_rate, False
+    if p.vat_rate is not None:
+        return "vat", p.vat_rate, p.prices_include_vat
+    return plist.tax, plist.tax_rate, plist.prices_include_tax and plist.tax == "vat"
 
 
 def quote(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) -> Quote | None:
