@@ -45,12 +45,16 @@ SELECT currency, true, 'm2', 'm', 'vat', vat_rate, prices_include_vat, fabricati
 
 INSERT INTO price_list_items (currency, kind, name, price, price_per_slab)
 SELECT r.currency, 'material', m.name, m.price_per_m2, m.price_per_slab FROM catalogue_materials m, catalogue_rates r
+ WHERE m.price_per_m2 IS NOT NULL OR m.price_per_slab IS NOT NULL  -- an unpriced row is no price
 UNION ALL
 SELECT r.currency, 'finish', f.name, f.surcharge_per_m2, NULL FROM catalogue_finishes f, catalogue_rates r
+ WHERE f.surcharge_per_m2 IS NOT NULL
 UNION ALL
 SELECT r.currency, 'edge_profile', e.name, e.price_per_m, NULL FROM catalogue_edge_profiles e, catalogue_rates r
+ WHERE e.price_per_m IS NOT NULL
 UNION ALL
-SELECT r.currency, 'cutout', c.type, c.price_each, NULL FROM catalogue_cutouts c, catalogue_rates r;
+SELECT r.currency, 'cutout', c.type, c.price_each, NULL FROM catalogue_cutouts c, catalogue_rates r
+ WHERE c.price_each IS NOT NULL;
 
 -- The shop-wide rates now live on the default price list; what read catalogue_rates still reads the same row.
 DROP TABLE catalogue_rates;
