@@ -243,11 +243,7 @@ def _price_list(job: JobSpec, catalogue: Catalogue | None) -> tuple[PriceList, l
     """The price list in the job's currency (the job's own prices when the shop has none), and what to note;
     or a refusal."""
     p = job.pricing
-    job_cur, own_cur = job.job.currency, p.currency if p else None
-    if job_cur and own_cur and job_cur != own_cur:
-        return _refused("PRICING_CURRENCY_MISMATCH", "pricing.currency",
-                        f"The job is in {job_cur} but its pricing is in {own_cur}; Studio does not convert "
-                        "currencies, so no quote was made.")
+    job_cur, own_cur = job.job.currency, p.currency if p else None  # equal when both given (JobSpec checks)
     currency = job_cur or own_cur or (catalogue.default_currency if catalogue else None)
     if currency is None:
         return _refused("NO_CURRENCY", "job.currency", "Neither the job nor its pricing names a currency and the "

@@ -263,6 +263,12 @@ class JobSpec(Base):
     pricing: Pricing | None = None
     options: Options = Options()
 
+    def __post_init__(self) -> None:
+        own = self.pricing.currency if self.pricing else None
+        if own and self.job.currency and own != self.job.currency:  # a quote is in one currency; none is converted
+            raise ValueError(f"pricing.currency {own} differs from job.currency {self.job.currency}: give one "
+                             "currency (Studio does not convert)")
+
     @property
     def guillotine(self) -> bool:
         """Bridge saws cut straight through the slab, so their layouts must be guillotine by default."""

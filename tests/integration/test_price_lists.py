@@ -9,6 +9,8 @@ from yoyo import get_backend, read_migrations
 from ops.dsn import yoyo_url
 from ops.migrate import MIGRATIONS_DIR, migrate
 
+JSON = {"content-type": "application/json"}
+
 
 def test_price_lists_refuse_what_a_quote_could_not_honour(db_url: str) -> None:
     with psycopg.connect(db_url, autocommit=True) as conn:
@@ -58,3 +60,22 @@ def test_rollback_restores_the_single_rates_row_and_applies_again(db_url: str) -
     assert migrate(db_url) == 1
     with psycopg.connect(db_url, autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM price_lists").fetchone() == (2,)
+
+
+@pytest.mark.anyio
+async def test_the_api_refuses_a_pricing_currency_that_is_not_the_jobs(settings) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
+    import json
+
+    from litestar.testing import AsyncTestClient
+
+    from api.app import create_app
+    from tests.conftest import example_bytes
+
+    body = json.loads(example_bytes("us-kitchen-inches.json"))
+    body["pricing"] = {"currency": "EUR", "material_per_m2": 300}
+    async with AsyncTestClient(create_app(settings)) as client:
+        r = await client.post("/api/cad/generate", content=json.dumps(body), headers=JSON)
+        assert r.status_code == 422 and "pricing.currency EUR differs from job.currency USD" in r.text, r.text
+        body["pricing"] = {"currency": "USD", "material_per_ft2": 40, "sales_tax_rate": 0.06}
+        r = await client.post("/api/cad/generate", content=json.dumps(body), headers=JSON)
+        assert r.status_code == 202, r.text

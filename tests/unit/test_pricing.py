@@ -279,11 +279,15 @@ def test_a_job_without_a_currency_is_quoted_in_the_shop_default_and_says_so(kitc
     assert q.currency == "USD" and lines(q)["Fabrication"][1] == "ft²"
 
 
-def test_pricing_in_another_currency_than_the_job_is_not_converted(kitchen):
+def test_pricing_in_another_currency_than_the_job_is_refused_not_converted(kitchen):
     job, summary = kitchen
-    priced = price(msgspec.structs.replace(job, pricing=Pricing(currency="USD", material_per_ft2=D(40))), summary,
-                   SHOP)
-    assert priced.quote is None and [f.code for f in priced.findings] == ["PRICING_CURRENCY_MISMATCH"]
+    raw = msgspec.json.decode((EXAMPLES / "l-kitchen.json").read_bytes())
+    raw["pricing"] = {"currency": "USD", "material_per_ft2": 40}
+    with pytest.raises(msgspec.ValidationError, match="pricing.currency USD differs from job.currency EUR"):
+        decode_job(msgspec.json.encode(raw))
+    own = quote(msgspec.structs.replace(with_job(job, currency=None),
+                                        pricing=Pricing(currency="USD", material_per_ft2=D(40))), summary, SHOP)
+    assert own.currency == "USD" and own.notes == []  # the pricing's currency is the job's when the job names none
     no_currency = price(with_job(msgspec.structs.replace(job, pricing=PRICES), currency=None), summary)
     assert no_currency.quote is None and [f.code for f in no_currency.findings] == ["NO_CURRENCY"]
 
