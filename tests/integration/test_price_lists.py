@@ -63,7 +63,7 @@ def test_rollback_restores_the_single_rates_row_and_applies_again(db_url: str) -
 
 
 @pytest.mark.anyio
-async def test_the_api_refuses_a_pricing_currency_that_is_not_the_jobs(settings) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
+async def test_a_pricing_currency_other_than_the_jobs_is_a_422(settings) -> None:  # type: ignore[no-untyped-def]
     import json
 
     from litestar.testing import AsyncTestClient
