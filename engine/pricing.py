@@ -128,9 +128,12 @@ def _snap(x: float, step: float, *, size: bool = False) -> float:
     return max(v, step) if size else v
 
 
-def _rounded_edge(edge: Edge, step: float) -> Edge:
-    segs = [msgspec.structs.replace(s, start=_snap(s.start, step), end=_snap(s.end, step)) for s in edge.segments]
-    return msgspec.structs.replace(edge, segments=segs)
+def _rounded_edge(edge: Edge, step: float, length: float) -> Edge:
+    """Segment ends snapped like the sizes, and kept on the rounded edge (`length`, mm)."""
+    segs = [msgspec.structs.replace(s, start=min(_snap(s.start, step), length), end=min(_snap(s.end, step), length))
+            for s in edge.segments]
+    # a segment shorter than half the increment rounds to nothing: it is not measured
+    return msgspec.structs.replace(edge, segments=[s for s in segs if s.end > s.start])
 
 
 def rounded_piece(piece: Piece, step: float) -> Piece:
@@ -141,15 +144,19 @@ def rounded_piece(piece: Piece, step: float) -> Piece:
     else:
         shape = msgspec.structs.replace(
             shape, vertices=[[_snap(v[0], step), _snap(v[1], step), *v[2:]] for v in shape.vertices])
+    rounded = msgspec.structs.replace(piece, shape=shape)
+    pts, bulges = g.raw_vertices(rounded)
+    lengths = [g.Seg(pts[i], pts[(i + 1) % len(pts)], bulges[i]).length() for i in range(len(pts))]
     edges = piece.edges
     if isinstance(edges, dict):
-        edges = {side: _rounded_edge(e, step) for side, e in edges.items()}
+        by_side = dict(zip(g.edge_names(rounded), lengths, strict=True))
+        edges = {side: _rounded_edge(e, step, by_side.get(side, math.inf)) for side, e in edges.items()}
     elif isinstance(edges, list):
-        edges = [_rounded_edge(e, step) for e in edges]
+        edges = [_rounded_edge(e, step, lengths[i] if i < len(lengths) else math.inf) for i, e in enumerate(edges)]
     cutouts = [msgspec.structs.replace(c, **{k: _snap(getattr(c, k), step, size=True)
                                              for k in ("length", "width", "diameter") if getattr(c, k) is not None})
                for c in piece.cutouts]
-    return msgspec.structs.replace(piece, shape=shape, edges=edges, cutouts=cutouts)
+    return msgspec.structs.replace(rounded, edges=edges, cutouts=cutouts)
 
 
 class Measures:
@@ -286,8 +293,8 @@ def price(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) ->
     step_mm, label = _rounding(job, p, plist)
     m = Measures(to_mm(job), step_mm or None)
     if m.unrounded:
-        notes.append(f"Measured as drawn, not rounded to {label}: {', '.join(m.unrounded)} (the rounded outline "
-                     "would not close).")
+        notes.append(f"Measured as drawn, not rounded to {label}: {', '.join(m.unrounded)} (their rounded outline "
+                     "does not build).")
     unpriced: list[str] = []
     lines: list[QuoteLine] = []
 

@@ -190,6 +190,27 @@ def test_rounding_to_half_an_inch_snaps_sizes_and_vertices():
     assert unrounded.measure_rounding is None
 
 
+def test_rounding_keeps_edge_segments_on_a_slanted_edge():
+    raw = {"spec_version": "1.0", "job": {"id": "R", "name": "r", "currency": "USD"}, "units": "in",
+           "material": {"name": "G", "type": "granite", "thickness": 1.25},
+           "slab_stock": [{"id": "S", "length": 120, "width": 60}],
+           "pieces": [{"id": "T", "shape": {"type": "polygon",
+                                            "vertices": [[0, 0], [60.2, 0], [50.3, 25.1], [0, 25.1]]},
+                       "edges": [{"kind": "finished", "profile": "eased",
+                                  "segments": [{"from": 0, "to": 0.2, "kind": "seam"}]},  # rounds to nothing
+                                 {"kind": "finished", "profile": "eased",  # 26.98 in, 26.74 once rounded
+                                  "segments": [{"from": 10, "to": 26.98, "kind": "finished", "profile": "ogee"}]},
+                                 {"kind": "wall"}, {"kind": "wall"}]}],
+           "pricing": {"material_per_ft2": 10, "edge_per_ft": {"*": 1}, "measure_rounding": 0.5}}
+    job = decode_job(msgspec.json.encode(raw))
+    q = quote(job, summarize(job, None))
+    # (60 + 50.5) / 2 x 25 = 1381.25 in² = 9.59 ft²; eased 60 + 10 in = 5.83 ft;
+    # ogee sqrt(9.5² + 25²) - 10 in = 1.4 ft
+    assert lines(q) == {"Material: G, 1.25 in": ("9.59", "ft²", "10.00", "95.90"),
+                        "Edge: eased": ("5.83", "ft", "1.00", "5.83"), "Edge: ogee": ("1.4", "ft", "1.00", "1.40")}
+    assert q.notes == []
+
+
 def test_rounded_piece_in_mm_and_its_labels(kitchen):
     job, _ = kitchen
     piece = rounded_piece(to_mm(job).pieces[1], 25.4)  # B: 1580 x 620 mm to whole inches (62.2 / 24.4 in)
