@@ -335,3 +335,15 @@ def test_the_openapi_schema_says_which_spec_fields_are_additions():
     assert _COMPONENTS["Cutout"]["properties"]["edge_finish"]["x-added-in"] == "1.1"
     currency = _COMPONENTS["JobInfo"]["properties"]["currency"]
     assert currency["x-changed-in"] == "1.1" and currency["default"] is None
+
+
+def test_a_piece_whose_rounded_outline_does_not_build_is_measured_as_drawn_and_said_so():
+    raw = {"spec_version": "1.0", "job": {"id": "R", "name": "r", "currency": "USD"}, "units": "in",
+           "material": {"name": "G", "type": "granite", "thickness": 1.25},
+           "slab_stock": [{"id": "S", "length": 120, "width": 60}],
+           "pieces": [{"id": "SLIVER", "shape": {"type": "polygon", "vertices": [[0, 0], [36, 0], [36, 0.2]]}}],
+           "pricing": {"material_per_ft2": 100, "measure_rounding": 0.5}}
+    job = decode_job(msgspec.json.encode(raw))
+    q = quote(job, summarize(job, None))
+    assert lines(q) == {"Material: G, 1.25 in": ("0.03", "ft²", "100.00", "3.00")}  # 36 x 0.2 / 2 = 3.6 in²
+    assert q.notes == ["Measured as drawn, not rounded to 1/2 in: SLIVER (their rounded outline does not build)."]
