@@ -11,7 +11,8 @@ import pytest
 
 from engine.cad import run_cad
 from engine.model import Slabs
-from engine.pricing import Catalogue, MaterialPrice, PriceList, drip_groove_m, price, quote, rounded_piece, step_label
+from engine.measure import drip_groove_m, rounded_piece, step_label
+from engine.pricing import Catalogue, MaterialPrice, PriceList, price, quote
 from engine.spec import Pricing, decode_job, to_mm
 from engine.summary import summarize
 
