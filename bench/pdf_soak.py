@@ -77,7 +77,8 @@ def sixty_piece_job(n: int = 60) -> Any:
         pieces.append(piece)
     return decode_job({
         "spec_version": "1.0",
-        "job": {"id": "BENCH-60", "name": "Sixty pieces", "customer": "Bench", "site": "Lab", "locale": "de-DE"},
+        "job": {"id": "BENCH-60", "name": "Sixty pieces", "customer": "Bench", "site": "Lab", "currency": "EUR",
+                "locale": "de-DE"},
         "units": "mm",
         "material": {"name": "Granite", "type": "granite", "thickness": 20, "finish": "honed"},
         "slab_stock": [{"id": "G-STD", "length": 3200, "width": 1600, "qty": None}],

@@ -87,19 +87,27 @@ class PieceSummary(Struct, frozen=True):
 
 class QuoteLine(Struct, frozen=True):
     description: str
-    quantity: str  # decimal as text
-    unit: str
-    unit_price: str
+    quantity: str  # decimal as text, in `unit`, after the price list's measurement rounding
+    unit: str  # m², ft², m, ft (linear), slab, pc
+    unit_price: str  # in the quote's currency per `unit`
     amount: str
+    detail: str = ""  # the line as a reader checks it: "12.5 ft² x 65.00 USD/ft²"
 
 
 class Quote(Struct, frozen=True):
     currency: str
     lines: list[QuoteLine]
     net: str
-    vat_rate: str
+    vat_rate: str  # VAT only: "0" and "0.00" when the tax is a sales tax (see tax_kind)
     vat: str
     total: str
+    tax_kind: Literal["vat", "sales_tax"] = "vat"
+    tax_label: str = ""  # "VAT 25 %", "Sales tax 7.25 %"
+    tax_rate: str = "0"
+    tax: str = "0.00"
+    prices_include_tax: bool = False
+    measure_rounding: str | None = None  # "1/2 in", "10 mm": measurements rounded to this before pricing
+    notes: list[str] = []  # what a reader must know: the currency's source, items left unpriced
 
 
 class Summary(Struct, frozen=True):

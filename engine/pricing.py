@@ -1,66 +1,133 @@
-"""The quote: material, fabrication, edges, cutouts, drip groove, VAT, in Decimal and rounded to cents.
+"""The quote: in the job's currency, in the price list's units of sale, with its tax, in Decimal and cents.
 
-Prices come from the job's own `pricing` block, field by field over a `Catalogue` (what the database stores:
-materials, finishes, edge profiles, cutout prices). Figures from the summary are floats; they enter the
-money arithmetic once, as `Decimal(str(round(x, 4)))`, so a quote never depends on binary float noise.
+The shop keeps one price list per currency (`Catalogue.price_lists`, what the database stores); a job's own
+`pricing` overrides it price by price. A job whose currency has no price list, and that brings no prices of its
+own, gets no quote and a warning: never a quote in another currency. Each price carries its unit (m² or ft²,
+m or linear ft, per slab, per piece), and so does each quote line ("12.5 ft² x 65.00 USD/ft²").
+
+Quantities are measured from the job's geometry in mm, after rounding the measurements to the price list's
+increment (`measure_rounding`, CounterGo's 1/2 in), and enter the money arithmetic once, as Decimals rounded to
+the unit's places, so a quote never depends on binary float noise and a reader can redo every line.
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal, NamedTuple
 
 from msgspec import Struct
 
-from engine import geometry as g
-from engine.model import Quote, QuoteLine, Summary
-from engine.spec import JobSpec, to_mm
+from engine.measure import MM_PER_FT, Measures, step_label
+from engine.model import Finding, Quote, QuoteLine, Summary
+from engine.spec import MM_PER_INCH, JobSpec, Pricing, Units, to_mm
 
 CENT = Decimal("0.01")
-DEFAULT_KEY = "*"  # an edge or cutout price under this key applies to any profile or type not listed
+DEFAULT_KEY = "*"  # an edge, cutout or cutout-edge price under this key applies to any name not listed
+MM2_PER_UNIT = {"m²": 1e6, "ft²": MM_PER_FT**2}
+MM_PER_UNIT = {"m": 1000.0, "ft": MM_PER_FT}
+PLACES = {"m²": 4, "ft²": 2, "m": 3, "ft": 2}  # quantities as a quote shows them
+AREA_UNITS = {"m2": "m²", "ft2": "ft²"}
+
+AreaUnit = Literal["m2", "ft2"]
+LengthUnit = Literal["m", "ft"]
+TaxKind = Literal["vat", "sales_tax"]
 
 
 class MaterialPrice(Struct, frozen=True, omit_defaults=True):
-    """One material in the catalogue: a price per m² and/or per whole slab."""
+    """One material in a price list: a price per area unit and/or per whole slab (the slab price wins)."""
 
-    price_per_m2: Decimal | None = None
+    price_per_area: Decimal | None = None
     price_per_slab: Decimal | None = None
-    density_kg_m3: float | None = None
-    thicknesses_mm: list[float] = []
+
+
+class PriceList(Struct, frozen=True, omit_defaults=True):
+    """The shop's prices in one currency, in this list's units of sale, with its tax and measurement rounding."""
+
+    currency: str
+    area_unit: AreaUnit = "m2"
+    length_unit: LengthUnit = "m"  # "ft": linear feet
+    tax: TaxKind = "vat"  # VAT (in the prices or added) or a sales tax (always added, labelled as such)
+    tax_rate: Decimal = Decimal(0)
+    prices_include_tax: bool = False
+    measure_rounding: Decimal | None = None  # lengths are rounded to the nearest multiple of this before pricing
+    measure_rounding_unit: Units = "mm"
+    materials: dict[str, MaterialPrice] = {}  # by material name, as in `job.material.name`
+    finish_per_area: dict[str, Decimal] = {}  # surcharge by finish name (polished, honed, leathered, ...)
+    fabrication_per_area: Decimal | None = None
+    edge_per_length: dict[str, Decimal] = {}  # by edge profile
+    cutout_each: dict[str, Decimal] = {}  # by cutout type
+    cutout_edge_per_length: dict[str, Decimal] = {}  # by a cutout's `edge_finish`, per length of its perimeter
+    drip_groove_per_length: Decimal | None = None
 
 
 class Catalogue(Struct, frozen=True, omit_defaults=True):
-    """The shop's price list; a job's `pricing` overrides it field by field (and key by key in the maps)."""
+    """The shop's price lists by currency, and the currency of a job that names none."""
 
-    currency: str = "EUR"
-    materials: dict[str, MaterialPrice] = {}  # by material name, as in `job.material.name`
-    finishes: dict[str, Decimal] = {}  # surcharge per m² by finish name (polished, honed, leathered, ...)
-    fabrication_per_m2: Decimal | None = None
-    edge_per_m: dict[str, Decimal] = {}
-    cutout_each: dict[str, Decimal] = {}
-    drip_groove_per_m: Decimal | None = None
-    vat_rate: Decimal = Decimal(0)
-    prices_include_vat: bool = False
+    default_currency: str | None = None
+    price_lists: dict[str, PriceList] = {}
 
 
-def dec(x: float) -> Decimal:
-    """A summary figure as Decimal, without float noise."""
-    return Decimal(str(round(x, 4)))
+class Priced(Struct, frozen=True):
+    """A quote (None: none could be made) and the warnings that say why, or what a reader must know."""
+
+    quote: Quote | None
+    findings: list[Finding] = []
+
+
+class Rate(NamedTuple):
+    price: Decimal
+    unit: str  # m², ft², m, ft, slab, pc
 
 
 def cents(x: Decimal) -> Decimal:
     return x.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def drip_groove_m(job: JobSpec) -> float:
-    """Total drip-groove length (m) over pieces x qty: the finished outline spans of edges that have a groove."""
-    total_mm = 0.0
-    for piece in to_mm(job).pieces:
-        try:
-            ol = g.outline(piece)
-        except g.GeometryError:
-            continue  # check() reports it; an unbuildable piece is not quoted
-        total_mm += piece.qty * sum(s.seg.length() for s in ol.spans if s.groove is not None)
-    return round(total_mm / 1000, 4)
+def _text(d: Decimal) -> str:
+    """A quantity without trailing zeros: 2.7776, 5.1, 12.5, 1."""
+    return format(d.normalize(), "f")
+
+
+def _quantity(value: float, unit: str) -> Decimal:
+    """mm² or mm in the unit of sale, rounded to the places a quote shows (a count is already whole)."""
+    if unit in MM2_PER_UNIT:
+        value /= MM2_PER_UNIT[unit]
+    elif unit in MM_PER_UNIT:
+        value /= MM_PER_UNIT[unit]
+    else:
+        return Decimal(int(value))
+    # Rounded to 1e-9 first, so 15.374999999999998 ft (184.5 in, through mm) prices as 15.375 -> 15.38.
+    exact = Decimal(repr(value)).quantize(Decimal("1e-9"), rounding=ROUND_HALF_UP)
+    return exact.quantize(Decimal(1).scaleb(-PLACES[unit]), rounding=ROUND_HALF_UP)
+
+
+def _named(name: str, metric: dict[str, Decimal], imperial: dict[str, Decimal], listed: dict[str, Decimal],
+           list_unit: str, metric_unit: str, imperial_unit: str) -> Rate | None:
+    """The job's price for `name`, else the list's, else the job's `*`, else the list's `*`."""
+    for key in (name, DEFAULT_KEY):
+        if key in metric:
+            return Rate(metric[key], metric_unit)
+        if key in imperial:
+            return Rate(imperial[key], imperial_unit)
+        if key in listed:
+            return Rate(listed[key], list_unit)
+    return None
+
+
+def _one(metric: Decimal | None, imperial: Decimal | None, listed: Decimal | None, list_unit: str,
+         metric_unit: str, imperial_unit: str) -> Rate | None:
+    if metric is not None:
+        return Rate(metric, metric_unit)
+    if imperial is not None:
+        return Rate(imperial, imperial_unit)
+    return Rate(listed, list_unit) if listed is not None else None
+
+
+def _prices_anything(p: Pricing) -> bool:
+    return any(v is not None for v in (p.material_per_m2, p.material_per_ft2, p.material_per_slab,
+                                       p.fabrication_per_m2, p.fabrication_per_ft2, p.drip_groove_per_m,
+                                       p.drip_groove_per_ft)) or any(
+        (p.edge_per_m, p.edge_per_ft, p.cutout_each, p.cutout_edge_per_m, p.cutout_edge_per_ft))
 
 
 _CUTOUT_WORDS = {
@@ -70,66 +137,147 @@ _CUTOUT_WORDS = {
 }
 
 
-def quote(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) -> Quote | None:
-    """Quote lines for a job, or None when neither the job nor the catalogue gives a price."""
-    p = job.pricing
-    if p is None and catalogue is None:
-        return None
-    cat = catalogue or Catalogue(currency=job.job.currency)
-    mat = cat.materials.get(job.material.name, MaterialPrice())
-    # The job's material price replaces the catalogue's as a whole: a job priced per m² is not also per slab.
-    if p is not None and (p.material_per_m2 is not None or p.material_per_slab is not None):
-        per_m2, per_slab = p.material_per_m2, p.material_per_slab
-    else:
-        per_m2, per_slab = mat.price_per_m2, mat.price_per_slab
-    fabrication = p.fabrication_per_m2 if p and p.fabrication_per_m2 is not None else cat.fabrication_per_m2
-    drip_price = p.drip_groove_per_m if p and p.drip_groove_per_m is not None else cat.drip_groove_per_m
-    edge_prices = {**cat.edge_per_m, **(p.edge_per_m if p else {})}
-    cutout_prices = {**cat.cutout_each, **(p.cutout_each if p else {})}
-    # Pricing.vat_rate defaults to 0, so "not given" and "0 %" look alike: a zero rate defers to the catalogue.
-    vat_source = p if p is not None and (p.vat_rate or catalogue is None) else cat
-    vat_rate, includes_vat = vat_source.vat_rate, vat_source.prices_include_vat
-    currency = (p.currency if p and p.currency else None) or (cat.currency if catalogue else job.job.currency)
+def _refused(code: str, path: str, message: str) -> Priced:
+    return Priced(None, [Finding(code=code, path=path, message=message, severity="warning")])
 
+
+def _price_list(job: JobSpec, catalogue: Catalogue | None) -> tuple[PriceList, list[str]] | Priced:
+    """The price list in the job's currency (the job's own prices when the shop has none), and what to note;
+    or a refusal."""
+    p = job.pricing
+    job_cur, own_cur = job.job.currency, p.currency if p else None  # equal when both given (JobSpec checks)
+    currency = job_cur or own_cur or (catalogue.default_currency if catalogue else None)
+    if currency is None:
+        return _refused("NO_CURRENCY", "job.currency", "Neither the job nor its pricing names a currency and the "
+                        "shop has no default currency, so no quote was made.")
+    notes = [] if job_cur or own_cur else [f"Prices in {currency}, the shop's default currency: the job names none."]
+    plist = catalogue.price_lists.get(currency) if catalogue else None
+    if plist is not None:
+        return plist, notes
+    if p is not None and _prices_anything(p):
+        return PriceList(currency=currency), notes  # the job's own prices are its whole price list
+    have = sorted(catalogue.price_lists) if catalogue else []
+    return _refused("NO_PRICE_LIST", "job.currency" if job_cur or not own_cur else "pricing.currency",
+                    f"The shop has no price list in {currency}" + (f" (it has {', '.join(have)})" if have else "")
+                    + f" and the job gives no prices of its own, so no quote was made. Add a {currency} price "
+                      "list, or give the job's `pricing`.")
+
+
+def _rounding(job: JobSpec, p: Pricing, plist: PriceList) -> tuple[float, str | None]:
+    """The measurement increment in mm (0: none) and as the shop writes it: the job's, else the list's."""
+    if p.measure_rounding is not None:  # in the job's units
+        step_mm = p.measure_rounding * (MM_PER_INCH if job.units == "in" else 1.0)
+        return step_mm, step_label(p.measure_rounding, job.units) if step_mm > 0 else None
+    if plist.measure_rounding:
+        k = MM_PER_INCH if plist.measure_rounding_unit == "in" else 1.0
+        return float(plist.measure_rounding) * k, step_label(plist.measure_rounding, plist.measure_rounding_unit)
+    return 0.0, None
+
+
+def price(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) -> Priced:
+    """The job's quote in its own currency, or None with a warning saying why none could be made."""
+    if job.pricing is None and catalogue is None:
+        return Priced(None)
+    found = _price_list(job, catalogue)
+    if isinstance(found, Priced):
+        return found
+    plist, notes = found
+    currency = plist.currency
+    p = job.pricing or Pricing()
+    area_unit, length_unit = AREA_UNITS[plist.area_unit], plist.length_unit
+    step_mm, label = _rounding(job, p, plist)
+    m = Measures(to_mm(job), step_mm or None)
+    if m.unrounded:
+        notes.append(f"Measured as drawn, not rounded to {label}: {', '.join(m.unrounded)} (their rounded outline "
+                     "does not build).")
+    unpriced: list[str] = []
     lines: list[QuoteLine] = []
 
-    def add(description: str, qty: Decimal, unit: str, price: Decimal) -> None:
-        lines.append(QuoteLine(description=description, quantity=str(qty), unit=unit,
-                               unit_price=str(cents(price)), amount=str(cents(qty * price))))
+    def add(description: str, qty: Decimal, rate: Rate) -> None:
+        unit_price = cents(rate.price)
+        detail = f"{_text(qty)} {rate.unit} x {unit_price} {currency}/{rate.unit}"
+        if label and rate.unit in PLACES:
+            detail += f", measured to the nearest {label}"
+        lines.append(QuoteLine(description=description, quantity=_text(qty), unit=rate.unit,
+                               unit_price=str(unit_price), amount=str(cents(qty * unit_price)), detail=detail))
 
-    area = dec(summary.area_gross_m2)
+    def measured(description: str, value: float, rate: Rate | None, what: str) -> None:
+        if value <= 0:
+            return
+        if rate is None:
+            unpriced.append(what)
+            return
+        add(description, _quantity(value, rate.unit), rate)
+
+    # The job's material price replaces the list's as a whole: a job priced per m² is not also per slab.
+    if any(v is not None for v in (p.material_per_m2, p.material_per_ft2, p.material_per_slab)):
+        per_slab = p.material_per_slab
+        per_area = _one(p.material_per_m2, p.material_per_ft2, None, area_unit, "m²", "ft²")
+    else:
+        mat = plist.materials.get(job.material.name, MaterialPrice())
+        per_slab = mat.price_per_slab
+        per_area = Rate(mat.price_per_area, area_unit) if mat.price_per_area is not None else None
     material = f"Material: {job.material.name}, {job.material.thickness:g} {job.units}"
     slabs_used = summary.slabs.used if summary.slabs is not None else None
     if per_slab is not None and slabs_used:
-        add(material, Decimal(slabs_used), "slab", per_slab)
-    elif per_m2 is not None:
-        add(material, area, "m²", per_m2)
+        add(material, Decimal(slabs_used), Rate(per_slab, "slab"))
+    else:
+        measured(material, m.gross_mm2, per_area, f"material {job.material.name}")
     finish = job.material.finish
-    if finish and finish in cat.finishes:
-        add(f"Finish: {finish}", area, "m²", cat.finishes[finish])
+    if finish and finish in plist.finish_per_area:
+        measured(f"Finish: {finish}", m.gross_mm2, Rate(plist.finish_per_area[finish], area_unit), "")
+    fabrication = _one(p.fabrication_per_m2, p.fabrication_per_ft2, plist.fabrication_per_area, area_unit,
+                       "m²", "ft²")
     if fabrication is not None:
-        add("Fabrication", area, "m²", fabrication)
-    for profile, length in summary.finished_edge_by_profile_m.items():
-        price = edge_prices.get(profile, edge_prices.get(DEFAULT_KEY))
-        if price is not None and length > 0:
-            add(f"Edge: {profile}", dec(length), "m", price)
+        measured("Fabrication", m.gross_mm2, fabrication, "")
+    for profile, length in sorted(m.edge_mm.items()):
+        rate = _named(profile, p.edge_per_m, p.edge_per_ft, plist.edge_per_length, length_unit, "m", "ft")
+        measured(f"Edge: {profile}", length, rate, f"edge {profile}")
     for ctype, count in summary.cutouts.by_type.items():
-        price = cutout_prices.get(ctype, cutout_prices.get(DEFAULT_KEY))
-        if price is not None and count > 0:
-            add(f"Cutout: {_CUTOUT_WORDS.get(ctype, ctype)}", Decimal(count), "pc", price)
-    if drip_price is not None:
-        groove = dec(drip_groove_m(job))
-        if groove > 0:
-            add("Drip groove", groove, "m", drip_price)
+        rate = _named(ctype, p.cutout_each, {}, plist.cutout_each, "pc", "pc", "pc")
+        measured(f"Cutout: {_CUTOUT_WORDS.get(ctype, ctype)}", count, rate, f"cutout {ctype}")
+    for edge_finish, length in sorted(m.cutout_edge_mm.items()):
+        rate = _named(edge_finish, p.cutout_edge_per_m, p.cutout_edge_per_ft, plist.cutout_edge_per_length,
+                      length_unit, "m", "ft")
+        measured(f"Cutout edge: {edge_finish}", length, rate, f"cutout edge {edge_finish}")
+    drip = _one(p.drip_groove_per_m, p.drip_groove_per_ft, plist.drip_groove_per_length, length_unit, "m", "ft")
+    if drip is not None:
+        measured("Drip groove", m.drip_mm, drip, "")
     if not lines:
-        return None
+        return _refused("NOTHING_PRICED", "pricing" if job.pricing else "job.currency",
+                        f"The {currency} prices cover nothing in this job"
+                        + (f" ({', '.join(unpriced)} have no price)" if unpriced else "") + ", so no quote was made.")
+    if unpriced:
+        notes.append(f"Not priced (no price in the {currency} list): {', '.join(unpriced)}.")
+
+    kind, tax_rate, included = _tax(p, plist)
     lines_sum = sum((Decimal(line.amount) for line in lines), Decimal(0))
-    if includes_vat:
+    if included:
         total = lines_sum
-        net = cents(total / (1 + vat_rate))
-        vat = total - net
+        net = cents(total / (1 + tax_rate))
+        tax = total - net
     else:
         net = lines_sum
-        vat = cents(net * vat_rate)
-        total = net + vat
-    return Quote(currency=currency, lines=lines, net=str(net), vat_rate=str(vat_rate), vat=str(vat), total=str(total))
+        tax = cents(net * tax_rate)
+        total = net + tax
+    percent = _text(tax_rate * 100)
+    vat = kind == "vat"
+    q = Quote(currency=currency, lines=lines, net=str(net), vat_rate=str(tax_rate) if vat else "0",
+              vat=str(tax) if vat else "0.00", total=str(total), tax_kind=kind,
+              tax_label=f"VAT {percent} %" if vat else f"Sales tax {percent} %", tax_rate=str(tax_rate), tax=str(tax),
+              prices_include_tax=included, measure_rounding=label, notes=notes)
+    return Priced(q)
+
+
+def _tax(p: Pricing, plist: PriceList) -> tuple[TaxKind, Decimal, bool]:
+    """Kind, rate and whether the prices include it: the job's rate (and its VAT flag) if it gives one."""
+    if p.sales_tax_rate is not None:
+        return "sales_tax", p.sales_tax_rate, False
+    if p.vat_rate is not None:
+        return "vat", p.vat_rate, p.prices_include_vat
+    return plist.tax, plist.tax_rate, plist.prices_include_tax and plist.tax == "vat"
+
+
+def quote(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) -> Quote | None:
+    """Quote lines for a job, or None when no price list or pricing covers it (`price` says why)."""
+    return price(job, summary, catalogue).quote

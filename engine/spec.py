@@ -28,6 +28,7 @@ Vertex = Annotated[list[Coord], Meta(min_length=2, max_length=3)]
 Point = Annotated[list[Coord], Meta(min_length=2, max_length=2)]
 
 Units = Literal["mm", "in"]
+Currency = Annotated[str, Meta(pattern="^[A-Z]{3}$")]  # ISO 4217
 EdgeKind = Literal["finished", "wall", "seam", "appliance", "splash_base", "miter", "sawn"]
 RectSide = Literal["front", "right", "back", "left"]
 CutoutType = Literal[
@@ -36,6 +37,17 @@ CutoutType = Literal[
 CuttingProcess = Literal["bridge_saw", "sawjet", "waterjet", "cnc"]
 
 RECT_SIDES: tuple[RectSide, ...] = ("front", "right", "back", "left")
+
+
+def added(revision: str, description: str) -> Meta:
+    """An optional field added to spec 1.0 after its release: the OpenAPI schema says when (`x-added-in`) and what.
+    A job using it still says `spec_version: "1.0"`; a reader that ignores it still reads the job."""
+    return Meta(description=description, extra_json_schema={"x-added-in": revision})
+
+
+def changed(revision: str, description: str) -> Meta:
+    """A 1.0 field whose default or meaning changed in `revision` (`x-changed-in`): the description says how."""
+    return Meta(description=description, extra_json_schema={"x-changed-in": revision})
 
 
 class Base(Struct, forbid_unknown_fields=True, omit_defaults=True, frozen=True):
@@ -47,7 +59,9 @@ class JobInfo(Base):
     name: Text
     customer: Text | None = None
     site: Text | None = None
-    currency: Annotated[str, Meta(pattern="^[A-Z]{3}$")] = "EUR"
+    currency: Annotated[Currency | None, changed("1.1", "ISO 4217 code; the quote is in it, from the shop's price "
+                                            "list in it. Absent: the shop's default currency, and the quote "
+                                            "says so (before 1.1: EUR).")] = None
     locale: Annotated[str, Meta(max_length=35)] | None = None
 
 
@@ -116,6 +130,8 @@ class Cutout(Base):
     diameter: Length | None = None
     corner_radius: Offset = 0.0
     rotation: Annotated[float, Meta(ge=-360, le=360)] = 0.0
+    edge_finish: Annotated[Name | None, added("1.1", "The cutout's own edge work, e.g. `polished` for an undermount "
+                                              "sink: priced per m or ft of cutout perimeter.")] = None
 
 
 class Support(Base):
@@ -141,26 +157,60 @@ class Join(Base):
 
 
 Money = Decimal  # msgspec cannot bound a Decimal; Pricing.__post_init__ checks the range
+Rate = Decimal
 
 
 class Pricing(Base):
-    currency: Annotated[str, Meta(pattern="^[A-Z]{3}$")] | None = None
+    """The job's own prices, over the shop's price list in the same currency. Each price names its unit
+    (`_per_m2` or `_per_ft2`, `_per_m` or `_per_ft`); a rate left out (None) is the price list's."""
+
+    currency: Currency | None = None
     material_per_m2: Money | None = None
+    material_per_ft2: Annotated[Money | None, added("1.1", "Material price per ft² (or material_per_m2).")] = None
     material_per_slab: Money | None = None
     fabrication_per_m2: Money | None = None
+    fabrication_per_ft2: Annotated[Money | None, added("1.1", "Fabrication per ft² (or fabrication_per_m2).")] = None
     edge_per_m: dict[Name, Money] = {}
+    edge_per_ft: Annotated[dict[Name, Money], added("1.1", "Edge price per linear ft, by profile.")] = {}
     cutout_each: dict[Name, Money] = {}
+    cutout_edge_per_m: Annotated[dict[Name, Money], added(
+        "1.1", "Price per m of cutout perimeter, by the cutouts' `edge_finish`.")] = {}
+    cutout_edge_per_ft: Annotated[dict[Name, Money], added(
+        "1.1", "Price per linear ft of cutout perimeter, by the cutouts' `edge_finish`.")] = {}
     drip_groove_per_m: Money | None = None
-    vat_rate: Decimal = Decimal("0")
+    drip_groove_per_ft: Annotated[Money | None, added("1.1", "Drip groove per linear ft.")] = None
+    vat_rate: Annotated[Rate | None, changed("1.1", "VAT as a fraction (0.25), in the prices or added to them. "
+                                                  "Absent: the price list's tax (before 1.1 a 0 meant that).")] = None
     prices_include_vat: bool = False
+    sales_tax_rate: Annotated[Rate | None, added("1.1", "Sales tax as a fraction (0.0725), always added on top "
+                                                        "and labelled as sales tax; not with vat_rate.")] = None
+    measure_rounding: Annotated[Annotated[float, Meta(ge=0, le=1000)] | None, added(
+        "1.1", "Round measurements to the nearest multiple of this length (job units; 0.5 in is CounterGo's "
+               "default, 0: none) before pricing. Absent: the price list's.")] = None
 
     def __post_init__(self) -> None:
-        prices = [self.material_per_m2, self.material_per_slab, self.fabrication_per_m2, self.drip_groove_per_m,
-                  *self.edge_per_m.values(), *self.cutout_each.values()]
+        prices = [self.material_per_m2, self.material_per_ft2, self.material_per_slab, self.fabrication_per_m2,
+                  self.fabrication_per_ft2, self.drip_groove_per_m, self.drip_groove_per_ft,
+                  *self.edge_per_m.values(), *self.edge_per_ft.values(), *self.cutout_each.values(),
+                  *self.cutout_edge_per_m.values(), *self.cutout_edge_per_ft.values()]
         if any(p is not None and not (0 <= p <= 10_000_000) for p in prices):
             raise ValueError("prices must be between 0 and 10000000")
-        if not (0 <= self.vat_rate <= 1):
-            raise ValueError("vat_rate must be a fraction between 0 and 1")
+        for name in ("vat_rate", "sales_tax_rate"):
+            rate = getattr(self, name)
+            if rate is not None and not (0 <= rate <= 1):
+                raise ValueError(f"{name} must be a fraction between 0 and 1")
+        if self.vat_rate is not None and self.sales_tax_rate is not None:
+            raise ValueError("give vat_rate or sales_tax_rate, not both: a price list has one kind of tax")
+        if self.sales_tax_rate is not None and self.prices_include_vat:
+            raise ValueError("sales tax is added on top of the prices: prices_include_vat must be false with it")
+        for metric, imperial in (("material_per_m2", "material_per_ft2"), ("fabrication_per_m2", "fabrication_per_ft2"),
+                                 ("drip_groove_per_m", "drip_groove_per_ft")):
+            if getattr(self, metric) is not None and getattr(self, imperial) is not None:
+                raise ValueError(f"give {metric} or {imperial}, not both")
+        for metric, imperial in (("edge_per_m", "edge_per_ft"), ("cutout_edge_per_m", "cutout_edge_per_ft")):
+            both = sorted(set(getattr(self, metric)) & set(getattr(self, imperial)))
+            if both:
+                raise ValueError(f"{', '.join(both)}: priced in both {metric} and {imperial}; give one")
 
 
 class Rules(Base):
@@ -215,6 +265,12 @@ class JobSpec(Base):
     joins: Annotated[list[Join], Meta(max_length=MAX_PIECES)] = []
     pricing: Pricing | None = None
     options: Options = Options()
+
+    def __post_init__(self) -> None:
+        own = self.pricing.currency if self.pricing else None
+        if own and self.job.currency and own != self.job.currency:  # a quote is in one currency; none is converted
+            raise ValueError(f"pricing.currency {own} differs from job.currency {self.job.currency}: give one "
+                             "currency (Studio does not convert)")
 
     @property
     def guillotine(self) -> bool:
@@ -340,6 +396,7 @@ _LENGTH_FIELDS: dict[type, tuple[str, ...]] = {
     Cutout: ("length", "width", "diameter", "corner_radius"),
     Options: ("kerf", "slab_margin", "part_spacing"),
     Rules: tuple(DEFAULT_RULES_MM) + ("max_unsupported_overhang",),
+    Pricing: ("measure_rounding",),
 }
 
 

@@ -15,7 +15,7 @@ FT_PER_M = 1 / 0.3048
 UNSPECIFIED_PROFILE = "unspecified"
 
 
-class _PieceFigures:
+class PieceFigures:
     """Full-precision figures for one copy of a piece (mm, mm²)."""
 
     def __init__(self, piece: Piece) -> None:
@@ -67,7 +67,7 @@ def summarize(job: JobSpec, layout: Slabs | None, findings: list[Finding] | None
     cut_types: Counter[str] = Counter()
     pieces: list[PieceSummary] = []
     for piece in mm.pieces:
-        f = _PieceFigures(piece)
+        f = PieceFigures(piece)
         q = piece.qty
         gross += f.gross_mm2 * q
         net += f.net_mm2 * q

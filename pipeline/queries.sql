@@ -275,24 +275,6 @@ SELECT name, description, price_per_m::text AS price_per_m FROM catalogue_edge_p
 -- Cutout prices by type.
 SELECT type, description, price_each::text AS price_each FROM catalogue_cutouts ORDER BY type;
 
--- name: get_catalogue
--- The whole catalogue as one JSON document shaped like engine.pricing.Catalogue (money as text: exact).
-SELECT json_build_object(
-           'currency', r.currency,
-           'fabrication_per_m2', r.fabrication_per_m2::text,
-           'drip_groove_per_m', r.drip_groove_per_m::text,
-           'vat_rate', r.vat_rate::text,
-           'prices_include_vat', r.prices_include_vat,
-           'materials', (SELECT coalesce(json_object_agg(m.name, json_strip_nulls(json_build_object(
-                                    'price_per_m2', m.price_per_m2::text, 'price_per_slab', m.price_per_slab::text,
-                                    'density_kg_m3', m.density_kg_m3, 'thicknesses_mm', m.thicknesses_mm))), '{}')
-                           FROM catalogue_materials m),
-           'finishes', (SELECT coalesce(json_object_agg(name, surcharge_per_m2::text), '{}') FROM catalogue_finishes),
-           'edge_per_m', (SELECT coalesce(json_object_agg(name, price_per_m::text), '{}') FROM catalogue_edge_profiles),
-           'cutout_each', (SELECT coalesce(json_object_agg(type, price_each::text), '{}') FROM catalogue_cutouts)
-       )::text AS catalogue
-  FROM catalogue_rates r;
-
 -- name: stage_duration_buckets
 -- Stage attempt durations grouped into histogram buckets (upper bounds, seconds) for /metrics.
 SELECT stage, outcome,
@@ -312,3 +294,37 @@ SELECT status, count(*) AS jobs
 -- name: count_active_jobs
 -- An owner's queued and running jobs: the per-owner cap on work in flight (jobs_owner_active_idx).
 SELECT count(*) AS jobs FROM jobs WHERE owner = %(owner)s AND status IN ('queued', 'running') AND owner IS NOT NULL;
+
+-- name: get_catalogue
+-- Every price list, by currency, as one JSON document shaped like engine.pricing.Catalogue (money as text:
+-- exact); NULL when the shop has none.
+SELECT json_build_object(
+           'default_currency', (SELECT currency FROM price_lists WHERE is_default),
+           'price_lists', json_object_agg(l.currency, json_strip_nulls(json_build_object(
+               'currency', l.currency,
+               'area_unit', l.area_unit,
+               'length_unit', l.length_unit,
+               'tax', l.tax,
+               'tax_rate', l.tax_rate::text,
+               'prices_include_tax', l.prices_include_tax,
+               'measure_rounding', l.measure_rounding::text,
+               'measure_rounding_unit', l.measure_rounding_unit,
+               'fabrication_per_area', l.fabrication_per_area::text,
+               'drip_groove_per_length', l.drip_groove_per_length::text,
+               'materials', (SELECT coalesce(json_object_agg(i.name, json_strip_nulls(json_build_object(
+                                        'price_per_area', i.price::text, 'price_per_slab', i.price_per_slab::text))),
+                                    '{}')
+                               FROM price_list_items i WHERE i.currency = l.currency AND i.kind = 'material'),
+               'finish_per_area', (SELECT coalesce(json_object_agg(i.name, i.price::text), '{}')
+                                     FROM price_list_items i WHERE i.currency = l.currency AND i.kind = 'finish'),
+               'edge_per_length', (SELECT coalesce(json_object_agg(i.name, i.price::text), '{}')
+                                     FROM price_list_items i
+                                    WHERE i.currency = l.currency AND i.kind = 'edge_profile'),
+               'cutout_each', (SELECT coalesce(json_object_agg(i.name, i.price::text), '{}')
+                                 FROM price_list_items i WHERE i.currency = l.currency AND i.kind = 'cutout'),
+               'cutout_edge_per_length', (SELECT coalesce(json_object_agg(i.name, i.price::text), '{}')
+                                            FROM price_list_items i
+                                           WHERE i.currency = l.currency AND i.kind = 'cutout_edge')))))::text
+           AS catalogue
+  FROM price_lists l
+HAVING count(*) > 0;

@@ -280,7 +280,7 @@ async def list_cutout_prices(pool: AsyncConnectionPool) -> list[Row]:
 
 
 async def get_catalogue(pool: AsyncConnectionPool) -> bytes | None:
-    """The price catalogue as JSON (engine.pricing.Catalogue's shape), or None when none is seeded."""
+    """The price lists by currency as JSON (engine.pricing.Catalogue's shape), or None when the shop has none."""
     row = await _one(pool, "get_catalogue", {})
     return row["catalogue"].encode() if row else None
 

@@ -190,9 +190,14 @@ async def test_catalogue_is_seeded_and_reads_as_an_engine_catalogue(settings) ->
     async with open_pool(settings) as pool:
         raw = await store.get_catalogue(pool)
     cat = msgspec.json.decode(raw, type=Catalogue)
-    assert cat.currency == "EUR" and cat.vat_rate == Decimal("0.2500")
-    assert cat.materials["Granite"].price_per_m2 == Decimal("260.00")
-    assert cat.edge_per_m["eased"] == Decimal("18.00") and cat.cutout_each["cooktop"] == Decimal("90.00")
+    assert cat.default_currency == "EUR" and set(cat.price_lists) == {"EUR", "USD"}
+    eur, usd = cat.price_lists["EUR"], cat.price_lists["USD"]
+    assert (eur.area_unit, eur.length_unit, eur.tax, eur.tax_rate) == ("m2", "m", "vat", Decimal("0.25000"))
+    assert eur.materials["Granite"].price_per_area == Decimal("260.00") and eur.measure_rounding is None
+    assert eur.edge_per_length["eased"] == Decimal("18.00") and eur.cutout_each["cooktop"] == Decimal("90.00")
+    assert (usd.area_unit, usd.length_unit, usd.tax, usd.prices_include_tax) == ("ft2", "ft", "sales_tax", False)
+    assert (usd.measure_rounding, usd.measure_rounding_unit) == (Decimal("0.5000"), "in")
+    assert usd.cutout_edge_per_length == {"polished": Decimal("12.00")}
 
 
 async def test_prune_removes_only_old_finished_jobs(settings) -> None:  # type: ignore[no-untyped-def]
