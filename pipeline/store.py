@@ -287,3 +287,26 @@ async def get_catalogue(pool: AsyncConnectionPool) -> bytes | None:
 
 async def ping(pool: AsyncConnectionPool) -> bool:
     return await _one(pool, "ping", {}) is not None
+
+
+# ---- the web app's catalogue (ids, swatches) ----------------------------------------------------
+
+
+async def list_catalogue_materials(pool: AsyncConnectionPool) -> list[Row]:
+    return await _all(pool, "list_catalogue_materials", {})
+
+
+async def list_catalogue_finishes(pool: AsyncConnectionPool) -> list[Row]:
+    return await _all(pool, "list_catalogue_finishes", {})
+
+
+async def list_catalogue_edge_profiles(pool: AsyncConnectionPool) -> list[Row]:
+    return await _all(pool, "list_catalogue_edge_profiles", {})
+
+
+async def catalogue_names_by_id(pool: AsyncConnectionPool, *, material_id: int | None, finish_id: int | None,
+                                profile_id: int | None) -> Row:
+    """{"material", "finish", "profile"}: the names for these ids, None where an id is unknown."""
+    row = await _one(pool, "catalogue_names_by_id",
+                     {"material_id": material_id, "finish_id": finish_id, "profile_id": profile_id})
+    return row or {"material": None, "finish": None, "profile": None}
