@@ -10,7 +10,7 @@ import msgspec
 from engine import geometry as g
 from engine.checks import can_rotate, check
 from engine.dxf import piece_dxf, slab_dxf
-from engine.pricing import Catalogue, quote
+from engine.pricing import Catalogue, quote, unpriced_names
 from engine.model import Artifact, CadResult, EngineError, Finding, Slabs
 from engine.spec import JobSpec, to_mm
 from engine.summary import summarize
@@ -81,7 +81,8 @@ def run_cad(job: JobSpec, catalogue: Catalogue | None = None) -> CadResult:
     mm = to_mm(job)
     slabs = nest_job(mm)
     summary = summarize(job, slabs, findings)
-    summary = msgspec.structs.replace(summary, quote=quote(job, summary, catalogue))
+    summary = msgspec.structs.replace(summary, quote=quote(job, summary, catalogue),
+                                      warnings=[*summary.warnings, *unpriced_names(job, summary, catalogue)])
     outputs = job.options.outputs
     artifacts: list[Artifact] = []
     used: set[str] = set()

@@ -7,12 +7,13 @@ money arithmetic once, as `Decimal(str(round(x, 4)))`, so a quote never depends 
 
 from __future__ import annotations
 
+import difflib
 from decimal import ROUND_HALF_UP, Decimal
 
 from msgspec import Struct
 
 from engine import geometry as g
-from engine.model import Quote, QuoteLine, Summary
+from engine.model import Finding, Quote, QuoteLine, Summary
 from engine.spec import JobSpec, to_mm
 
 CENT = Decimal("0.01")
@@ -133,3 +134,36 @@ def quote(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) ->
         vat = cents(net * vat_rate)
         total = net + vat
     return Quote(currency=currency, lines=lines, net=str(net), vat_rate=str(vat_rate), vat=str(vat), total=str(total))
+
+
+def _close(name: str, known: list[str]) -> str:
+    by_folded = {k.casefold(): k for k in known}
+    matches = difflib.get_close_matches(name.casefold(), list(by_folded), n=3, cutoff=0.5)
+    return f"; did you mean {', '.join(repr(by_folded[m]) for m in matches)}?" if matches else ""
+
+
+def unpriced_names(job: JobSpec, summary: Summary, catalogue: Catalogue | None) -> list[Finding]:
+    """Warnings for a material, finish or edge profile the catalogue does not know and the job does not price
+    itself: the quote would silently leave it out. Each names the name and the closest catalogue entries."""
+    if catalogue is None:
+        return []
+    p = job.pricing
+    found: list[Finding] = []
+    name = job.material.name
+    if name not in catalogue.materials and not (p and (p.material_per_m2 is not None or p.material_per_slab is not None)):
+        found.append(Finding("UNKNOWN_MATERIAL", "material.name", f"The material {name!r} is not in the price "
+                             f"catalogue, so the quote has no material line{_close(name, list(catalogue.materials))}",
+                             severity="warning"))
+    finish = job.material.finish
+    if finish and finish not in catalogue.finishes:
+        found.append(Finding("UNKNOWN_FINISH", "material.finish", f"The finish {finish!r} is not in the price "
+                             f"catalogue, so the quote has no finish line{_close(finish, list(catalogue.finishes))}",
+                             severity="warning"))
+    edge_prices = {**catalogue.edge_per_m, **(p.edge_per_m if p else {})}
+    if DEFAULT_KEY not in edge_prices:
+        for profile in summary.finished_edge_by_profile_m:
+            if profile != "unspecified" and profile not in edge_prices:
+                found.append(Finding("UNKNOWN_PROFILE", "pieces", f"The edge profile {profile!r} is not in the price "
+                                     f"catalogue, so the quote leaves its edges out{_close(profile, list(edge_prices))}",
+                                     severity="warning"))
+    return found
