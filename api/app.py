@@ -17,7 +17,7 @@ from litestar import Litestar, Response, Router, get
 from litestar.config.cors import CORSConfig
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.catalogue import CatalogueController
@@ -26,6 +26,7 @@ from api.events import EventHub
 from api.jobs import GenerateController, JobsController
 from api.metrics import metrics, observe_request
 from api.openapi import add_spec_schemas
+from api.webapp import WebAppAdviceController, WebAppController, openapi_aliases
 from api.security import UNAUTHORIZED, Gate, SubmissionLimit, bearer_token, deny
 from ops.logs import hot_logger
 from ops.settings import Settings
@@ -185,16 +186,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
                       allow_credentials=settings.cors_allow_credentials) \
         if settings.allowed_origins else None
     limit = SubmissionLimit(settings.rate_limit_per_minute) if settings.rate_limit_per_minute > 0 else None
-    submissions = Router("/", route_handlers=[GenerateController], middleware=[limit.middleware] if limit else [])
+    submissions = Router("/", route_handlers=[GenerateController, WebAppController], middleware=[limit.middleware] if limit else [])
     app = Litestar(
-        route_handlers=[root, health_route(health_check), metrics, submissions, JobsController, CatalogueController],
+        route_handlers=[root, health_route(health_check), metrics, submissions, JobsController, CatalogueController,
+                        WebAppAdviceController, *openapi_aliases()],
         lifespan=[lifespan],
         cors_config=cors,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="Studio API", version="1.0.0", path="/docs",
                                      description="Stone fabrication jobs in; DXF, SVG and PDF shop drawings out.",
-                                     render_plugins=[SwaggerRenderPlugin()]),
+                                     render_plugins=[SwaggerRenderPlugin(), RedocRenderPlugin(path="/redoc")]),
         logging_config=None,
         debug=False,
     )
