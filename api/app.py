@@ -26,7 +26,8 @@ from api.events import EventHub
 from api.jobs import GenerateController, JobsController
 from api.metrics import metrics, observe_request
 from api.openapi import add_spec_schemas
-from api.webapp import WebAppAdviceController, WebAppController, openapi_aliases
+from api.webapp import WebAppController, add_webapp_schemas, openapi_aliases
+from api.webapp_advice import WebAppAdviceController
 from api.security import UNAUTHORIZED, Gate, SubmissionLimit, bearer_token, deny
 from ops.logs import hot_logger
 from ops.settings import Settings
@@ -201,6 +202,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     add_spec_schemas(app.openapi_schema)
+    add_webapp_schemas(app.openapi_schema)
     # Around Litestar's whole handler (router, CORS, exception handling), not inside a route: every response,
     # 404s and preflights included, is logged once and carries the security headers, and the owner is known
     # before routing (rate limiting keys on it).

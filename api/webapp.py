@@ -13,34 +13,31 @@ from __future__ import annotations
 import asyncio
 import base64
 import uuid
-from decimal import Decimal
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 from litestar.params import Body
 from litestar.response import Redirect
 from msgspec import Meta, Struct
 
 from api.errors import InvalidJob, errors
 from api.jobs import TERMINAL, job_url, owner_of, submit_job
-from api.schemas import Problem
-from engine.checks import check
-from engine.model import Finding
-from engine.pricing import Catalogue, quote, unpriced_names
-from engine.spec import (RECT_SIDES, Length, LegacyDims, LegacyEdges, LegacyNamed, LegacyRequest, Outputs,
-                         RectSide, SlabStock, legacy_to_v1, JobSpec)
-from engine.summary import summarize
+from api.openapi import REF, RawSchema
+from api.schemas import ErrorBody, Problem
+from engine.pricing import Catalogue
+from engine.spec import JobSpec, LegacyDims, LegacyEdges, LegacyNamed, LegacyRequest, Outputs, RectSide, legacy_to_v1
 from pipeline import store
 
 MM_PER_CM = 10.0
 SYNC_PRIORITY = 10  # someone is waiting on these: claimed before batch jobs (claim_jobs orders priority DESC)
 RENDERS_SUPPORTED = "renders" in Outputs.__struct_fields__  # the PNG views arrive with the 3D model stage
-ANALYSIS_SLAB_MM = (3200.0, 1600.0)  # the slab a design is checked against (legacy_to_v1's smallest stock)
-HEAVY_KG = 80.0  # above this a top needs a lifting clamp or more than two people (an info finding)
 CM = "Lengths are in centimetres (the app's units); Studio converts them to millimetres (x 10)."
 
 # ---- bodies and answers -------------------------------------------------------------------------
@@ -80,7 +77,7 @@ class Pending(Struct):
 
 
 class ModelRequest(Struct):
-    """§3: `{"dimensions", "material_name", "surface_finish_name", "edge_profile_name", "processed_edges", "okapnik_edges"}`."""
+    """§3: dimensions (cm), material_name, surface_finish_name, edge_profile_name, processed_edges, okapnik_edges."""
 
     dimensions: LegacyDims
     material_name: Annotated[str, Meta(max_length=200)] = ""
@@ -118,63 +115,49 @@ class RendersResponse(Struct):
     job_id: uuid.UUID | None = None
 
 
-class DesignRequest(Struct):
-    """§4, lengths in cm; `material_density` in g/cm³ is used when the material is not in the catalogue."""
-
-    length: Length
-    width: Length
-    height: Length = 2.0
-    material_density: Annotated[float, Meta(gt=0, le=10)] | None = None
-    material_name: Annotated[str, Meta(max_length=200)] = ""
-    order_unit: Annotated[str, Meta(max_length=20)] = "piece"
-
-
-class DesignFinding(Struct):
-    severity: Literal["error", "warning", "info"]
-    code: str
-    message: str
-    suggestion: str
-
-
 class AIResult(Struct):
     success: bool
     result: Any = None
     error: str | None = None
 
 
-Edges = list[RectSide] | dict[RectSide, bool]
+# ---- the bodies in the OpenAPI document ----------------------------------------------------------
+
+_DOCUMENTED: list[type[Any]] = []
 
 
-class PriceRequest(Struct):
-    """§5, lengths in cm; items by catalogue id (GET /api/cad/materials etc.)."""
+def body_doc(kind: type[Any]) -> type[Operation]:
+    """An operation class whose request body is `kind`'s msgspec JSON Schema (the handlers read the raw body, so
+    that a bad field is named the house's way), lengths in cm."""
+    _DOCUMENTED.append(kind)
 
-    length: Length
-    width: Length
-    height: Length = 2.0
-    quantity: Annotated[int, Meta(ge=1, le=1000)] = 1
-    order_unit: Annotated[str, Meta(max_length=20)] = "piece"
-    material_id: int | None = None
-    finish_id: int | None = None
-    profile_id: int | None = None
-    processed_edges: Edges = []
-    okapnik_edges: Edges = []
-    bunja_edge_style: Annotated[str, Meta(max_length=64)] | None = None  # accepted; the catalogue has no bunja price
-    has_special_bunja_edges: bool = False
+    @dataclass
+    class BodyOperation(Operation):
+        def __post_init__(self) -> None:
+            self.request_body = RequestBody(required=True, description=CM, content={
+                "application/json": OpenAPIMediaType(schema=RawSchema(raw={"$ref": REF.format(name=kind.__name__)}))})
+
+    return BodyOperation
 
 
-class PriceResponse(Struct):
-    surface_area: float  # m², all pieces
-    weight: float  # kg
-    material_cost: float
-    processing_cost: float  # finish, fabrication and edges
-    okapnik_cost: float  # drip grooves
-    total_cost: float  # with VAT (net + vat)
-    currency: str
-    net: str
-    vat: str
-    vat_rate: str
-    lines: list[Any]
-    warnings: list[Problem] = []
+def add_webapp_schemas(openapi: Any) -> None:
+    """Add the web app's bodies to the built OpenAPI document (as api/openapi.py does for JobSpec)."""
+    _, components = msgspec.json.schema_components(tuple(_DOCUMENTED), ref_template=REF)
+    openapi.components.schemas.update({name: RawSchema(raw=c) for name, c in components.items()})
+
+
+def answers(ok: type[Any], *codes: int) -> dict[int, ResponseSpec]:
+    """200 with `ok`, 202 Pending when SYNC_WAIT_S ran out, and the house's error bodies."""
+    out = {200: ResponseSpec(data_container=ok, description="The CAD stage finished", generate_examples=False),
+           202: ResponseSpec(data_container=Pending, description="Still running after SYNC_WAIT_S: follow "
+                             "status_url", generate_examples=False), **errors(*codes)}
+    out[422] = ResponseSpec(data_container=ErrorBody | ok, generate_examples=False,  # type: ignore[arg-type]
+                            description="The body breaks a rule (ErrorBody, naming the field), or the job failed "
+                                        "(success false, with the job's error)")
+    if ok is GlbResponse:
+        out[501] = ResponseSpec(data_container=ok, description="This release makes no model.glb",
+                                generate_examples=False)
+    return out
 
 
 # ---- to and from job spec v1 --------------------------------------------------------------------
@@ -185,9 +168,17 @@ async def catalogue(state: State) -> Catalogue | None:
     return msgspec.json.decode(raw, type=Catalogue) if raw else None
 
 
-def app_job(req: LegacyRequest, job_id: str, cat: Catalogue | None, *, renders: bool = False) -> JobSpec:
+MAX_CM = 100_000 / MM_PER_CM  # job spec v1's longest length (100 000 mm), in the app's centimetres
+
+
+def app_job(req: LegacyRequest, job_id: str, cat: Catalogue | None, *, renders: bool = False,
+            where: str = "$.dims.") -> JobSpec:
     """The app's body (cm) as a v1 job in mm; the material's density from the catalogue; CAD artifacts only."""
     d = req.dims
+    too_long = [Problem(path=f"{where}{k}", message=f"at most {MAX_CM:g} cm", code="OUT_OF_RANGE")
+                for k in ("length", "width", "height") if getattr(d, k) > MAX_CM]
+    if too_long:
+        raise InvalidJob("a length is out of range", too_long)
     mm = msgspec.structs.replace(req, dims=LegacyDims(length=d.length * MM_PER_CM, width=d.width * MM_PER_CM,
                                                       height=d.height * MM_PER_CM))
     job = legacy_to_v1(mm, job_id)
@@ -217,7 +208,7 @@ async def run_to_cad(request: Request[Any, Any, Any], state: State, job: JobSpec
     or the 202 to send when the wait ran out."""
     loop = asyncio.get_running_loop()
     with state.hub.subscribe(job_id) as changes:  # before the insert: its notifications cannot be missed
-        submitted = await submit_job(request, state, job_id, job, body, priority=SYNC_PRIORITY)
+        await submit_job(request, state, job_id, job, body, priority=SYNC_PRIORITY)  # 422 on check errors
         deadline = loop.time() + state.settings.sync_wait_s
         read = True
         while True:
@@ -238,7 +229,6 @@ async def run_to_cad(request: Request[Any, Any, Any], state: State, job: JobSpec
                 read = b'"running"' not in hint.encode()  # a claim changes nothing we wait for
             except TimeoutError:
                 read = True
-    del submitted
     if row is None:
         raise ClientException(status_code=404, detail=f"job {job_id} was deleted while it ran")
     if row["status"] != "succeeded" and row["stage"] == "cad":
@@ -275,54 +265,13 @@ async def drawing(request: Request[Any, Any, Any], state: State, body: bytes) ->
                        material=req.material.name)
     url = job_url(job_id)
     if (error := _failed(row)) is not None:  # a permanent failure: 422, the app retries then tells the user
-        return Response(CADResponse(success=False, data=data, error=error, job_id=job_id, status_url=url), status_code=422)
+        return Response(CADResponse(success=False, data=data, error=error, job_id=job_id, status_url=url),
+                        status_code=422)
     stem = "piece-P1"
     return Response(CADResponse(
         success=True, svg=_b64(files[f"{stem}.svg"]), dxf_filename=f"{stem}.dxf", data=data, job_id=job_id,
         status_url=url, dxf_url=f"{url}/artifacts/{stem}.dxf", warnings=_warnings(row),
         quote=(row["summary"] or {}).get("quote")), status_code=200)
-
-
-# ---- design advice from the checks --------------------------------------------------------------
-
-_SUGGESTIONS = {
-    "CUTOUT_TOO_CLOSE_TO_EDGE": "Move the cutout away from that edge so at least the minimum of stone remains.",
-    "CUTOUT_TOO_CLOSE_TO_SEAM": "Move the seam or the cutout so they are at least the minimum apart.",
-    "WEB_TOO_NARROW": "Move the cutouts apart, or join them into one cutout.",
-    "CUTOUTS_OVERLAP": "Merge the two cutouts into one, or move one of them.",
-    "CUTOUT_OUTSIDE_PIECE": "Move the cutout inside the top.",
-    "INSIDE_CORNER_TOO_SHARP": "Give the inside corner a radius (a CNC bit leaves at least 4 mm anyway).",
-    "OVERHANG_NEEDS_SUPPORT": "Add a support bracket (corbel) every 600 mm under the overhang, or shorten it.",
-    "UNKNOWN_MATERIAL": "Pick a material from the catalogue so the top can be priced.",
-    "UNKNOWN_FINISH": "Pick a finish from the catalogue so it can be priced.",
-    "UNKNOWN_PROFILE": "Pick an edge profile from the catalogue so its edges can be priced.",
-}
-
-
-def suggestion(f: Finding) -> str:
-    """What a fabricator would tell the customer; the checks' own advice where the message carries it."""
-    if f.code == "PIECE_LARGER_THAN_SLABS":
-        advice = f.message.rstrip(".").rsplit(". ", 1)[-1]
-        return advice + "." if advice != f.message.rstrip(".") else "Split the top into two pieces with a seam."
-    if f.code.startswith("UNKNOWN_") and "did you mean" in f.message:
-        return "Did you mean " + f.message.rsplit("did you mean ", 1)[1]
-    return _SUGGESTIONS.get(f.code, "Check this with the workshop before ordering.")
-
-
-def design_findings(job: JobSpec, cat: Catalogue | None) -> list[DesignFinding]:
-    """check() on the job against a standard slab, the catalogue's unknown names, and the top's weight."""
-    job = msgspec.structs.replace(job, slab_stock=[SlabStock(id="SLAB", length=ANALYSIS_SLAB_MM[0],
-                                                             width=ANALYSIS_SLAB_MM[1])])
-    findings = check(job)
-    summary = summarize(job, None, findings)
-    findings += unpriced_names(job, summary, cat)
-    out = [DesignFinding(severity=f.severity, code=f.code, message=f.message, suggestion=suggestion(f))
-           for f in findings]
-    if summary.weight_kg > HEAVY_KG:
-        out.append(DesignFinding(severity="info", code="HEAVY_PIECE",
-                                 message=f"The top weighs {summary.weight_kg:g} kg.",
-                                 suggestion="Plan a lifting clamp or three people for carrying and installing it."))
-    return out
 
 
 # ---- the routes ---------------------------------------------------------------------------------
@@ -334,16 +283,18 @@ class WebAppController(Controller):
     path = "/"
     tags = ["web app"]
 
-    @post("/api/cad/generate-drawing", operation_id="generateDrawing", summary="Drawing of one top (cm), synchronously",
+    @post("/api/cad/generate-drawing", operation_id="generateDrawing", status_code=200,
+          summary="Drawing of one top (cm), synchronously",
           description=f"{CM} Submits the job like /api/cad/generate and waits up to SYNC_WAIT_S for its CAD stage; "
                       "200 CADResponse, 202 with the job's URLs on time-out, 422 when the job fails.",
-          responses=errors(400, 413, 422, 429))
+          operation_class=body_doc(LegacyRequest), responses=answers(CADResponse, 400, 413, 422, 429))
     async def generate_drawing(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
         return await drawing(request, state, await request.body())
 
-    @post("/api/cad/process-slab", operation_id="processSlab", summary="Drawing from an uploaded JSON file (cm)",
+    @post("/api/cad/process-slab", operation_id="processSlab", status_code=200,
+          summary="Drawing from an uploaded JSON file (cm)",
           description=f"{CM} Multipart upload, field `file`: a JSON file shaped like generate-drawing's body.",
-          responses=errors(400, 413, 422))
+          responses=answers(CADResponse, 400, 413, 422, 429))
     async def process_slab(self, request: Request[Any, Any, Any], state: State,
                            data: Annotated[dict[str, UploadFile], Body(media_type=RequestEncodingType.MULTI_PART)]
                            ) -> Response[Any]:
@@ -352,26 +303,27 @@ class WebAppController(Controller):
             raise ClientException(detail="file: send the job as a multipart file field named `file`")
         return await drawing(request, state, await upload.read())
 
-    @post("/api/cad/export-glb", operation_id="exportGlb", summary="Binary glTF of one top (cm in, metres in glTF)",
+    @post("/api/cad/export-glb", operation_id="exportGlb", status_code=200,
+          summary="Binary glTF of one top (cm in, metres in glTF)",
           description=f"{CM} Waits for the CAD stage like generate-drawing; `glb` is the base64 of model.glb.",
-          responses=errors(400, 422))
+          operation_class=body_doc(ModelRequest), responses=answers(GlbResponse, 400, 422, 429))
     async def export_glb(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
         return await self._model(request, state, renders=False)
 
-    @post("/api/cad/render-3d", operation_id="render3d", summary="PNG views (top, front, isometric) of one top (cm)",
-          description=f"{CM} Same body as export-glb; the CAD stage renders the views (no GPU).",
-          responses=errors(400, 422))
-    async def render_3d(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
-        if not RENDERS_SUPPORTED:
-            return Response(RendersResponse(success=False, error="this Studio release renders no PNG views "
-                                            "(options.outputs has no `renders`)"), status_code=501)
-        return await self._model(request, state, renders=True)
+    if RENDERS_SUPPORTED:  # the PNG views come with the 3D model stage; without it there is no such route (404)
+        @post("/api/cad/render-3d", operation_id="render3d", status_code=200,
+              summary="PNG views (top, front, isometric) of one top (cm)",
+              description=f"{CM} Same body as export-glb; the CAD stage renders the views (no GPU).",
+              operation_class=body_doc(ModelRequest), responses=answers(RendersResponse, 400, 422, 429))
+        async def render_3d(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
+            return await self._model(request, state, renders=True)
 
     async def _model(self, request: Request[Any, Any, Any], state: State, *, renders: bool) -> Response[Any]:
         body = await request.body()
         req: ModelRequest = decode(body, ModelRequest)
         job_id = uuid.uuid4()
-        job = app_job(req.legacy(), str(job_id)[:8].upper(), await catalogue(state), renders=renders)
+        job = app_job(req.legacy(), str(job_id)[:8].upper(), await catalogue(state), renders=renders,
+                      where="$.dimensions.")
         outcome = await run_to_cad(request, state, job, body, job_id)
         if isinstance(outcome, Response):
             return outcome
@@ -393,7 +345,7 @@ class WebAppController(Controller):
 
     @post("/api/cad/ai/optimize_layout", operation_id="optimizeLayout", status_code=200,
           summary="Slab layout for one top (cm), from the CAD stage's nesting", description=CM,
-          responses=errors(400, 422))
+          operation_class=body_doc(LegacyRequest), responses=answers(AIResult, 400, 413, 422, 429))
     async def optimize_layout(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
         body = await request.body()
         req: LegacyRequest = decode(body, LegacyRequest)
@@ -406,79 +358,6 @@ class WebAppController(Controller):
         if (error := _failed(row)) is not None:
             return Response(AIResult(success=False, error=error), status_code=422)
         return Response(AIResult(success=True, result=row["summary"]["slabs"]), status_code=200)
-
-
-class WebAppAdviceController(Controller):
-    """The first backend's advice and price routes: checks and quote arithmetic in process, no job. Lengths in cm."""
-
-    path = "/"
-    tags = ["web app"]
-
-    @post("/api/ai/analyze-design", operation_id="analyzeDesign", summary="Design warnings for one top (cm)",
-          description=f"{CM} Studio's fabrication checks (no external AI), each with a fabricator's suggestion.",
-          responses=errors(400, 422), status_code=200)
-    async def analyze_design(self, request: Request[Any, Any, Any], state: State) -> list[DesignFinding]:
-        req: DesignRequest = decode(await request.body(), DesignRequest)
-        cat = await catalogue(state)
-        job = app_job(LegacyRequest(dims=LegacyDims(req.length, req.width, req.height),
-                                    material=LegacyNamed(req.material_name)), "DESIGN", cat)
-        if req.material_density and (cat is None or req.material_name not in cat.materials):
-            job = msgspec.structs.replace(job, material=msgspec.structs.replace(
-                job.material, density_kg_m3=req.material_density * 1000))
-        return design_findings(job, cat)
-
-    @post("/api/cad/ai/analyze_geometry", operation_id="analyzeGeometry", status_code=200,
-          summary="Figures and fabrication findings for one top (cm)", description=CM, responses=errors(400, 422))
-    async def analyze_geometry(self, request: Request[Any, Any, Any], state: State) -> AIResult:
-        req: LegacyRequest = decode(await request.body(), LegacyRequest)
-        cat = await catalogue(state)
-        job = app_job(req, "GEOMETRY", cat)
-        s = summarize(job, None, check(job))
-        return AIResult(success=True, result={
-            "area_m2": s.area_gross_m2, "weight_kg": s.weight_kg, "finished_edge_m": s.finished_edge_m,
-            "perimeter_m": round(2 * (req.dims.length + req.dims.width) / 100, 3),
-            "findings": msgspec.to_builtins(design_findings(job, cat))})
-
-    @post("/api/pricing/calculate", operation_id="calculatePrice", status_code=200,
-          summary="Price of a top (cm) from the catalogue, by item ids",
-          description=f"{CM} The same quote as a job's (engine/pricing.py), in the catalogue's currency. Money is "
-                      "JSON numbers here (the first backend's shape); `net`, `vat` and `lines` are exact strings.",
-          responses=errors(400, 422))
-    async def calculate_price(self, request: Request[Any, Any, Any], state: State) -> PriceResponse:
-        req: PriceRequest = decode(await request.body(), PriceRequest)
-        names = await store.catalogue_names_by_id(state.pool, material_id=req.material_id, finish_id=req.finish_id,
-                                                  profile_id=req.profile_id)
-        for field, kind in (("material_id", "material"), ("finish_id", "finish"), ("profile_id", "profile")):
-            if getattr(req, field) is not None and names[kind] is None:
-                raise InvalidJob(f"no {kind} with id {getattr(req, field)}",
-                                 [Problem(path=f"$.{field}", message=f"no {kind} with id {getattr(req, field)} in "
-                                          "the catalogue (GET /api/cad/materials, /finishes, /profiles)")])
-        sides = {k: [s for s in RECT_SIDES if s in e and (not isinstance(e, dict) or e[s])]
-                 for k, e in (("p", req.processed_edges), ("o", req.okapnik_edges))}
-        legacy = LegacyRequest(
-            dims=LegacyDims(req.length, req.width, req.height), material=LegacyNamed(names["material"] or ""),
-            finish=LegacyNamed(names["finish"]) if names["finish"] else None,
-            profile=LegacyNamed(names["profile"]) if names["profile"] else None,
-            processedEdges=LegacyEdges(**{s: True for s in sides["p"]}),
-            okapnikEdges=LegacyEdges(**{s: True for s in sides["o"]}))
-        cat = await catalogue(state)
-        job = app_job(legacy, "PRICE", cat)
-        job = msgspec.structs.replace(job, pieces=[msgspec.structs.replace(job.pieces[0], qty=req.quantity)])
-        summary = summarize(job, None, [])
-        q = quote(job, summary, cat)
-        lines = q.lines if q else []
-
-        def total(*prefixes: str) -> float:
-            return float(sum((Decimal(ln.amount) for ln in lines if ln.description.startswith(prefixes)), Decimal(0)))
-
-        return PriceResponse(
-            surface_area=summary.area_gross_m2, weight=summary.weight_kg, material_cost=total("Material"),
-            processing_cost=total("Finish", "Fabrication", "Edge"), okapnik_cost=total("Drip groove"),
-            total_cost=float(q.total) if q else 0.0, currency=q.currency if q else (cat.currency if cat else "EUR"),
-            net=q.net if q else "0.00", vat=q.vat if q else "0.00", vat_rate=q.vat_rate if q else "0",
-            lines=msgspec.to_builtins(lines),
-            warnings=[Problem(path=f.path, message=f.message, code=f.code)
-                      for f in unpriced_names(job, summary, cat)])
 
 
 def openapi_aliases() -> list[Any]:

@@ -285,7 +285,8 @@ SELECT json_build_object(
            'prices_include_vat', r.prices_include_vat,
            'materials', (SELECT coalesce(json_object_agg(m.name, json_strip_nulls(json_build_object(
                                     'price_per_m2', m.price_per_m2::text, 'price_per_slab', m.price_per_slab::text,
-                                    'density_kg_m3', m.density_kg_m3, 'thicknesses_mm', m.thicknesses_mm))), '{}')
+                                    'density_kg_m3', m.density_kg_m3, 'thicknesses_mm', m.thicknesses_mm,
+                                    'color', m.color))), '{}')
                            FROM catalogue_materials m),
            'finishes', (SELECT coalesce(json_object_agg(name, surcharge_per_m2::text), '{}') FROM catalogue_finishes),
            'edge_per_m', (SELECT coalesce(json_object_agg(name, price_per_m::text), '{}') FROM catalogue_edge_profiles),
