@@ -11,6 +11,7 @@ import struct
 import threading
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 import pytest
@@ -20,7 +21,7 @@ from api.app import create_app
 from ops.settings import Settings
 from pipeline import store
 from pipeline.db import open_pool
-from pipeline.stages import StageRunner
+from pipeline.stages import StageOutput, StageRunner, run_stage
 from pipeline.worker import Worker
 
 pytestmark = pytest.mark.anyio
@@ -38,7 +39,7 @@ MODEL = {"dimensions": {"length": 120, "width": 25, "height": 2}, "material_name
 
 
 @contextlib.contextmanager
-def worker_thread(settings: Settings) -> Iterator[None]:
+def worker_thread(settings: Settings, target: Any = run_stage) -> Iterator[None]:
     """One real Worker (the engine in its child process) on its own event loop in a thread, as a worker process
     would be: the test client's portal runs the app on another loop, and the two must not share one."""
     ready, stop_holder = threading.Event(), {}
@@ -47,7 +48,7 @@ def worker_thread(settings: Settings) -> Iterator[None]:
         stop = asyncio.Event()
         stop_holder["stop"], stop_holder["loop"] = stop, asyncio.get_running_loop()
         async with open_pool(settings, min_size=1, max_size=settings.worker_concurrency + 3) as pool:
-            worker = Worker(settings, pool, stop, runner=StageRunner(1))
+            worker = Worker(settings, pool, stop, runner=StageRunner(1, target=target))
             ready.set()
             await worker.run()
 
@@ -172,6 +173,24 @@ async def test_generate_drawing_names_a_bad_field_and_times_out_to_202(settings)
         assert body["success"] is False and body["status"] == "queued"
         assert r.headers["location"] == body["status_url"] and body["events_url"].endswith("/events")
         assert (await c.get(body["status_url"])).json()["status"] == "queued"  # nothing lost
+
+
+def failing_cad(stage: str, spec_json: bytes, summary_json: bytes | None, files: Any,
+                catalogue_json: bytes | None = None) -> StageOutput:
+    """A CAD stage that fails permanently, as the engine does on a job it cannot make (run in the child process)."""
+    return StageOutput(engine_error="Piece P1 could not be placed on any slab")
+
+
+async def test_a_job_that_fails_answers_422_with_the_jobs_error(settings: Settings) -> None:
+    with worker_thread(msgspec.structs.replace(settings, worker_id="w-fail"), target=failing_cad):
+        async with AsyncTestClient(create_app(settings)) as c:
+            r = await c.post("/api/cad/generate-drawing", json=DRAWING)
+            assert r.status_code == 422, r.text
+            body = r.json()
+            assert body["success"] is False and body["svg"] is None
+            assert body["error"] == "Piece P1 could not be placed on any slab"
+            assert body["data"] == {"length": 120, "width": 25, "height": 2, "material": "Plano"}
+            assert (await c.get(body["status_url"])).json()["status"] == "failed"
 
 
 async def test_process_slab_takes_the_same_body_as_a_multipart_file(client) -> None:  # type: ignore[no-untyped-def]
