@@ -163,9 +163,28 @@ def answers(ok: type[Any], *codes: int) -> dict[int, ResponseSpec]:
 # ---- to and from job spec v1 --------------------------------------------------------------------
 
 
-async def catalogue(state: State) -> Catalogue | None:
+class _Kind(Struct):
+    type: str | None = None
+
+
+class _Kinds(Struct):
+    materials: dict[str, _Kind] = {}
+
+
+class AppCatalogue(Catalogue, frozen=True):
+    """The price catalogue, plus each material's type (limestone, marble, ...) for the jobs made from app bodies."""
+
+    material_types: dict[str, str] = {}
+
+
+async def catalogue(state: State) -> AppCatalogue | None:
     raw = await store.get_catalogue(state.pool)
-    return msgspec.json.decode(raw, type=Catalogue) if raw else None
+    if not raw:
+        return None
+    cat = msgspec.json.decode(raw, type=Catalogue)
+    kinds = msgspec.json.decode(raw, type=_Kinds).materials
+    return AppCatalogue(**msgspec.structs.asdict(cat),
+                        material_types={name: k.type for name, k in kinds.items() if k.type})
 
 
 MAX_CM = 100_000 / MM_PER_CM  # job spec v1's longest length (100 000 mm), in the app's centimetres
@@ -186,6 +205,9 @@ def app_job(req: LegacyRequest, job_id: str, cat: Catalogue | None, *, renders: 
     material = job.material
     if known is not None and known.density_kg_m3:
         material = msgspec.structs.replace(material, density_kg_m3=known.density_kg_m3)
+    kind = cat.material_types.get(material.name) if isinstance(cat, AppCatalogue) else None
+    if kind:
+        material = msgspec.structs.replace(material, type=kind)
     outputs: dict[str, Any] = {"pdf": None}  # the app shows the SVG and keeps the DXF; no shop-drawing PDF
     if renders:
         outputs["renders"] = True

@@ -286,7 +286,7 @@ SELECT json_build_object(
            'materials', (SELECT coalesce(json_object_agg(m.name, json_strip_nulls(json_build_object(
                                     'price_per_m2', m.price_per_m2::text, 'price_per_slab', m.price_per_slab::text,
                                     'density_kg_m3', m.density_kg_m3, 'thicknesses_mm', m.thicknesses_mm,
-                                    'color', m.color))), '{}')
+                                    'type', m.type, 'color', m.color))), '{}')
                            FROM catalogue_materials m),
            'finishes', (SELECT coalesce(json_object_agg(name, surcharge_per_m2::text), '{}') FROM catalogue_finishes),
            'edge_per_m', (SELECT coalesce(json_object_agg(name, price_per_m::text), '{}') FROM catalogue_edge_profiles),

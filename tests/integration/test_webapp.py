@@ -112,7 +112,8 @@ async def test_catalogue_items_have_the_apps_fields_and_ids(settings: Settings) 
     async with open_pool(settings) as pool:  # what the worker hands the CAD stage: the app's names, with colour
         cat = json.loads(await store.get_catalogue(pool) or b"{}")
     assert cat["materials"]["Plano"] == {"price_per_m2": "220.00", "density_kg_m3": 2700.0,
-                                         "thicknesses_mm": [20.0, 30.0], "color": "#EAE6D9"}
+                                         "thicknesses_mm": [20.0, 30.0], "type": "limestone",
+                                         "color": "#EAE6D9"}
     assert cat["finishes"]["Poliranje (Polished)"] == "15.00" and cat["edge_per_m"]["Ravni rez (Pilan)"] == "2.00"
 
 
@@ -133,7 +134,8 @@ async def test_generate_drawing_answers_the_cad_response_in_cm_with_a_full_quote
         job = await store.get_job(pool, __import__("uuid").UUID(body["job_id"]))
         spec = job["spec"]
         assert spec.get("units", "mm") == "mm" and spec["pieces"][0]["shape"] == {"type": "rect", "length": 1200.0, "depth": 250.0}
-        assert spec["material"]["thickness"] == 20.0 and spec["material"]["density_kg_m3"] == 2700.0
+        assert spec["material"] == {"name": "Plano", "type": "limestone", "thickness": 20.0,
+                                    "finish": "Poliranje (Polished)", "density_kg_m3": 2700.0}
         summary = job["summary"]
         assert job["status"] == "succeeded" and job["stage"] == "cad"  # no PDF stage on the app's routes
         dxf = await store.get_artifact(pool, job["id"], "piece-P1.dxf")
