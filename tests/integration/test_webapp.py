@@ -24,7 +24,7 @@ from pipeline.db import open_pool
 from pipeline.stages import StageOutput, StageRunner, run_stage
 from pipeline.worker import Worker
 
-pytestmark = pytest.mark.anyio
+pytestmark = pytest.mark.anyio  # the async tests; the bench smoke test below is sync
 JSON = {"content-type": "application/json"}
 ORIGIN = "https://shop.vercel.app"
 
@@ -290,3 +290,20 @@ async def test_openapi_json_and_redoc_beside_docs(client) -> None:  # type: igno
     assert "centimetres" in schema["paths"]["/api/cad/generate-drawing"]["post"]["description"]
     r = await client.get("/redoc", follow_redirects=True)
     assert r.status_code == 200 and "redoc" in r.text.lower()
+
+
+def test_bench_webapp_runs_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The harness behind docs/BENCHMARKS.md ("Web app: synchronous drawing") on tiny sizes; no timing asserted."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "result.json"
+    proc = subprocess.run([sys.executable, "-m", "bench.webapp", "--quick", "--json", str(out)], cwd=root,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    p50s = json.loads(out.read_text())["p50s"]
+    assert set(p50s) == {"engine direct (run_cad)", "generate-drawing over HTTP"}
+    assert all(v and all(x > 0 for x in v) for v in p50s.values())
+    assert "| p50 over HTTP <= 1.5x direct + 20 ms |" in proc.stdout
