@@ -19,7 +19,7 @@ from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT
 from litestar.config.cors import CORSConfig
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.catalogue import CatalogueController
@@ -29,6 +29,8 @@ from api.jobs import GenerateController, JobsController
 from api.metrics import metrics, observe_request
 from api.openapi import add_spec_schemas
 from api.security import PUBLIC, auth_middleware, submission_rate_limit
+from api.webapp import WebAppController, add_webapp_schemas, openapi_aliases
+from api.webapp_advice import WebAppAdviceController
 from ops.settings import Settings
 from pipeline import store
 from pipeline.db import GroupCommit, listen, open_pool
@@ -206,11 +208,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
                       allow_credentials=settings.cors_allow_credentials) \
         if settings.allowed_origins else None
     limit = submission_rate_limit(settings.rate_limit_per_minute) if settings.rate_limit_per_minute > 0 else None
-    submissions = Router("/", route_handlers=[GenerateController], middleware=[limit.middleware] if limit else [])
+    submissions = Router("/", route_handlers=[GenerateController, WebAppController],
+                         middleware=[limit.middleware] if limit else [])
     # The docs pages are public, and only they may run scripts (Swagger UI): both decided on the matched route.
     docs = Router("/docs", route_handlers=[], opt={PUBLIC: True, DOCS_PAGE: True}, include_in_schema=False)
     app = Litestar(
-        route_handlers=[root, health_route(health_check), metrics, submissions, JobsController, CatalogueController],
+        route_handlers=[root, health_route(health_check), metrics, submissions, JobsController, CatalogueController,
+                        WebAppAdviceController, *openapi_aliases()],
         lifespan=[lifespan],
         cors_config=cors,
         middleware=[auth_middleware(settings)],
@@ -218,11 +222,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="Studio API", version="1.0.0", path="/docs", openapi_router=docs,
                                      description="Stone fabrication jobs in; DXF, SVG and PDF shop drawings out.",
-                                     render_plugins=[SwaggerRenderPlugin()]),
+                                     render_plugins=[SwaggerRenderPlugin(), RedocRenderPlugin(path="/redoc")]),
         logging_config=None,
         debug=False,
     )
     add_spec_schemas(app.openapi_schema)
+    add_webapp_schemas(app.openapi_schema)
     # Around Litestar's whole handler (router, CORS, exception handling), not inside a route: every response,
     # 404s and preflights included, is logged once and carries the security headers.
     app.asgi_handler = edge_middleware(settings)(app.asgi_handler)

@@ -1,6 +1,9 @@
 """The price catalogue the frontend's pickers read: /api/cad/materials, /finishes, /profiles, /cutouts.
 
-Money is sent as decimal strings ("320.00"), never floats.
+Money is sent as decimal strings ("320.00"), never floats, in the catalogue's currency (EUR). Every item also
+carries the fields the shop's web app reads (FRONTEND_CONTRACT.md §1): a stable integer `id`, and for materials
+`density` (g/cm³), `cost_sqm`, `texture` and `color`; `cost_sqm` for finishes; `cost_m` for profiles. Those are
+JSON numbers, as the app expects; the decimal strings beside them are the exact figures.
 """
 
 from __future__ import annotations
@@ -14,24 +17,33 @@ from pipeline import store
 
 
 class CatalogueMaterial(Struct):
+    id: int
     name: str
     type: str
     density_kg_m3: float
     thicknesses_mm: list[float]
     price_per_m2: str | None
     price_per_slab: str | None
+    density: float  # g/cm³, the web app's unit
+    cost_sqm: float  # price per m² (0 for a material sold by the slab only)
+    texture: str | None
+    color: str | None
 
 
 class CatalogueFinish(Struct):
+    id: int
     name: str
     description: str
     surcharge_per_m2: str
+    cost_sqm: float
 
 
 class EdgeProfile(Struct):
+    id: int
     name: str
     description: str
     price_per_m: str
+    cost_m: float
 
 
 class CutoutPrice(Struct):
@@ -46,18 +58,18 @@ class CatalogueController(Controller):
 
     @get("/materials", operation_id="listMaterials", responses=errors())
     async def materials(self, state: State) -> list[CatalogueMaterial]:
-        """Stone materials with density, thickness options and price per m² or per slab."""
-        return [CatalogueMaterial(**r) for r in await store.list_materials(state.pool)]
+        """Stone materials in id order: density, thickness options, price per m² or per slab (EUR), swatch."""
+        return [CatalogueMaterial(**r) for r in await store.list_catalogue_materials(state.pool)]
 
     @get("/finishes", operation_id="listFinishes", responses=errors())
     async def finishes(self, state: State) -> list[CatalogueFinish]:
         """Surface finishes and their surcharge per m²."""
-        return [CatalogueFinish(**r) for r in await store.list_finishes(state.pool)]
+        return [CatalogueFinish(**r) for r in await store.list_catalogue_finishes(state.pool)]
 
     @get("/profiles", operation_id="listEdgeProfiles", responses=errors())
     async def profiles(self, state: State) -> list[EdgeProfile]:
         """Edge profiles and their price per metre."""
-        return [EdgeProfile(**r) for r in await store.list_edge_profiles(state.pool)]
+        return [EdgeProfile(**r) for r in await store.list_catalogue_edge_profiles(state.pool)]
 
     @get("/cutouts", operation_id="listCutoutPrices", responses=errors())
     async def cutouts(self, state: State) -> list[CutoutPrice]:

@@ -24,7 +24,7 @@ from api.security import client_key, identity, requires_admin, requires_admin_un
 from api.schemas import ArtifactInfo, AttemptInfo, JobListItem, JobPage, JobState, JobView, Submitted
 from engine.checks import check
 from engine.limits import limit_findings, listed_errors, listed_warnings
-from engine.spec import decode_job
+from engine.spec import JobSpec, decode_job
 from pipeline import store
 
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -69,34 +69,44 @@ class GenerateController(Controller):
             raise ClientException(detail=f"the body is not valid JSON: {exc}") from None
         except RecursionError:
             raise ClientException(detail="the body nests too deeply to be a job (JSON depth)") from None
-        too_big = limit_findings(job)
-        if too_big:
-            raise InvalidJob("the job is larger than one job may be", problems_from_findings(too_big))
-        owner = owner_of(request)
-        await _check_work_in_flight(state, owner)
-        findings = await asyncio.to_thread(check, job) if len(job.pieces) > 20 else check(job)
-        errors = [f for f in findings if f.severity == "error"]
-        warnings = [f for f in findings if f.severity == "warning"]
-        if errors:
-            raise InvalidJob(f"the job breaks {len(errors)} fabrication rule{'s' if len(errors) > 1 else ''}",
-                             problems_from_findings(listed_errors(errors)),
-                             problems_from_findings(listed_warnings(warnings)))
-        try:
-            submitted = await state.submissions.submit(store.NewJob(  # the Structs go to msgspec's encoder as they are
-                spec=job, job_ref=job.job.id, id=job_id, owner=owner, priority=priority,
-                run_after=run_after, max_attempts=state.settings.max_attempts, idempotency_key=idempotency_key,
-                request_sha256=store.request_digest(body) if idempotency_key else None,
-                warnings=warnings))
-        except store.IdempotencyConflict as exc:
-            raise HTTPException(status_code=HTTP_409_CONFLICT, detail=str(exc)) from None
-        url = job_url(submitted.id)
-        # The request's one log line carries the job it made (api/app.py reads these).
-        request.scope["state"]["log"] = {"job_id": str(submitted.id), "job_ref": job.job.id,
-                                         "idempotent_replay": not submitted.created}
-        return Response(
-            Submitted(id=submitted.id, status=submitted.status, status_url=url, events_url=f"{url}/events",
-                      created=submitted.created, warnings=problems_from_findings(listed_warnings(warnings))),
-            status_code=HTTP_202_ACCEPTED, headers={"Location": url})
+        return await submit_job(request, state, job_id, job, body, idempotency_key=idempotency_key,
+                                priority=priority, run_after=run_after)
+
+
+async def submit_job(request: Request[Any, Any, Any], state: State, job_id: uuid.UUID, job: JobSpec, body: bytes,
+                     *, idempotency_key: str | None = None, priority: int = 0,
+                     run_after: dt.datetime | None = None) -> Response[Submitted]:
+    """The one submission path (this module's /generate and api/webapp.py's routes): the work caps (422), the
+    owner's jobs in flight (429), the fabricator checks (422 on errors), the group-commit insert, and 202 with the
+    URLs to follow the job."""
+    too_big = limit_findings(job)
+    if too_big:
+        raise InvalidJob("the job is larger than one job may be", problems_from_findings(too_big))
+    owner = owner_of(request)
+    await _check_work_in_flight(state, owner)
+    findings = await asyncio.to_thread(check, job) if len(job.pieces) > 20 else check(job)
+    errors = [f for f in findings if f.severity == "error"]
+    warnings = [f for f in findings if f.severity == "warning"]
+    if errors:
+        raise InvalidJob(f"the job breaks {len(errors)} fabrication rule{'s' if len(errors) > 1 else ''}",
+                         problems_from_findings(listed_errors(errors)),
+                         problems_from_findings(listed_warnings(warnings)))
+    try:
+        submitted = await state.submissions.submit(store.NewJob(  # the Structs go to msgspec's encoder as they are
+            spec=job, job_ref=job.job.id, id=job_id, owner=owner, priority=priority,
+            run_after=run_after, max_attempts=state.settings.max_attempts, idempotency_key=idempotency_key,
+            request_sha256=store.request_digest(body) if idempotency_key else None,
+            warnings=warnings))
+    except store.IdempotencyConflict as exc:
+        raise HTTPException(status_code=HTTP_409_CONFLICT, detail=str(exc)) from None
+    url = job_url(submitted.id)
+    # The request's one log line carries the job it made (api/app.py reads these).
+    request.scope["state"]["log"] = {"job_id": str(submitted.id), "job_ref": job.job.id,
+                                     "idempotent_replay": not submitted.created}
+    return Response(
+        Submitted(id=submitted.id, status=submitted.status, status_url=url, events_url=f"{url}/events",
+                  created=submitted.created, warnings=problems_from_findings(listed_warnings(warnings))),
+        status_code=HTTP_202_ACCEPTED, headers={"Location": url})
 
 
 async def _check_work_in_flight(state: State, owner: str | None) -> None:

@@ -10,7 +10,7 @@ import msgspec
 from engine import geometry as g
 from engine.checks import can_rotate, check
 from engine.dxf import piece_dxf, slab_dxf
-from engine.pricing import Catalogue, price
+from engine.pricing import Catalogue, price, unpriced_names
 from engine.model import Artifact, CadResult, EngineError, Finding, Slabs
 from engine.model3d import MODEL_NAME, MODEL_TYPE, model_glb
 from engine.spec import JobSpec, to_mm
@@ -83,7 +83,8 @@ def run_cad(job: JobSpec, catalogue: Catalogue | None = None) -> CadResult:
     slabs = nest_job(mm)
     summary = summarize(job, slabs, findings)
     priced = price(job, summary, catalogue)
-    summary = msgspec.structs.replace(summary, quote=priced.quote, warnings=summary.warnings + priced.findings)
+    summary = msgspec.structs.replace(summary, quote=priced.quote, warnings=[
+        *summary.warnings, *priced.findings, *unpriced_names(job, summary, catalogue)])
     outputs = job.options.outputs
     artifacts: list[Artifact] = []
     used: set[str] = set()

@@ -12,6 +12,7 @@ the unit's places, so a quote never depends on binary float noise and a reader c
 
 from __future__ import annotations
 
+import difflib
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal, NamedTuple
 
@@ -281,3 +282,39 @@ def _tax(p: Pricing, plist: PriceList) -> tuple[TaxKind, Decimal, bool]:
 def quote(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) -> Quote | None:
     """Quote lines for a job, or None when no price list or pricing covers it (`price` says why)."""
     return price(job, summary, catalogue).quote
+
+
+def _close(name: str, known: list[str]) -> str:
+    by_folded = {k.casefold(): k for k in known}
+    matches = difflib.get_close_matches(name.casefold(), list(by_folded), n=3, cutoff=0.5)
+    return f"; did you mean {', '.join(repr(by_folded[m]) for m in matches)}?" if matches else ""
+
+
+def unpriced_names(job: JobSpec, summary: Summary, catalogue: Catalogue | None) -> list[Finding]:
+    """Warnings for a material, finish or edge profile the job's price list does not know and the job does not
+    price itself: the quote would silently leave it out. Each names the name and the closest entries."""
+    found = _price_list(job, catalogue) if catalogue is not None else None
+    if found is None or isinstance(found, Priced):
+        return []  # no catalogue, or no list in the job's currency (price() warns NO_PRICE_LIST)
+    plist, _ = found
+    p = job.pricing or Pricing()
+    warnings: list[Finding] = []
+    name = job.material.name
+    job_prices_material = any(v is not None for v in (p.material_per_m2, p.material_per_ft2, p.material_per_slab))
+    if name not in plist.materials and not job_prices_material:
+        warnings.append(Finding("UNKNOWN_MATERIAL", "material.name", f"The material {name!r} is not in the "
+                                f"{plist.currency} price list, so the quote has no material line"
+                                f"{_close(name, list(plist.materials))}", severity="warning"))
+    finish = job.material.finish
+    if finish and finish not in plist.finish_per_area:
+        warnings.append(Finding("UNKNOWN_FINISH", "material.finish", f"The finish {finish!r} is not in the "
+                                f"{plist.currency} price list, so the quote has no finish line"
+                                f"{_close(finish, list(plist.finish_per_area))}", severity="warning"))
+    edge_prices = {**plist.edge_per_length, **p.edge_per_m, **p.edge_per_ft}
+    if DEFAULT_KEY not in edge_prices:
+        for profile in summary.finished_edge_by_profile_m:
+            if profile != "unspecified" and profile not in edge_prices:
+                warnings.append(Finding("UNKNOWN_PROFILE", "pieces", f"The edge profile {profile!r} is not in the "
+                                        f"{plist.currency} price list, so the quote leaves its edges out"
+                                        f"{_close(profile, list(edge_prices))}", severity="warning"))
+    return warnings

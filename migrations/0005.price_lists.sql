@@ -5,7 +5,7 @@
 -- included); a USD list is seeded beside it. Money is numeric, never float.
 -- The catalogue_* price columns stay what the web app's pickers show (in the default list's units); quotes read
 -- price_list_items, so a price change goes to both until the pickers read the default price list.
--- depends: 0003.attempt_rows_at_end
+-- depends: 0004.webapp_catalogue
 
 CREATE TABLE price_lists (
     currency               text PRIMARY KEY CHECK (currency ~ '^[A-Z]{3}$'),  -- ISO 4217

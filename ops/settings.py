@@ -54,6 +54,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     admin_token: str = ""  # guards operator endpoints (list all jobs, delete, retry, metrics) when set
     rate_limit_per_minute: Annotated[int, Meta(ge=0)] = 60  # submissions per client; 0 turns it off
     cors_allow_credentials: bool = False
+    sync_wait_s: Annotated[float, Meta(gt=0, le=300)] = 25.0  # the web app's synchronous routes wait this long for CAD
     stage_function: str = ""  # "module:function" run for each stage instead of the engine (benchmarks, tests)
 
     SECRET_FIELDS = ("auth_jwt_secret", "admin_token")

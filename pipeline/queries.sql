@@ -328,3 +328,27 @@ SELECT json_build_object(
            AS catalogue
   FROM price_lists l
 HAVING count(*) > 0;
+
+-- name: list_catalogue_materials
+-- Materials with their stable id and swatch, in id order (the web app preselects the first): the fields the
+-- frontend's pickers read (density in g/cm³, price per m²) beside Studio's own.
+SELECT id, name, type, density_kg_m3::float8 AS density_kg_m3, thicknesses_mm::float8[] AS thicknesses_mm,
+       price_per_m2::text AS price_per_m2, price_per_slab::text AS price_per_slab,
+       (density_kg_m3 / 1000)::float8 AS density, coalesce(price_per_m2, 0)::float8 AS cost_sqm, texture, color
+  FROM catalogue_materials ORDER BY id;
+
+-- name: list_catalogue_finishes
+-- Surface finishes with their id, in id order.
+SELECT id, name, description, surcharge_per_m2::text AS surcharge_per_m2, surcharge_per_m2::float8 AS cost_sqm
+  FROM catalogue_finishes ORDER BY id;
+
+-- name: list_catalogue_edge_profiles
+-- Edge profiles with their id, in id order.
+SELECT id, name, description, price_per_m::text AS price_per_m, price_per_m::float8 AS cost_m
+  FROM catalogue_edge_profiles ORDER BY id;
+
+-- name: catalogue_names_by_id
+-- The names behind the ids a client sent (POST /api/pricing/calculate names items by id); NULL when unknown.
+SELECT (SELECT name FROM catalogue_materials WHERE id = %(material_id)s) AS material,
+       (SELECT name FROM catalogue_finishes WHERE id = %(finish_id)s) AS finish,
+       (SELECT name FROM catalogue_edge_profiles WHERE id = %(profile_id)s) AS profile;

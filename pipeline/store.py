@@ -293,3 +293,26 @@ async def count_active_jobs(pool: AsyncConnectionPool, owner: str) -> int:
     """How many of this owner's jobs are queued or running."""
     row = await _one(pool, "count_active_jobs", {"owner": owner})
     return int(row["jobs"]) if row else 0
+
+
+# ---- the web app's catalogue (ids, swatches) ----------------------------------------------------
+
+
+async def list_catalogue_materials(pool: AsyncConnectionPool) -> list[Row]:
+    return await _all(pool, "list_catalogue_materials", {})
+
+
+async def list_catalogue_finishes(pool: AsyncConnectionPool) -> list[Row]:
+    return await _all(pool, "list_catalogue_finishes", {})
+
+
+async def list_catalogue_edge_profiles(pool: AsyncConnectionPool) -> list[Row]:
+    return await _all(pool, "list_catalogue_edge_profiles", {})
+
+
+async def catalogue_names_by_id(pool: AsyncConnectionPool, *, material_id: int | None, finish_id: int | None,
+                                profile_id: int | None) -> Row:
+    """{"material", "finish", "profile"}: the names for these ids, None where an id is unknown."""
+    row = await _one(pool, "catalogue_names_by_id",
+                     {"material_id": material_id, "finish_id": finish_id, "profile_id": profile_id})
+    return row or {"material": None, "finish": None, "profile": None}
