@@ -27,20 +27,21 @@ BODY = {"dims": {"length": 120, "width": 25, "height": 2}, "material": {"name": 
 RATIO, PLUS_MS = 1.5, 20.0
 
 
-def direct(n: int, catalogue_json: bytes) -> list[float]:
+def direct(n: int, catalogue_json: bytes, facts: dict[str, dict[str, object]]) -> list[float]:
     """Seconds per call of the CAD stage on the app's job, in this process (warm)."""
-    from api.webapp import app_job
+    from api.webapp import AppCatalogue, MaterialFacts, app_job
     from engine.cad import run_cad
     from engine.pricing import Catalogue
     from engine.spec import LegacyRequest
 
-    cat = msgspec.json.decode(catalogue_json, type=Catalogue)
+    cat = AppCatalogue(prices=msgspec.json.decode(catalogue_json, type=Catalogue),
+                       materials={name: msgspec.convert(f, MaterialFacts) for name, f in facts.items()})
     job = app_job(msgspec.convert(BODY, LegacyRequest), "BENCH", cat)
-    run_cad(job, cat)
+    run_cad(job, cat.prices)
     out = []
     for _ in range(n):
         started = time.perf_counter()
-        run_cad(job, cat)
+        run_cad(job, cat.prices)
         out.append(time.perf_counter() - started)
     return out
 
@@ -78,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
 
             with psycopg.connect(url) as conn:
                 row = conn.execute(QUERIES["get_catalogue"]).fetchone()
+                facts = {name: {"type": kind, "density_kg_m3": density, "color": color} for name, kind, density, color
+                         in conn.execute("SELECT name, type, density_kg_m3::float8, color FROM catalogue_materials")}
             assert row is not None
             catalogue = row[0].encode()
             port = common.free_port()
@@ -86,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                     common.process(common.studio("api"), env, log_path=common.log_file("webapp-api")):
                 common.wait_port(port)
                 time.sleep(3.0)  # the worker imports the engine and warms its stage process
-                variants = {"engine direct (run_cad)": lambda: direct(n, catalogue),
+                variants = {"engine direct (run_cad)": lambda: direct(n, catalogue, facts),
                             "generate-drawing over HTTP": lambda: over_http(port, n)}
                 samples: dict[str, list[list[float]]] = {k: [] for k in variants}
 

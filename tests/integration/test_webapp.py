@@ -109,12 +109,15 @@ async def test_catalogue_items_have_the_apps_fields_and_ids(settings: Settings) 
     assert by_id[41] == {"id": 41, "name": "Dupli T-profil", "description": "Double T profile",
                          "price_per_m": "45.00", "cost_m": 45.0}
     assert len(profiles) == 15 + 8
-    async with open_pool(settings) as pool:  # what the worker hands the CAD stage: the app's names, with colour
+    async with open_pool(settings) as pool:  # what the worker hands the CAD stage: the app's names price in EUR
         cat = json.loads(await store.get_catalogue(pool) or b"{}")
-    assert cat["materials"]["Plano"] == {"price_per_m2": "220.00", "density_kg_m3": 2700.0,
-                                         "thicknesses_mm": [20.0, 30.0], "type": "limestone",
-                                         "color": "#EAE6D9"}
-    assert cat["finishes"]["Poliranje (Polished)"] == "15.00" and cat["edge_per_m"]["Ravni rez (Pilan)"] == "2.00"
+        facts = {r["name"]: r for r in await store.list_catalogue_materials(pool)}
+    eur = cat["price_lists"][cat["default_currency"]]
+    assert cat["default_currency"] == "EUR" and eur["materials"]["Plano"] == {"price_per_area": "220.00"}
+    assert eur["finish_per_area"]["Poliranje (Polished)"] == "15.00"
+    assert eur["edge_per_length"]["Ravni rez (Pilan)"] == "2.00"
+    plano = facts["Plano"]  # and what the adapter takes for the job: type, density, the model's colour
+    assert (plano["type"], plano["density_kg_m3"], plano["color"]) == ("limestone", 2700.0, "#EAE6D9")
 
 
 # ---- §2 generate-drawing ---------------------------------------------------------------------------
@@ -135,7 +138,7 @@ async def test_generate_drawing_answers_the_cad_response_in_cm_with_a_full_quote
         spec = job["spec"]
         assert spec.get("units", "mm") == "mm" and spec["pieces"][0]["shape"] == {"type": "rect", "length": 1200.0, "depth": 250.0}
         assert spec["material"] == {"name": "Plano", "type": "limestone", "thickness": 20.0,
-                                    "finish": "Poliranje (Polished)", "density_kg_m3": 2700.0}
+                                    "finish": "Poliranje (Polished)", "density_kg_m3": 2700.0, "color": "#EAE6D9"}
         summary = job["summary"]
         assert job["status"] == "succeeded" and job["stage"] == "cad"  # no PDF stage on the app's routes
         dxf = await store.get_artifact(pool, job["id"], "piece-P1.dxf")
