@@ -11,6 +11,7 @@ import random
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
 import psycopg
@@ -21,13 +22,16 @@ from ops.dsn import is_pooler
 from ops.settings import Settings
 from pipeline import store
 from pipeline.db import GroupCommit, listen, open_pool
-from pipeline.stages import StageCrashed, StageOutput, StageRunner, StageTimeout, next_stage
+from pipeline.stages import StageCrashed, StageOutOfMemory, StageOutput, StageRunner, StageTimeout, next_stage
 
 log = structlog.get_logger()
 
 DB_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout)
 PRUNE_EVERY_S = 3600.0
 CATALOGUE_TTL_S = 60.0
+STORE_AT_SHUTDOWN_S = 10.0  # after the grace period: for results already being written, and the releases
+SIDE_TASK_BACKOFF_S = 0.1  # first restart of a side task that died; doubles up to the cap
+SIDE_TASK_MAX_BACKOFF_S = 5.0
 
 
 class Worker:
@@ -38,7 +42,8 @@ class Worker:
         self.stop = stop
         self.wake = asyncio.Event()
         self.slot_freed = asyncio.Event()
-        self.runner = runner or StageRunner(settings.worker_concurrency, **stage_target(settings))
+        self.runner = runner or StageRunner(settings.worker_concurrency, memory_mb=settings.stage_memory_mb or None,
+                                            **stage_target(settings))
         self.inflight: dict[uuid.UUID, asyncio.Task[None]] = {}  # claimed, until the result is stored
         self.storing: set[uuid.UUID] = set()  # of those, the ones whose stage is done: their slot is free again
         self.lost: set[uuid.UUID] = set()  # leases another worker took over: drop our results
@@ -53,11 +58,12 @@ class Worker:
         """Claim and run jobs until `stop` is set, then shut down gracefully."""
         log.info("worker_started", worker_id=self.s.worker_id, stages=list(self.s.worker_stages),
                  concurrency=self.s.worker_concurrency, poll_interval_s=self.s.poll_interval_s)
-        helpers = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._housekeeping())]
+        helpers = [asyncio.create_task(self._supervised("heartbeat", self._heartbeat)),
+                   asyncio.create_task(self._supervised("housekeeping", self._housekeeping))]
         if self.s.database_direct_url or not is_pooler(self.s.database_url):
-            helpers.append(asyncio.create_task(listen(
-                self.s.session_url, ("studio_jobs",), lambda _n: self.wake.set(), on_connect=self.wake.set,
-                stop=self.stop)))
+            helpers.append(asyncio.create_task(self._supervised("listener", functools.partial(
+                listen, self.s.session_url, ("studio_jobs",), lambda _n: self.wake.set(), on_connect=self.wake.set,
+                stop=self.stop))))
         else:
             log.warning("listen_unavailable", reason="DATABASE_URL goes through a transaction pooler and "
                         "DATABASE_DIRECT_URL is not set", poll_interval_s=self.s.poll_interval_s)
@@ -70,6 +76,24 @@ class Worker:
             await asyncio.gather(*helpers, return_exceptions=True)
             self.runner.close()
             log.info("worker_stopped", worker_id=self.s.worker_id)
+
+    async def _supervised(self, name: str, side_task: Callable[[], Awaitable[None]]) -> None:
+        """Run a side task (heartbeat, housekeeping, listener) until the worker stops, restarting it with capped
+        backoff when it dies of an exception it did not expect: a dead heartbeat would let every lease expire and
+        the running jobs be rescued and run twice (procrastinate's worker watches its side tasks the same way)."""
+        backoff = SIDE_TASK_BACKOFF_S
+        while not self.stop.is_set():
+            started = time.monotonic()
+            try:
+                await side_task()
+            except Exception:  # noqa: BLE001 - the supervisor's one catch-all: logged, then restarted
+                if time.monotonic() - started > 60:
+                    backoff = SIDE_TASK_BACKOFF_S  # it ran fine for a while: this is a new failure, not a loop
+                log.exception("side_task_died", task=name, restart_in_s=round(backoff, 2))
+                await _first_of(self.stop.wait(), timeout=backoff)
+                backoff = min(SIDE_TASK_MAX_BACKOFF_S, backoff * 2)
+                continue
+            return  # returned by itself: only the listener does, once `stop` is set
 
     def _free_slots(self) -> int:
         """Slots whose stage process is idle. A job whose result is being written no longer holds one, so the next
@@ -145,7 +169,12 @@ class Worker:
                 self.slot_freed.set()
         except StageTimeout as exc:
             return await self._fail(job, str(exc))
+        except StageOutOfMemory:  # the same spec would hit the limit again: retrying only burns the machine
+            limit = f" (limit {self.runner.memory_mb} MB)" if self.runner.memory_mb else ""
+            return await self._fail(job, f"the stage ran out of memory{limit}")
         except StageCrashed as exc:
+            if self.stop.is_set():  # signalled with the whole process group (Ctrl+C, systemd): not the job's fault
+                return ("released" if await self._release(job_id) else "lease_lost"), None
             return await self._retry_or_fail(job, str(exc))
         except Exception as exc:  # raised inside the stage: not the engine's verdict on the spec, so transient
             return await self._retry_or_fail(job, f"{type(exc).__name__}: {exc}")
@@ -239,26 +268,35 @@ class Worker:
             await asyncio.sleep(self.s.poll_interval_s)
 
     async def _shutdown(self) -> None:
-        """Let running stages finish within the grace period, then release them without spending an attempt."""
-        if not self.inflight:
-            return
-        log.info("worker_stopping", jobs=len(self.inflight), grace_s=self.s.shutdown_grace_s)
-        tasks = dict(self.inflight)
-        _, pending = await asyncio.wait(tasks.values(), timeout=self.s.shutdown_grace_s)
-        for job_id, task in tasks.items():
-            if task not in pending:
-                continue
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-            try:
-                async with self.pool.connection() as conn:
-                    released = await store.transition_job(
-                        conn, id=job_id, worker_id=self.s.worker_id, status="queued",
-                        outcome="released", error="released at shutdown", attempt_refund=True)
-                log.info("job_released", job_id=str(job_id), released=released)
-            except DB_ERRORS as exc:
-                log.warning("release_failed", job_id=str(job_id), error=str(exc).strip()[:300])
+        """Let running stages finish within the grace period, then release them without spending an attempt.
+
+        Only a job whose stage is still running is stopped: one whose result is being written finishes its write
+        (cancelling it mid-commit could leave the row `running` until its lease ran out). Every release and every
+        grouped completion has been committed (or has failed with a logged error) when this returns."""
+        if self.inflight:
+            log.info("worker_stopping", jobs=len(self.inflight), grace_s=self.s.shutdown_grace_s)
+            tasks = dict(self.inflight)
+            await asyncio.wait(tasks.values(), timeout=self.s.shutdown_grace_s)
+            stopped = [job_id for job_id, task in tasks.items() if not task.done() and job_id not in self.storing]
+            for job_id in stopped:
+                tasks[job_id].cancel()  # kills its stage's process
+            await asyncio.wait(tasks.values(), timeout=STORE_AT_SHUTDOWN_S)
+            for job_id in stopped:
+                await self._release(job_id)
+        await self.completions.drain()
+
+    async def _release(self, job_id: uuid.UUID) -> bool:
+        """Back to `queued` with its attempt refunded: the worker stopped it, the job did nothing wrong."""
+        try:
+            async with self.pool.connection() as conn:
+                released = await store.transition_job(
+                    conn, id=job_id, worker_id=self.s.worker_id, status="queued",
+                    outcome="released", error="released at shutdown", attempt_refund=True)
+        except DB_ERRORS as exc:
+            log.warning("release_failed", job_id=str(job_id), error=str(exc).strip()[:300])
+            return False
+        log.info("job_released", job_id=str(job_id), released=released)
+        return released
 
 
 class Completion(NamedTuple):
