@@ -308,3 +308,11 @@ SELECT status, count(*) AS jobs
   FROM jobs
  WHERE finished_at > now() - make_interval(mins => %(minutes)s)
  GROUP BY status;
+
+-- name: count_active_jobs
+-- Queued and running jobs of one owner (NULL: the jobs submitted without auth), for the per-owner cap. Active
+-- jobs are few next to finished ones: the two partial indexes (jobs_claim_idx, jobs_lease_idx) find them all.
+SELECT count(*) AS jobs
+  FROM jobs
+ WHERE status IN ('queued', 'running')
+   AND owner IS NOT DISTINCT FROM %(owner)s::text;

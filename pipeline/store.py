@@ -287,3 +287,9 @@ async def get_catalogue(pool: AsyncConnectionPool) -> bytes | None:
 
 async def ping(pool: AsyncConnectionPool) -> bool:
     return await _one(pool, "ping", {}) is not None
+
+
+async def count_active_jobs(pool: AsyncConnectionPool, owner: str | None) -> int:
+    """How many of `owner`'s jobs are queued or running (the per-owner cap on work in flight)."""
+    row = await _one(pool, "count_active_jobs", {"owner": owner})
+    return int(row["jobs"]) if row else 0
