@@ -85,7 +85,7 @@ def run_stage(stage: str, spec_json: bytes, summary_json: bytes | None,
             return StageOutput(artifacts=[("shop-drawing.pdf", "application/pdf", render_pdf(spec, summary, svgs))])
         raise ValueError(f"unknown stage {stage!r}")
     except EngineError as exc:
-        return StageOutput(engine_error=str(exc), findings=[to_builtins(f) for f in exc.findings])
+        return StageOutput(engine_error=str(exc), findings=[to_builtins(finding) for finding in exc.findings])
 
 
 def _die_with_parent() -> None:
