@@ -35,6 +35,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     lease_s: Seconds = 30.0
     heartbeat_s: Seconds = 10.0
     stage_timeout_s: Seconds = 300.0
+    stage_memory_mb: Annotated[int, Meta(ge=0)] = 2048  # address-space limit of each stage process; 0: none
     shutdown_grace_s: Seconds = 20.0
     max_attempts: Annotated[int, Meta(ge=1, le=100)] = 3
     retry_base_s: Seconds = 2.0

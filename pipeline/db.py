@@ -160,6 +160,12 @@ class GroupCommit(Generic[Item, Result]):
             self._flusher = asyncio.create_task(self._flush())
         return await fut
 
+    async def drain(self) -> None:
+        """Wait until every item submitted so far is written (or has failed): a worker calls it before exiting,
+        so no result is left in memory, even one whose caller was cancelled."""
+        while self._flusher is not None and not self._flusher.done():
+            await asyncio.shield(self._flusher)
+
     async def _flush(self) -> None:
         while self._pending:
             batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]

@@ -30,6 +30,10 @@ class StageTimeout(Exception):
     """The stage ran past STAGE_TIMEOUT_S and its process was stopped."""
 
 
+class StageOutOfMemory(Exception):
+    """The stage hit its process's memory limit (STAGE_MEMORY_MB): the job, not the machine, is at fault."""
+
+
 class StageCrashed(Exception):
     """The stage's process died (killed, out of memory, a crash in native code)."""
 
@@ -81,7 +85,7 @@ def run_stage(stage: str, spec_json: bytes, summary_json: bytes | None,
             return StageOutput(artifacts=[("shop-drawing.pdf", "application/pdf", render_pdf(spec, summary, svgs))])
         raise ValueError(f"unknown stage {stage!r}")
     except EngineError as exc:
-        return StageOutput(engine_error=str(exc), findings=[to_builtins(f) for f in exc.findings])
+        return StageOutput(engine_error=str(exc), findings=[to_builtins(finding) for finding in exc.findings])
 
 
 def _die_with_parent() -> None:
@@ -93,6 +97,26 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
     except (OSError, AttributeError):
         pass  # not Linux: the lease still covers the job; the orphan finishes its stage and exits
+
+
+def _ignore_stop_signals() -> None:
+    """In the child: SIGINT and SIGTERM sent to the whole process group (Ctrl+C, systemd's KillMode=control-group)
+    must not kill a stage mid-run; the worker alone decides when its children stop, and kills them past its
+    grace period (or they die with it, above)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _limit_memory(memory_mb: int | None) -> None:
+    """In the child: cap its address space, so a runaway stage raises MemoryError in the child instead of
+    taking the machine's memory (the worker then fails the job with a readable error)."""
+    if memory_mb:
+        import resource
+
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def _warm() -> None:
@@ -110,9 +134,12 @@ class _RemoteTraceback(Exception):
         return str(self.args[0])
 
 
-def _serve(conn: Connection, target: Callable[..., StageOutput], warm: bool, parent_pid: int) -> None:
+def _serve(conn: Connection, target: Callable[..., StageOutput], warm: bool, parent_pid: int,
+           memory_mb: int | None = None) -> None:
     """The child: run one call per message until the worker closes its end of the pipe (or dies)."""
+    _ignore_stop_signals()
     _die_with_parent()
+    _limit_memory(memory_mb)
     if os.getppid() != parent_pid:  # the worker died before prctl: nobody will ever send us a job
         return
     if warm:
@@ -139,11 +166,11 @@ def _serve(conn: Connection, target: Callable[..., StageOutput], warm: bool, par
 class _Child:
     """One long-lived stage process and the worker's end of its pipe."""
 
-    def __init__(self, ctx: Any, target: Callable[..., StageOutput]) -> None:
+    def __init__(self, ctx: Any, target: Callable[..., StageOutput], memory_mb: int | None = None) -> None:
         self.conn, child_conn = ctx.Pipe(duplex=True)
         # Started from the event loop's thread: PR_SET_PDEATHSIG fires when the *thread* that forked the child
         # exits, which is one more reason not to involve helper threads.
-        self.proc = ctx.Process(target=_serve, args=(child_conn, target, target is run_stage, os.getpid()),
+        self.proc = ctx.Process(target=_serve, args=(child_conn, target, target is run_stage, os.getpid(), memory_mb),
                                 name="studio-stage", daemon=True)  # daemon: never outlives an interpreter exit
         self.proc.start()
         child_conn.close()  # only the child holds its end now, so its death reads as EOF here
@@ -197,6 +224,8 @@ class _Child:
         if ok:
             return value  # type: ignore[no-any-return]
         value.__cause__ = _RemoteTraceback(tb[0])
+        if isinstance(value, MemoryError):
+            raise StageOutOfMemory(str(value)) from value
         raise value
 
     def stop(self) -> None:
@@ -213,17 +242,19 @@ class StageRunner:
     `tasks_per_child` stages, to cap what a slow leak in a native library can grow to.
 
     `target` is the function run in the child, `run_stage` unless a test wants a stage that fails on purpose.
+    `memory_mb` caps each child's address space (RLIMIT_AS); None leaves it unlimited.
     """
 
     def __init__(self, slots: int, *, tasks_per_child: int = 200,
-                 target: Callable[..., StageOutput] = run_stage) -> None:
+                 target: Callable[..., StageOutput] = run_stage, memory_mb: int | None = None) -> None:
         self._ctx = multiprocessing.get_context("spawn")
+        self.memory_mb = memory_mb
         self._tasks_per_child = tasks_per_child
         self._target = target
         self._closed = False
         self._free: asyncio.Queue[_Child] = asyncio.Queue()
         for _ in range(slots):
-            self._free.put_nowait(_Child(self._ctx, target))
+            self._free.put_nowait(_Child(self._ctx, target, memory_mb))
 
     async def run(self, timeout_s: float, *args: Any) -> StageOutput:
         child = await self._free.get()
@@ -235,7 +266,8 @@ class StageRunner:
             except TimeoutError:
                 healthy = False
                 raise StageTimeout(f"the stage ran longer than {timeout_s:g} s and was stopped") from None
-            except (StageCrashed, asyncio.CancelledError):  # the stage's own exceptions leave the child healthy
+            except (StageCrashed, StageOutOfMemory, asyncio.CancelledError):  # the stage's own exceptions leave
+                # the child healthy; one that ran out of memory may have left it half-broken: replace it
                 healthy = False
                 raise
         finally:
@@ -244,7 +276,7 @@ class StageRunner:
             else:
                 if not healthy or child.tasks >= self._tasks_per_child:
                     child.stop()
-                    child = _Child(self._ctx, self._target)
+                    child = _Child(self._ctx, self._target, self.memory_mb)
                 self._free.put_nowait(child)
 
     def close(self) -> None:

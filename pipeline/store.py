@@ -99,7 +99,7 @@ async def insert_jobs(pool: AsyncConnectionPool, jobs: list[NewJob]) -> list[Sub
     of a reused Idempotency-Key. A repeated key with the same body returns the job its first request made."""
     async with pool.connection() as conn:
         rows = await _rows(conn, "insert_jobs", {"jobs": Jsonb(jobs)})  # msgspec encodes the dataclasses
-        inserted = {r["id"]: r["status"] for r in rows}
+        inserted = {row["id"]: row["status"] for row in rows}
         return [Submitted(j.id, inserted[j.id], True) if j.id in inserted else await _replay(conn, j) for j in jobs]
 
 
@@ -153,7 +153,8 @@ async def transition_job(
     summary: Any = None,
     warnings: Any = None,
 ) -> bool:
-    """Move a claimed job on (to `stage`, or staying in its own), guarded by its lease.
+    """Move a claimed job on (to `stage`, or staying in its own), guarded by its lease: the general form under
+    the named transitions below, which the worker uses.
 
     False means the lease was lost and nothing changed.
     """
@@ -166,6 +167,37 @@ async def transition_job(
     return bool(rows)
 
 
+# The named transitions a worker makes (River's JobSetState* constructors): each fixes the flags of the one
+# lease-guarded `transition_job` statement for its case. False: the lease was lost and nothing changed.
+
+async def requeue_for_next_stage(conn: AsyncConnection[Any], *, id: uuid.UUID, worker_id: str, stage: str,
+                                 summary: Any = None, warnings: Any = None) -> bool:
+    """The stage succeeded: queue the job for `stage` with a fresh count of attempts (cancelled if asked to)."""
+    return await transition_job(conn, id=id, worker_id=worker_id, status="queued", outcome="succeeded", stage=stage,
+                                attempts_reset=True, summary=summary, warnings=warnings)
+
+
+async def schedule_retry(conn: AsyncConnection[Any], *, id: uuid.UUID, worker_id: str, error: str,
+                         delay_s: float) -> bool:
+    """A transient failure: the same stage runs again after `delay_s`; the attempt stays spent."""
+    return await transition_job(conn, id=id, worker_id=worker_id, status="queued", outcome="retry", error=error,
+                                delay_s=delay_s)
+
+
+async def fail_job(conn: AsyncConnection[Any], *, id: uuid.UUID, worker_id: str, error: str,
+                   warnings: Any = None) -> bool:
+    """A permanent failure (the engine's verdict, a timeout, attempts spent): the job ends `failed`."""
+    return await transition_job(conn, id=id, worker_id=worker_id, status="failed", outcome="failed", error=error,
+                                warnings=warnings)
+
+
+async def release_job(conn: AsyncConnection[Any], *, id: uuid.UUID, worker_id: str,
+                      error: str = "released at shutdown") -> bool:
+    """The worker stopped the stage (shutdown): back to the queue with the attempt refunded."""
+    return await transition_job(conn, id=id, worker_id=worker_id, status="queued", outcome="released", error=error,
+                                attempt_refund=True)
+
+
 async def complete_jobs(conn: AsyncConnection[Any], *, worker_id: str, ids: list[uuid.UUID],
                         summaries: list[Any] | None = None, warnings: list[Any] | None = None) -> set[uuid.UUID]:
     """Mark many claimed jobs succeeded in one statement, each guarded by its lease.
@@ -176,10 +208,10 @@ async def complete_jobs(conn: AsyncConnection[Any], *, worker_id: str, ids: list
         return set()
     rows = await _rows(conn, "complete_jobs", {
         "worker_id": worker_id, "ids": ids,
-        "summaries": [None if s is None else Jsonb(s) for s in (summaries or [None] * len(ids))],
-        "warnings": [None if w is None else Jsonb(w) for w in (warnings or [None] * len(ids))],
+        "summaries": [None if summary is None else Jsonb(summary) for summary in (summaries or [None] * len(ids))],
+        "warnings": [None if warning is None else Jsonb(warning) for warning in (warnings or [None] * len(ids))],
     })
-    return {r["id"] for r in rows}
+    return {row["id"] for row in rows}
 
 
 async def replace_artifact(conn: AsyncConnection[Any], *, job_id: uuid.UUID, stage: str, name: str,
@@ -289,8 +321,8 @@ async def ping(pool: AsyncConnectionPool) -> bool:
     return await _one(pool, "ping", {}) is not None
 
 
-async def count_active_jobs(pool: AsyncConnectionPool, owner: str) -> int:
-    """How many of this owner's jobs are queued or running."""
+async def count_active_jobs(pool: AsyncConnectionPool, owner: str | None) -> int:
+    """How many of `owner`'s jobs are queued or running (the per-owner cap on work in flight)."""
     row = await _one(pool, "count_active_jobs", {"owner": owner})
     return int(row["jobs"]) if row else 0
 

@@ -1,7 +1,8 @@
 """Stages that misbehave on purpose, run by real workers in real child processes (not mocks of the queue).
 
 The job's name says what to do: "cad:fail:2" fails the CAD stage twice then succeeds, "pdf:fail:always",
-"cad:sleep:5", "cad:crash"; a name without a stage prefix ("ok") does nothing special.
+"cad:sleep:5", "cad:crash",
+"cad:alloc:512" (allocates 512 MB); a name without a stage prefix ("ok") does nothing special.
 Attempts are counted in files under STUDIO_TEST_FAULT_DIR, since every attempt may run in another process.
 """
 
@@ -33,6 +34,9 @@ def faulty_stage(stage: str, spec_json: bytes, summary_json: bytes | None,
             raise RuntimeError(f"injected failure {runs} in {stage}")
     if action.startswith("sleep:"):
         time.sleep(float(action.split(":", 1)[1]))
+    if action.startswith("alloc:"):  # past STAGE_MEMORY_MB: MemoryError under the child's RLIMIT_AS
+        held = bytearray(int(action.split(":", 1)[1]) * 1024 * 1024)
+        del held
     if action == "crash":
         os._exit(9)
     if stage == "pdf":  # what the PDF stage was handed, for tests of the CAD -> PDF hand-off

@@ -41,7 +41,8 @@ async def workers(settings: Settings, n: int = 1, **overrides: object) -> AsyncI
         for i in range(n):
             s = msgspec.structs.replace(settings, worker_id=f"w{i}", **overrides)
             pool = await stack.enter_async_context(open_pool(s, min_size=1, max_size=s.worker_concurrency + 3))
-            ws.append(Worker(s, pool, stop, runner=StageRunner(s.worker_concurrency, target=faulty_stage)))
+            ws.append(Worker(s, pool, stop, runner=StageRunner(s.worker_concurrency, target=faulty_stage,
+                                                                  memory_mb=s.stage_memory_mb or None)))
         tasks = [asyncio.create_task(w.run()) for w in ws]
         try:
             yield ws

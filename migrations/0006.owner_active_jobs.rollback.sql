@@ -1,1 +1,0 @@
-DROP INDEX IF EXISTS jobs_owner_active_idx;
