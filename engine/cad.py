@@ -32,7 +32,7 @@ def file_stem(piece_id: str) -> str:
 
 def nest_job(job_mm: JobSpec) -> Slabs:
     """Nest every piece copy on the slab stock; placements come back in each piece's own frame."""
-    from engine.nest import Part, Sheet, nest  # written alongside; imported here so check() never needs it
+    from engine.nest import Part, StockSlab, nest  # imported here so check() never needs the nester
 
     parts: list[Part] = []
     offsets: dict[str, tuple[float, float]] = {}
@@ -45,9 +45,9 @@ def nest_job(job_mm: JobSpec) -> Slabs:
         for copy in range(1, piece.qty + 1):
             parts.append(Part(key=f"{piece.id}#{copy}", piece=piece.id, copy=copy, length=maxx - minx,
                               width=maxy - miny, can_rotate=rotate, outline=pts))
-    sheets = [Sheet(id=s.id, length=s.length, width=s.width, qty=s.qty, kind=s.kind) for s in job_mm.slab_stock]
+    stock = [StockSlab(id=s.id, length=s.length, width=s.width, qty=s.qty, kind=s.kind) for s in job_mm.slab_stock]
     o = job_mm.options
-    slabs = nest(parts, sheets, kerf=o.kerf, margin=o.slab_margin, guillotine=job_mm.guillotine,
+    slabs = nest(parts, stock, kerf=o.kerf, margin=o.slab_margin, guillotine=job_mm.guillotine,
                  prefer_remnants=o.prefer_remnants, time_limit_s=o.time_limit_s, seed=o.seed,
                  tolerance=NEST_SAGITTA_MM)
     # The nester places bboxes whose min corner is (0, 0); a piece whose outline does not start at its origin

@@ -137,10 +137,10 @@ def _shape(outline: list[tuple[float, float]], rot: int, grow: float, cell: floa
 class OutlineBin:
     """One open slab: its stock index, occupancy grid and placed parts (part, tx, ty, rotation), usable mm."""
 
-    __slots__ = ("sheet", "grid", "sat", "items")
+    __slots__ = ("slab", "grid", "sat", "items")
 
-    def __init__(self, sheet: int, cols: int, rows: int) -> None:
-        self.sheet = sheet
+    def __init__(self, slab: int, cols: int, rows: int) -> None:
+        self.slab = slab
         self.grid = np.zeros((rows, cols), dtype=bool)
         self.sat = np.zeros((rows + 1, cols + 1), dtype=np.int32)
         self.items: list[tuple[int, float, float, int]] = []
@@ -247,17 +247,17 @@ def _histogram_max(grid: np.ndarray) -> tuple[int, int, int, int] | None:
 
 
 def nest_outlines(outlines: Sequence[list[tuple[float, float]]], areas: Sequence[float], can_rotate: Sequence[bool],
-                  shape_keys: Sequence[str], sheets: Sequence[tuple[float, float, int | None, float]], *,
+                  shape_keys: Sequence[str], slabs: Sequence[tuple[float, float, int | None, float]], *,
                   kerf: float, tolerance: float, time_limit_s: float, seed: int) -> tuple[list[OutlineBin], float] | None:
     """Bottom-left fill of true outlines; the bins and the cell size used, or None when stock runs out.
 
     `outlines` are in each part's own frame; `shape_keys` are equal for identical outlines (the copies of one
     piece share a raster); `tolerance` is how far the real edge may lie outside the outline (arcs drawn as
-    chords); `sheets` are (usable length, usable width, qty or None, cost) in preference order. A bin's items
+    chords); `slabs` are (usable length, usable width, qty or None, cost) in preference order. A bin's items
     are (part, tx, ty, rotation): slab point = rotate(part point) + (tx, ty), in usable-area mm.
     """
     deadline = time.monotonic() + max(0.0, time_limit_s)
-    cell = max(MIN_CELL_MM, math.sqrt(max(u[0] * u[1] for u in sheets) / TARGET_CELLS))
+    cell = max(MIN_CELL_MM, math.sqrt(max(u[0] * u[1] for u in slabs) / TARGET_CELLS))
     cache: dict[str, list[_Shape]] = {}
     shapes: list[list[_Shape]] = []
     for k, pts in enumerate(outlines):
@@ -273,12 +273,12 @@ def nest_outlines(outlines: Sequence[list[tuple[float, float]]], areas: Sequence
             cache[key] = opts
         shapes.append(cache[key])
     # The grid starts half a kerf before the usable area and ends half a kerf after it.
-    grids = [(math.floor((u[0] + kerf) / cell + _EPS), math.floor((u[1] + kerf) / cell + _EPS)) for u in sheets]
+    grids = [(math.floor((u[0] + kerf) / cell + _EPS), math.floor((u[1] + kerf) / cell + _EPS)) for u in slabs]
     best: tuple[tuple[float, int, int], list[OutlineBin]] | None = None
 
     def fill(order: list[int], turns: list[int | None]) -> tuple[tuple[float, int, int], list[OutlineBin]] | None:
         bins: list[OutlineBin] = []
-        used = [0] * len(sheets)
+        used = [0] * len(slabs)
         for it in order:
             if best is not None and time.monotonic() >= deadline:
                 return None  # out of time: the best layout so far stands
@@ -293,7 +293,7 @@ def nest_outlines(outlines: Sequence[list[tuple[float, float]]], areas: Sequence
                         target = b
                         break
                 if target is None:
-                    for s, (_, _, qty, _) in enumerate(sheets):
+                    for s, (_, _, qty, _) in enumerate(slabs):
                         if qty is not None and used[s] >= qty:
                             continue
                         trial = OutlineBin(s, *grids[s])
@@ -313,7 +313,7 @@ def nest_outlines(outlines: Sequence[list[tuple[float, float]]], areas: Sequence
         # Fewest (cheapest) slabs, then the last slab used the least far along its length (the larger offcut).
         last = bins[-1].grid.any(axis=0)
         reach = int(len(last) - last[::-1].argmax()) if last.any() else 0
-        return (round(sum(sheets[b.sheet][3] for b in bins), 6), len(bins), reach), bins
+        return (round(sum(slabs[b.slab][3] for b in bins), 6), len(bins), reach), bins
 
     n = len(outlines)
     by_area = sorted(range(n), key=lambda i: (-areas[i], i))
