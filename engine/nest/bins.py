@@ -53,6 +53,10 @@ class Rule(NamedTuple):
 
 NO_FIT = (math.inf, math.inf, -1, False)
 
+# Module globals for the hot paths below: an enum attribute look-up costs several times a global's.
+_BAF, _BSSF, _BLSF, _BSSF1 = Fit.BAF, Fit.BSSF, Fit.BLSF, Fit.BSSF1
+_SAS, _LAS, _SLAS, _LLAS, _MINAS = Split.SAS, Split.LAS, Split.SLAS, Split.LLAS, Split.MINAS
+
 
 class OpenBin:
     """One open slab: its stock index, inflated usable size, free rectangles and placed items."""
@@ -101,14 +105,14 @@ class OpenBin:
         free = self.free
         for iw, ih, r in sizes:
             wl, hl = iw - EPS, ih - EPS
-            if fit is Fit.BSSF:
+            if fit is _BSSF:
                 for i, (fx, fy, fw, fh) in enumerate(free):
                     if fw >= wl and fh >= hl:
                         dw, dh = fw - iw, fh - ih
                         s1, s2 = (dw, dh) if dw < dh else (dh, dw)
                         if s1 < b1 or (s1 == b1 and s2 < b2):
                             b1, b2, bi, br = s1, s2, i, r
-            elif fit is Fit.BAF:
+            elif fit is _BAF:
                 a = w * h
                 for i, (fx, fy, fw, fh) in enumerate(free):
                     if fw >= wl and fh >= hl:
@@ -116,14 +120,14 @@ class OpenBin:
                         s1, s2 = fw * fh - a, (dw if dw < dh else dh)
                         if s1 < b1 or (s1 == b1 and s2 < b2):
                             b1, b2, bi, br = s1, s2, i, r
-            elif fit is Fit.BSSF1:
+            elif fit is _BSSF1:
                 for i, (fx, fy, fw, fh) in enumerate(free):
                     if fw >= wl and fh >= hl:
                         dw, dh = fw - iw, fh - ih
                         s1 = dw if dw < dh else dh
                         if s1 < b1:
                             b1, b2, bi, br = s1, 0.0, i, r
-            elif fit is Fit.BLSF:
+            elif fit is _BLSF:
                 for i, (fx, fy, fw, fh) in enumerate(free):
                     if fw >= wl and fh >= hl:
                         dw, dh = fw - iw, fh - ih
@@ -151,15 +155,15 @@ class GuillotineBin(OpenBin):
         fx, fy, fw, fh = self.free[i]
         dw, dh = fw - w, fh - h
         split = rule.split
-        if split is Split.SAS:
+        if split is _SAS:
             horizontal = fw <= fh
-        elif split is Split.LAS:
+        elif split is _LAS:
             horizontal = fw > fh
-        elif split is Split.SLAS:
+        elif split is _SLAS:
             horizontal = dw <= dh
-        elif split is Split.LLAS:
+        elif split is _LLAS:
             horizontal = dw > dh
-        elif split is Split.MINAS:
+        elif split is _MINAS:
             horizontal = w * dh > dw * h
         else:
             horizontal = w * dh <= dw * h

@@ -99,7 +99,9 @@ def _pack_sequence(problem: Problem, order: list[int], rule: Rule, best_bin: boo
         best1 = best2 = math.inf
         spot, turned = -1, False
         for candidate in live:
-            if not candidate.takes(w, h, rot):
+            # candidate.takes(w, h, rot), inline: this loop runs for every open bin for every item.
+            if (w > candidate.max_w + EPS or h > candidate.max_h + EPS) \
+                    and (not rot or h > candidate.max_w + EPS or w > candidate.max_h + EPS):
                 continue
             score1, score2, index, turn = candidate.find(w, h, rot, fit)
             if index < 0:
@@ -147,7 +149,8 @@ def _pack_global(problem: Problem, order: list[int], rule: Rule) -> Solution | N
             keep = []
             for item in candidates:
                 w, h, rot = items[item]
-                if not target.takes(w, h, rot):
+                if (w > target.max_w + EPS or h > target.max_h + EPS) \
+                        and (not rot or h > target.max_w + EPS or w > target.max_h + EPS):  # target.takes(), inline
                     if not shrink:
                         keep.append(item)
                     continue
