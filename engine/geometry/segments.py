@@ -101,7 +101,7 @@ class Seg:
         n_sag = math.ceil(abs(theta) / (2 * math.acos(max(-1.0, 1 - max_sagitta / r)))) if r > max_sagitta else 1
         n = max(2, min(MAX_SEGMENTS_PER_ARC, max(n_circle, n_sag)))
         a0 = math.atan2(self.start[1] - cy, self.start[0] - cx)
-        # Plain floats: arcs have a few dozen points, where numpy's per-call cost was most of the time (and
+        # Plain floats: arcs have a few dozen points, too few for numpy's per-call cost to pay off (and
         # math.cos/sin give the same values as numpy's here).
         cos, sin = math.cos, math.sin
         return [self.start, *[(cx + r * cos(a), cy + r * sin(a)) for a in [a0 + theta * k / n for k in range(1, n)]]]
