@@ -7,7 +7,7 @@ import re
 
 import msgspec
 
-from engine import geometry as g
+from engine import geometry
 from engine.checks import can_rotate, check
 from engine.dxf import piece_dxf, slab_dxf
 from engine.pricing import Catalogue, quote
@@ -38,8 +38,8 @@ def nest_job(job_mm: JobSpec) -> Slabs:
     offsets: dict[str, tuple[float, float]] = {}
     rotate = can_rotate(job_mm)
     for piece in job_mm.pieces:
-        ol = g.outline(piece)
-        minx, miny, maxx, maxy = g.bbox(ol.segs)
+        ol = geometry.outline(piece)
+        minx, miny, maxx, maxy = geometry.bbox(ol.segs)
         offsets[piece.id] = (minx, miny)
         pts = [(x - minx, y - miny) for x, y in list(ol.polygon(NEST_SAGITTA_MM).exterior.coords)[:-1]]
         for copy in range(1, piece.qty + 1):

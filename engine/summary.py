@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 
 from shapely import unary_union
 
-from engine import geometry as g
+from engine import geometry
 from engine.model import CutoutCounts, Finding, PieceSummary, Slabs, Summary
 from engine.spec import JobSpec, Piece, to_mm
 
@@ -24,26 +24,26 @@ class _PieceFigures:
         self.finished_mm = 0.0
         self.by_profile_mm: dict[str, float] = defaultdict(float)
         try:
-            outline = g.outline(piece)
-        except g.GeometryError:
+            outline = geometry.outline(piece)
+        except geometry.GeometryError:
             return  # check() reports why; an unbuildable piece contributes nothing
         poly = outline.polygon()
         if not poly.is_valid or poly.area <= 0:
             return
-        minx, miny, maxx, maxy = g.bbox(outline.segs)
+        minx, miny, maxx, maxy = geometry.bbox(outline.segs)
         self.length_mm, self.depth_mm = maxx - minx, maxy - miny
-        self.gross_mm2 = g.area(outline.segs)
+        self.gross_mm2 = geometry.area(outline.segs)
         # Only cutouts lying inside the piece remove stone; one reaching past an edge is an error, not a hole.
         holes, hole_area = [], 0.0
         cover = poly.buffer(1e-6)
         for cutout in piece.cutouts:
-            if g.cutout_missing(cutout):
+            if geometry.cutout_missing(cutout):
                 continue
-            segs = g.cutout_segs(cutout)
-            hole = g.to_polygon(segs)
+            segs = geometry.cutout_segs(cutout)
+            hole = geometry.to_polygon(segs)
             if cover.covers(hole):
                 holes.append(hole)
-                hole_area += g.area(segs)
+                hole_area += geometry.area(segs)
         self.net_mm2 = self.gross_mm2 - hole_area
         if len(holes) > 1 and unary_union(holes).area < sum(hole.area for hole in holes) - 1.0:
             # overlapping cutouts (an error check() reports): count shared stone once

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from shapely.geometry import Polygon
 
-from engine import geometry as g
+from engine import geometry
 from engine.checks.common import LengthFormat, Thresholds, can_rotate, thresholds_mm
 from engine.checks.cutouts import check_cutouts
 from engine.checks.joins import check_joins
@@ -29,8 +29,8 @@ def check(job: JobSpec) -> list[Finding]:
     limits = thresholds_mm(mm)
     findings: list[Finding] = []
     # The outline and its polygon are built once per piece: every rule below reads them.
-    shapes: list[tuple[g.Outline, Polygon] | None] = []
-    by_id: dict[str, g.Outline] = {}
+    shapes: list[tuple[geometry.Outline, Polygon] | None] = []
+    by_id: dict[str, geometry.Outline] = {}
     for pi, piece in enumerate(mm.pieces):
         path = f"pieces[{pi}]"
         duplicate = any(other.id == piece.id for other in mm.pieces[:pi])

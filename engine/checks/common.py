@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from engine import geometry as g
+from engine import geometry
 from engine.spec import DEFAULT_RULES_MM, MM_PER_INCH, JobSpec, Piece, RectShape, max_overhang_mm
 
 __all__ = ["CHECK_PER_CIRCLE", "CHECK_SAGITTA_MM", "LengthFormat", "Thresholds", "can_rotate", "cutout_name",
@@ -72,11 +72,11 @@ def cutout_name(piece: Piece, index: int) -> str:
 def side_word(piece: Piece, edge: int) -> str:
     """'right edge' for a rect side, 'edge 2' for a polygon edge."""
     if isinstance(piece.shape, RectShape):
-        return SIDE_WORDS[g.edge_names(piece)[edge]]
+        return SIDE_WORDS[geometry.edge_names(piece)[edge]]
     return f"edge {edge}"
 
 
-def nearest_edge(piece: Piece, outline: g.Outline, point: tuple[float, float]) -> int | None:
+def nearest_edge(piece: Piece, outline: geometry.Outline, point: tuple[float, float]) -> int | None:
     """Index of the original edge nearest a point (for 'past the right edge' messages)."""
     best, best_dist = None, math.inf
     for span in outline.spans:

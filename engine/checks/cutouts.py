@@ -8,7 +8,7 @@ from shapely import STRtree
 from shapely.geometry import LineString, Polygon
 from shapely.ops import nearest_points
 
-from engine import geometry as g
+from engine import geometry
 from engine.checks.common import (CHECK_PER_CIRCLE, CHECK_SAGITTA_MM, LengthFormat, Thresholds, cutout_name,
                                   nearest_edge, side_word)
 from engine.model import Finding
@@ -17,18 +17,18 @@ from engine.spec import Piece
 __all__ = ["check_cutouts"]
 
 
-def check_cutouts(piece: Piece, outline: g.Outline, poly: Polygon, seams: list[LineString], limits: Thresholds, path: str,
-                   fmt: LengthFormat, findings: list[Finding]) -> None:
+def check_cutouts(piece: Piece, outline: geometry.Outline, poly: Polygon, seams: list[LineString], limits: Thresholds,
+                  path: str, fmt: LengthFormat, findings: list[Finding]) -> None:
     """Cutouts inside the piece, clear of edges, seams and each other."""
     boundary = poly.exterior
     cover: Polygon | None = None  # the piece grown by a micrometre, built only for a cutout that touches the edge
     inside: list[tuple[int, Polygon]] = []
     for ci, cutout in enumerate(piece.cutouts):
-        if g.cutout_missing(cutout):
+        if geometry.cutout_missing(cutout):
             continue
         cpath = f"{path}.cutouts[{ci}]"
         name = cutout_name(piece, ci)
-        cp = g.to_polygon(g.cutout_segs(cutout), CHECK_SAGITTA_MM, CHECK_PER_CIRCLE)
+        cp = geometry.to_polygon(geometry.cutout_segs(cutout), CHECK_SAGITTA_MM, CHECK_PER_CIRCLE)
         # A farm (apron) sink is notched through the front edge, so it may cross the outline, but not miss it.
         if cutout.type == "farm_sink":
             if not cp.intersects(poly):
@@ -48,7 +48,7 @@ def check_cutouts(piece: Piece, outline: g.Outline, poly: Polygon, seams: list[L
             findings.append(Finding("CUTOUT_OUTSIDE_PIECE", cpath, msg))
             continue
         inside.append((ci, cp))
-        limit = limits.min_hole_to_edge if cutout.type in g.HOLE_TYPES else limits.min_cutout_to_edge
+        limit = limits.min_hole_to_edge if cutout.type in geometry.HOLE_TYPES else limits.min_cutout_to_edge
         gap = boundary.distance(cp)
         if gap < limit - 1e-6:
             nearest = nearest_points(boundary, cp)[0]

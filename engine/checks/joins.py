@@ -6,7 +6,7 @@ import re
 
 from shapely.geometry import LineString
 
-from engine import geometry as g
+from engine import geometry
 from engine.model import Finding
 from engine.spec import MM_PER_INCH, JobSpec, Piece
 
@@ -16,14 +16,15 @@ JOIN_REF = re.compile(r"^(?P<piece>.+)\.(?P<edge>front|right|back|left|edge\d+)"
                       r"(?:\[(?P<a>\d+(?:\.\d+)?):(?P<b>\d+(?:\.\d+)?)\])?$")
 
 
-def check_joins(job: JobSpec, outlines: dict[str, g.Outline], findings: list[Finding]) -> dict[str, list[LineString]]:
+def check_joins(job: JobSpec, outlines: dict[str, geometry.Outline],
+                findings: list[Finding]) -> dict[str, list[LineString]]:
     """Validate join references; returns the seam lines (mm, piece frame) per piece id."""
     seams: dict[str, list[LineString]] = {}
     pieces = {p.id: p for p in job.pieces}
     for pid, outline in outlines.items():
         for span in outline.spans:
             if span.kind == "seam":
-                seams.setdefault(pid, []).append(g.span_line(span))
+                seams.setdefault(pid, []).append(geometry.span_line(span))
     unit_mm = MM_PER_INCH if job.units == "in" else 1.0  # join ranges are written in the job's units
     for ji, join in enumerate(job.joins):
         for ref in (join.a, join.b):
@@ -35,7 +36,7 @@ def check_joins(job: JobSpec, outlines: dict[str, g.Outline], findings: list[Fin
                 problem = f"'{ref}' names piece {match['piece']}, which is not in this job"
             else:
                 piece = pieces[match["piece"]]
-                names = g.edge_names(piece)
+                names = geometry.edge_names(piece)
                 if match["edge"] not in names:
                     problem = f"'{ref}': piece {piece.id} has edges {', '.join(names[:6])}{'...' if len(names) > 6 else ''}"
                 elif piece.id in outlines:
@@ -48,14 +49,15 @@ def check_joins(job: JobSpec, outlines: dict[str, g.Outline], findings: list[Fin
                         problem = f"'{ref}': the range must lie within the edge (0 to {length / unit_mm:g})"
                     else:
                         n = len(outline.vertices)
-                        raw = g.Seg(outline.vertices[edge], outline.vertices[(edge + 1) % n], _bulge(piece, edge))
-                        span = g.Span(raw.sub(start / length, end / length), "seam", None, edge)
-                        seams.setdefault(piece.id, []).append(g.span_line(span))
+                        start_pt, end_pt = outline.vertices[edge], outline.vertices[(edge + 1) % n]
+                        raw = geometry.Seg(start_pt, end_pt, _bulge(piece, edge))
+                        span = geometry.Span(raw.sub(start / length, end / length), "seam", None, edge)
+                        seams.setdefault(piece.id, []).append(geometry.span_line(span))
             if problem:
                 findings.append(Finding("UNKNOWN_REFERENCE", f"joins[{ji}]", f"Join {ji}: {problem}."))
     return seams
 
 
 def _bulge(piece: Piece, edge: int) -> float:
-    _, bulges = g.raw_vertices(piece)
+    _, bulges = geometry.raw_vertices(piece)
     return bulges[edge]

@@ -6,7 +6,7 @@ import numpy as np
 import shapely
 from shapely.geometry import LinearRing, Polygon
 
-from engine import geometry as g
+from engine import geometry
 from engine.checks.common import LengthFormat, Thresholds, nearest_edge, side_word
 from engine.model import Finding
 from engine.spec import JobSpec, Piece
@@ -23,9 +23,9 @@ def farthest_sample(coords: np.ndarray, foot: Polygon, limit: float) -> tuple[in
     """The sample farthest from the footprint (first index, distance), or None when none is beyond `limit`.
 
     What `argmax(shapely.distance(shapely.points(coords), foot))` finds, to within OVERHANG_TOLERANCE_MM, without a
-    GEOS point per sample (GEOS point by point is the costliest step of a submission's checks): numpy measures every sample against every segment
-    of the footprint's rings, and GEOS only says which of the samples beyond `limit` are inside the footprint
-    (distance 0). Above MAX_OVERHANG_PAIRS sample-segment pairs GEOS measures point by point instead.
+    GEOS point per sample (point by point, GEOS would be the costliest step of a submission's checks): numpy
+    measures every sample against every segment of the footprint's rings, and GEOS only says which of the samples
+    beyond `limit` are inside the footprint (distance 0). Above MAX_OVERHANG_PAIRS sample-segment pairs GEOS measures point by point instead.
     """
     parts = [] if foot.is_empty else [foot] if foot.geom_type == "Polygon" else \
         list(foot.geoms) if foot.geom_type == "MultiPolygon" else []
@@ -65,12 +65,12 @@ def overhang_samples(boundary: LinearRing, foot: Polygon) -> np.ndarray:
     return np.asarray(shapely.segmentize(boundary, step).coords)
 
 
-def check_overhang(job: JobSpec, piece: Piece, outline: g.Outline, poly: Polygon, limits: Thresholds, path: str, fmt: LengthFormat,
-                    findings: list[Finding]) -> None:
+def check_overhang(job: JobSpec, piece: Piece, outline: geometry.Outline, poly: Polygon, limits: Thresholds,
+                   path: str, fmt: LengthFormat, findings: list[Finding]) -> None:
     """Stone past the cabinets farther than the limit needs corbels or brackets."""
     if piece.support is None or not piece.support.cabinet_footprint:
         return
-    foot = g.footprint_polygon(piece.support.cabinet_footprint)
+    foot = geometry.footprint_polygon(piece.support.cabinet_footprint)
     if not foot.is_valid:
         foot = foot.buffer(0)
     if foot.is_empty or foot.area < 1.0:  # points in a line or on top of each other: nothing to measure against

@@ -7,7 +7,7 @@ import math
 import shapely
 from shapely.geometry import Polygon
 
-from engine import geometry as g
+from engine import geometry
 from engine.checks.common import CHECK_SAGITTA_MM, LengthFormat, Thresholds, can_rotate, cutout_name
 from engine.model import Finding
 from engine.spec import JobSpec, Piece, RectShape
@@ -16,11 +16,11 @@ __all__ = ["check_inside_corners", "check_piece_shape", "check_slab_fit"]
 
 
 def check_piece_shape(piece: Piece, path: str, fmt: LengthFormat,
-                       findings: list[Finding]) -> tuple[g.Outline, Polygon] | None:
+                       findings: list[Finding]) -> tuple[geometry.Outline, Polygon] | None:
     """Structural checks of one piece; returns its outline and polygon when the geometry is sound."""
     if not isinstance(piece.shape, RectShape):
-        pts, _ = g.raw_vertices(piece)
-        reason = g.self_intersection(piece)
+        pts, _ = geometry.raw_vertices(piece)
+        reason = geometry.self_intersection(piece)
         if shapely.MultiPoint(pts).convex_hull.area < 1.0:
             findings.append(Finding("DEGENERATE_PIECE", path, f"Piece {piece.id} has no area: its vertices are "
                                     "on one line or on top of each other."))
@@ -38,7 +38,7 @@ def check_piece_shape(piece: Piece, path: str, fmt: LengthFormat,
                                     "in order around the piece, counter-clockwise."))
             return None
     for ci, cutout in enumerate(piece.cutouts):
-        problem = g.cutout_missing(cutout)
+        problem = geometry.cutout_missing(cutout)
         if problem:
             findings.append(Finding("UNKNOWN_REFERENCE", f"{path}.cutouts[{ci}]",
                                     f"{cutout_name(piece, ci)} on {piece.id}: {problem}."))
@@ -48,13 +48,13 @@ def check_piece_shape(piece: Piece, path: str, fmt: LengthFormat,
             findings.append(Finding("UNKNOWN_REFERENCE", f"{path}.cutouts[{ci}]",
                                     f"Cutout id {cutout.id} is used twice on piece {piece.id}."))
     try:
-        outline = g.outline(piece)
-    except g.GeometryError as err:
+        outline = geometry.outline(piece)
+    except geometry.GeometryError as err:
         findings.append(Finding("UNKNOWN_REFERENCE", path, f"Piece {err}."))
         return None
     try:
         poly = outline.polygon(CHECK_SAGITTA_MM)
-    except g.GeometryError:  # sides so short the outline collapsed
+    except geometry.GeometryError:  # sides so short the outline collapsed
         poly = None
     if poly is None or poly.area < 1.0:  # under a square millimetre is no piece of stone
         findings.append(Finding("DEGENERATE_PIECE", path, f"Piece {piece.id} has no area."))
@@ -82,7 +82,8 @@ def check_slab_fit(job: JobSpec, piece: Piece, poly: Polygon, limits: Thresholds
     if not usable:
         findings.append(Finding("PIECE_LARGER_THAN_SLABS", path, f"Piece {piece.id} cannot be cut: no slabs in stock."))
         return
-    names = ", ".join(f"{slab.id} ({fmt(slab.length).removesuffix(' mm')} x {fmt(slab.width)})" for slab, _, _ in usable)
+    names = ", ".join(f"{slab.id} ({fmt(slab.length).removesuffix(' mm')} x {fmt(slab.width)})"
+                      for slab, _, _ in usable)
     # The longest run a slab offers for this piece's depth is where a seam across the length would let it fit.
     runs = [ul for _, ul, uw in usable if depth <= uw + eps]
     runs += [uw for _, ul, uw in usable if depth <= ul + eps] if rotate else []
@@ -107,9 +108,9 @@ def _seam_clear_of_cutouts(piece: Piece, seam: float, clearance: float) -> float
     for _ in range(len(piece.cutouts) + 1):
         moved = False
         for cutout in piece.cutouts:
-            if g.cutout_missing(cutout):
+            if geometry.cutout_missing(cutout):
                 continue
-            minx, _, maxx, _ = g.cutout_polygon(cutout).bounds
+            minx, _, maxx, _ = geometry.cutout_polygon(cutout).bounds
             if minx - clearance < seam < maxx + clearance:
                 seam = math.floor((minx - clearance) / 10) * 10
                 moved = True
@@ -118,12 +119,13 @@ def _seam_clear_of_cutouts(piece: Piece, seam: float, clearance: float) -> float
     return max(seam, 10.0)
 
 
-def check_inside_corners(piece: Piece, limits: Thresholds, path: str, fmt: LengthFormat, findings: list[Finding]) -> None:
+def check_inside_corners(piece: Piece, limits: Thresholds, path: str, fmt: LengthFormat,
+                         findings: list[Finding]) -> None:
     """Reflex corners concentrate stress: they need a radius of at least min_inside_corner_radius."""
-    pts, _ = g.raw_vertices(piece)
-    orientation = 1.0 if g.signed_area_vertices(pts) >= 0 else -1.0
+    pts, _ = geometry.raw_vertices(piece)
+    orientation = 1.0 if geometry.signed_area_vertices(pts) >= 0 else -1.0
     radius = {corner.at: corner.size for corner in piece.corners if corner.type == "radius"}
-    for i, turn in enumerate(g.vertex_turns(piece)):
+    for i, turn in enumerate(geometry.vertex_turns(piece)):
         if turn * orientation < -1e-3 and radius.get(i, 0.0) < limits.min_inside_corner_radius - 1e-9:
             have = f"a {fmt(radius[i])} radius" if i in radius else "no radius"
             findings.append(Finding("INSIDE_CORNER_TOO_SHARP", path,
