@@ -7,7 +7,7 @@ import re
 
 import msgspec
 
-from engine import geometry as g
+from engine import geometry
 from engine.checks import can_rotate, check
 from engine.dxf import piece_dxf, slab_dxf
 from engine.pricing import Catalogue, price, unpriced_names
@@ -33,23 +33,23 @@ def file_stem(piece_id: str) -> str:
 
 def nest_job(job_mm: JobSpec) -> Slabs:
     """Nest every piece copy on the slab stock; placements come back in each piece's own frame."""
-    from engine.nest import Part, Sheet, nest  # written alongside; imported here so check() never needs it
+    from engine.nest import Part, StockSlab, nest  # imported here so check() never needs the nester
 
     parts: list[Part] = []
     offsets: dict[str, tuple[float, float]] = {}
     rotate = can_rotate(job_mm)
     for piece in job_mm.pieces:
-        ol = g.outline(piece)
-        minx, miny, maxx, maxy = g.bbox(ol.segs)
+        outline = geometry.outline(piece)
+        minx, miny, maxx, maxy = geometry.bbox(outline.segs)
         offsets[piece.id] = (minx, miny)
-        pts = [(x - minx, y - miny) for x, y in list(ol.polygon(NEST_SAGITTA_MM).exterior.coords)[:-1]]
+        pts = [(x - minx, y - miny) for x, y in list(outline.polygon(NEST_SAGITTA_MM).exterior.coords)[:-1]]
         for copy in range(1, piece.qty + 1):
             parts.append(Part(key=f"{piece.id}#{copy}", piece=piece.id, copy=copy, length=maxx - minx,
                               width=maxy - miny, can_rotate=rotate, outline=pts))
-    sheets = [Sheet(id=s.id, length=s.length, width=s.width, qty=s.qty, kind=s.kind) for s in job_mm.slab_stock]
-    o = job_mm.options
-    slabs = nest(parts, sheets, kerf=o.kerf, margin=o.slab_margin, guillotine=job_mm.guillotine,
-                 prefer_remnants=o.prefer_remnants, time_limit_s=o.time_limit_s, seed=o.seed,
+    stock = [StockSlab(id=s.id, length=s.length, width=s.width, qty=s.qty, kind=s.kind) for s in job_mm.slab_stock]
+    options = job_mm.options
+    slabs = nest(parts, stock, kerf=options.kerf, margin=options.slab_margin, guillotine=job_mm.guillotine,
+                 prefer_remnants=options.prefer_remnants, time_limit_s=options.time_limit_s, seed=options.seed,
                  tolerance=NEST_SAGITTA_MM)
     # The nester places bboxes whose min corner is (0, 0); a piece whose outline does not start at its origin
     # (negative vertices, an arc bulging past x=0) must be shifted back by its rotated bbox offset.

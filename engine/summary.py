@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 
 from shapely import unary_union
 
-from engine import geometry as g
+from engine import geometry
 from engine.model import CutoutCounts, Finding, PieceSummary, Slabs, Summary
 from engine.spec import JobSpec, Piece, to_mm
 
@@ -24,31 +24,31 @@ class PieceFigures:
         self.finished_mm = 0.0
         self.by_profile_mm: dict[str, float] = defaultdict(float)
         try:
-            ol = g.outline(piece)
-        except g.GeometryError:
+            outline = geometry.outline(piece)
+        except geometry.GeometryError:
             return  # check() reports why; an unbuildable piece contributes nothing
-        poly = ol.polygon()
+        poly = outline.polygon()
         if not poly.is_valid or poly.area <= 0:
             return
-        minx, miny, maxx, maxy = g.bbox(ol.segs)
+        minx, miny, maxx, maxy = geometry.bbox(outline.segs)
         self.length_mm, self.depth_mm = maxx - minx, maxy - miny
-        self.gross_mm2 = g.area(ol.segs)
+        self.gross_mm2 = geometry.area(outline.segs)
         # Only cutouts lying inside the piece remove stone; one reaching past an edge is an error, not a hole.
         holes, hole_area = [], 0.0
         cover = poly.buffer(1e-6)
-        for c in piece.cutouts:
-            if g.cutout_missing(c):
+        for cutout in piece.cutouts:
+            if geometry.cutout_missing(cutout):
                 continue
-            segs = g.cutout_segs(c)
-            cp = g.to_polygon(segs)
-            if cover.covers(cp):
-                holes.append(cp)
-                hole_area += g.area(segs)
+            segs = geometry.cutout_segs(cutout)
+            hole = geometry.to_polygon(segs)
+            if cover.covers(hole):
+                holes.append(hole)
+                hole_area += geometry.area(segs)
         self.net_mm2 = self.gross_mm2 - hole_area
-        if len(holes) > 1 and unary_union(holes).area < sum(h.area for h in holes) - 1.0:
+        if len(holes) > 1 and unary_union(holes).area < sum(hole.area for hole in holes) - 1.0:
             # overlapping cutouts (an error check() reports): count shared stone once
             self.net_mm2 = self.gross_mm2 - unary_union(holes).area
-        for span in ol.spans:
+        for span in outline.spans:
             if span.kind == "finished":
                 length = span.seg.length()
                 self.finished_mm += length
@@ -58,7 +58,7 @@ class PieceFigures:
 def summarize(job: JobSpec, layout: Slabs | None, findings: list[Finding] | None = None) -> Summary:
     """Totals over pieces x qty for a job as given; `findings` defaults to `check(job)`."""
     if findings is None:
-        from engine.checks import check  # checks imports geometry only; deferred to keep the import graph flat
+        from engine.checks import check  # deferred: checks need summary nowhere, summary needs checks only here
 
         findings = check(job)
     mm = to_mm(job)
@@ -67,22 +67,23 @@ def summarize(job: JobSpec, layout: Slabs | None, findings: list[Finding] | None
     cut_types: Counter[str] = Counter()
     pieces: list[PieceSummary] = []
     for piece in mm.pieces:
-        f = PieceFigures(piece)
-        q = piece.qty
-        gross += f.gross_mm2 * q
-        net += f.net_mm2 * q
-        finished += f.finished_mm * q
-        for profile, length in f.by_profile_mm.items():
-            by_profile[profile] += length * q
-        own = Counter(c.type for c in piece.cutouts)
-        for t, n in own.items():
-            cut_types[t] += n * q
+        figures = PieceFigures(piece)
+        qty = piece.qty
+        gross += figures.gross_mm2 * qty
+        net += figures.net_mm2 * qty
+        finished += figures.finished_mm * qty
+        for profile, length in figures.by_profile_mm.items():
+            by_profile[profile] += length * qty
+        own = Counter(cutout.type for cutout in piece.cutouts)
+        for kind, count in own.items():
+            cut_types[kind] += count * qty
         pieces.append(PieceSummary(
-            id=piece.id, type=piece.type, qty=q, label=piece.label,
-            length_mm=round(f.length_mm, 3), depth_mm=round(f.depth_mm, 3),
-            area_gross_m2=round(f.gross_mm2 / 1e6, 4), area_net_m2=round(f.net_mm2 / 1e6, 4),
-            finished_edge_m=round(f.finished_mm / 1000, 3),
-            finished_edge_by_profile_m={k: round(v / 1000, 3) for k, v in sorted(f.by_profile_mm.items())},
+            id=piece.id, type=piece.type, qty=qty, label=piece.label,
+            length_mm=round(figures.length_mm, 3), depth_mm=round(figures.depth_mm, 3),
+            area_gross_m2=round(figures.gross_mm2 / 1e6, 4), area_net_m2=round(figures.net_mm2 / 1e6, 4),
+            finished_edge_m=round(figures.finished_mm / 1000, 3),
+            finished_edge_by_profile_m={profile: round(length / 1000, 3)
+                                        for profile, length in sorted(figures.by_profile_mm.items())},
             cutouts=CutoutCounts(total=sum(own.values()), by_type=dict(sorted(own.items()))),
         ))
     thickness_m = mm.material.thickness / 1000
@@ -95,11 +96,11 @@ def summarize(job: JobSpec, layout: Slabs | None, findings: list[Finding] | None
         area_net_sqft=round(net / 1e6 * SQFT_PER_M2, 3),
         finished_edge_m=round(finished / 1000, 3),
         finished_edge_ft=round(finished / 1000 * FT_PER_M, 3),
-        finished_edge_by_profile_m={k: round(v / 1000, 3) for k, v in sorted(by_profile.items())},
+        finished_edge_by_profile_m={profile: round(length / 1000, 3) for profile, length in sorted(by_profile.items())},
         cutouts=CutoutCounts(total=sum(cut_types.values()), by_type=dict(sorted(cut_types.items()))),
         weight_kg=round(net / 1e6 * thickness_m * mm.material.density_kg_m3, 1),
         pieces=pieces,
         slabs=layout,
-        warnings=[f for f in findings if f.severity == "warning"],
-        errors=[f for f in findings if f.severity == "error"],
+        warnings=[found for found in findings if found.severity == "warning"],
+        errors=[found for found in findings if found.severity == "error"],
     )

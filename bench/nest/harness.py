@@ -14,8 +14,8 @@ import rectpack
 
 from bench.nest.instances import Instance, lower_bound
 from bench.nest.reference import published_total
-from engine.nest import Part, Sheet, nest
-from engine.nest import _guillotine_ok as guillotine_ok  # the check nest() applies to its own layouts
+from engine.nest import Part, StockSlab, nest
+from engine.nest import guillotine_ok  # the check nest() applies to its own layouts
 
 METHODS = ("ours_guillotine", "ours_free", "rectpack_guillotine", "rectpack_guillotine_raw", "rectpack_all")
 
@@ -100,8 +100,8 @@ def ours(inst: Instance, guillotine: bool, rotation: bool, time_limit_s: float, 
     """Bins used by engine.nest.nest with kerf 0 and margin 0."""
     parts = [Part(key=f"{i}", piece=f"{i}", copy=1, length=w, width=h, can_rotate=rotation)
              for i, (w, h) in enumerate(inst.items)]
-    sheet = Sheet(id="bin", length=inst.bin_w, width=inst.bin_h, qty=None, kind="full")
-    slabs = nest(parts, [sheet], kerf=0.0, margin=0.0, guillotine=guillotine, prefer_remnants=False,
+    slab = StockSlab(id="bin", length=inst.bin_w, width=inst.bin_h, qty=None, kind="full")
+    slabs = nest(parts, [slab], kerf=0.0, margin=0.0, guillotine=guillotine, prefer_remnants=False,
                  time_limit_s=time_limit_s, seed=seed)
     return slabs.used
 

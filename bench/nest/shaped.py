@@ -15,9 +15,9 @@ import random
 import time
 from dataclasses import dataclass
 
-from engine.nest import Part, Sheet, lower_bound, nest
+from engine.nest import Part, StockSlab, lower_bound, nest
 
-SLAB = Sheet(id="S", length=3200, width=1600, qty=None, kind="full")
+SLAB = StockSlab(id="S", length=3200, width=1600, qty=None, kind="full")
 KERF, MARGIN = 2.0, 15.0
 
 

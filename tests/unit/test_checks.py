@@ -157,11 +157,11 @@ def test_overhang_farthest_sample_is_what_geos_finds_point_by_point(monkeypatch,
     import numpy as np
     import shapely
 
-    from engine import checks as c
+    from engine.checks import overhang
 
     if max_pairs is not None:
-        monkeypatch.setattr(c, "MAX_OVERHANG_PAIRS", max_pairs)
-    tol = c.OVERHANG_TOLERANCE_MM
+        monkeypatch.setattr(overhang, "MAX_OVERHANG_PAIRS", max_pairs)
+    tol = overhang.OVERHANG_TOLERANCE_MM
     rng = np.random.default_rng(7)
     footprints = [shapely.box(50, 30, 2550, 900), shapely.box(0, 0, 2600, 900),  # ties along a parallel edge
                   shapely.Polygon([(0, 0), (1000, 0), (1000, 400), (400, 400), (400, 900), (0, 900)]),  # an L
@@ -177,7 +177,7 @@ def test_overhang_farthest_sample_is_what_geos_finds_point_by_point(monkeypatch,
             dists = shapely.distance(shapely.points(coords), foot)
             top = float(dists.max())
             for limit in (0.0, top - 1e-3, top - 1e-9, top, top + 1.0):
-                found = c._farthest_sample(coords, foot, limit)
+                found = overhang.farthest_sample(coords, foot, limit)
                 if top <= limit - tol:
                     assert found is None, (foot.wkt[:40], limit)
                 elif top > limit + tol:
@@ -192,7 +192,7 @@ def test_under_a_convex_footprint_the_outline_vertices_find_the_same_overhang_as
     import numpy as np
     import shapely
 
-    from engine import checks as c
+    from engine.checks import overhang
 
     rng = np.random.default_rng(11)
     compared = 0
@@ -205,17 +205,17 @@ def test_under_a_convex_footprint_the_outline_vertices_find_the_same_overhang_as
         if foot.geom_type != "Polygon" or foot.area < 1:
             continue
         boundary = shapely.Polygon(piece.exterior).exterior
-        fast = c._overhang_samples(boundary, foot)
-        every = np.asarray(shapely.segmentize(boundary, c.OVERHANG_SAMPLE_MM).coords)
+        fast = overhang.overhang_samples(boundary, foot)
+        every = np.asarray(shapely.segmentize(boundary, overhang.OVERHANG_SAMPLE_MM).coords)
         assert len(fast) < len(every)
         for limit in (0.0, 100.0, 250.0):
-            a, b = c._farthest_sample(fast, foot, limit), c._farthest_sample(every, foot, limit)
+            a, b = overhang.farthest_sample(fast, foot, limit), overhang.farthest_sample(every, foot, limit)
             assert (a is None) == (b is None)
             if a is not None:
-                assert abs(a[1] - b[1]) <= c.OVERHANG_TOLERANCE_MM, (a, b)
+                assert abs(a[1] - b[1]) <= overhang.OVERHANG_TOLERANCE_MM, (a, b)
                 compared += 1
     assert compared > 300
     # Not convex (an L of cabinets): every sample is measured.
     ell = shapely.Polygon([(0, 0), (1000, 0), (1000, 400), (400, 400), (400, 900), (0, 900)])
     boundary = shapely.box(0, 0, 1200, 1000).exterior
-    assert len(c._overhang_samples(boundary, ell)) == len(shapely.segmentize(boundary, c.OVERHANG_SAMPLE_MM).coords)
+    assert len(overhang.overhang_samples(boundary, ell)) == len(shapely.segmentize(boundary, overhang.OVERHANG_SAMPLE_MM).coords)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from shapely.geometry import Point
 
 from engine import geometry as g
 from engine.spec import Corner, Cutout, Edge, Piece, PolygonShape, RectShape, Segment
@@ -114,7 +115,7 @@ def test_label_point_is_on_the_stone():
         [0, 0], [1800, 0], [1800, 600], [600, 600], [600, 1300], [0, 1300]]))
     segs = g.outline(ell).segs
     x, y = g.label_point(segs)
-    assert g.to_polygon(segs).buffer(-100).contains(g.shapely.Point(x, y))  # well inside, not on an edge
+    assert g.to_polygon(segs).buffer(-100).contains(Point(x, y))  # well inside, not on an edge
 
 
 def test_distance_to_a_line_or_arc_is_what_a_fine_polyline_gives() -> None:

@@ -10,13 +10,13 @@ from shapely.affinity import rotate, translate
 from shapely.geometry import Polygon, box
 
 from engine.model import EngineError, Placement, Slabs
-from engine.nest import Part, Sheet, lower_bound, nest
+from engine.nest import Part, StockSlab, lower_bound, nest
 
 EPS = 1e-6
-SLAB = Sheet(id="S", length=3050, width=1440, qty=None, kind="full")
+SLAB = StockSlab(id="S", length=3050, width=1440, qty=None, kind="full")
 
 
-def run(parts: list[Part], sheets: list[Sheet], *, kerf: float = 4, margin: float = 10, guillotine: bool = True,
+def run(parts: list[Part], sheets: list[StockSlab], *, kerf: float = 4, margin: float = 10, guillotine: bool = True,
         prefer_remnants: bool = True, seed: int = 0, time_limit_s: float = 3.0) -> Slabs:
     slabs = nest(parts, sheets, kerf=kerf, margin=margin, guillotine=guillotine, prefer_remnants=prefer_remnants,
                  time_limit_s=time_limit_s, seed=seed)
@@ -132,7 +132,7 @@ def test_island_with_radius_corners_fits_one_slab() -> None:
 def test_rotation_transform_puts_part_where_it_says() -> None:
     # Only fits turned: 2000 x 1000 on a 1200 x 2200 slab.
     part = Part("R#1", "R", 1, 2000, 1000, True)
-    slabs = run([part], [Sheet("T", 1200, 2200, None, "full")])
+    slabs = run([part], [StockSlab("T", 1200, 2200, None, "full")])
     pl = slabs.layouts[0].placements[0]
     assert pl.rotation_deg == 90.0
     assert (pl.x_mm, pl.y_mm) == (10 + 1000, 10)
@@ -168,7 +168,7 @@ def test_margin_counts_against_the_slab() -> None:
 
 def test_qty_limit_falls_over_to_next_stock() -> None:
     parts = rect_parts([(2900, 1300)] * 3)
-    sheets = [Sheet("ONE", 3050, 1440, 1, "full"), Sheet("MANY", 3200, 1600, None, "full")]
+    sheets = [StockSlab("ONE", 3050, 1440, 1, "full"), StockSlab("MANY", 3200, 1600, None, "full")]
     slabs = run(parts, sheets)
     ids = [lay.slab_id for lay in slabs.layouts]
     assert ids.count("ONE") == 1 and ids.count("MANY") == 2
@@ -176,13 +176,13 @@ def test_qty_limit_falls_over_to_next_stock() -> None:
 
 def test_stock_running_out_is_an_error() -> None:
     with pytest.raises(EngineError, match="Not enough slabs"):
-        nest(rect_parts([(2900, 1300)] * 3), [Sheet("ONE", 3050, 1440, 2, "full")], kerf=4, margin=10,
+        nest(rect_parts([(2900, 1300)] * 3), [StockSlab("ONE", 3050, 1440, 2, "full")], kerf=4, margin=10,
              guillotine=True, prefer_remnants=True, time_limit_s=1, seed=0)
 
 
 def test_remnants_used_first() -> None:
     parts = rect_parts([(1200, 600), (900, 600), (2000, 620), (2400, 620)])
-    sheets = [SLAB, Sheet("REM", 1400, 1300, 1, "remnant")]
+    sheets = [SLAB, StockSlab("REM", 1400, 1300, 1, "remnant")]
     slabs = run(parts, sheets)
     assert slabs.layouts[0].slab_id == "REM" and slabs.layouts[0].kind == "remnant"
     assert {(pl.piece) for pl in slabs.layouts[0].placements} == {"P0", "P1"}
@@ -215,7 +215,7 @@ def test_free_placement_interlocks_l_shapes() -> None:
     # Two 1800 x 1300 L-shapes: their bounding boxes need two 2500 x 2000 slabs, their outlines one (one L turned
     # 180 degrees into the other's corner). A saw needs the two blanks, so guillotine keeps two slabs.
     parts = [Part(f"L#{c}", "L", c, 1800, 1300, True, outline=ell(1800, 1300, 650)) for c in (1, 2)]
-    slab = [Sheet("C", 2500, 2000, None, "full")]
+    slab = [StockSlab("C", 2500, 2000, None, "full")]
     assert run(parts, slab, guillotine=True, kerf=8).used == 2
     free = run(parts, slab, guillotine=False, kerf=8)
     assert free.used == 1
@@ -226,7 +226,7 @@ def test_free_placement_uses_an_l_shapes_inner_corner() -> None:
     # The L's bbox leaves no room for the 1000 x 500 piece on this slab; its inner corner does.
     parts = [Part("L#1", "L", 1, 2400, 1400, False, outline=ell(2400, 1400, 600))]
     parts += [Part("R#1", "R", 1, 1000, 500, False)]
-    slab = [Sheet("S", 2600, 1600, None, "full")]
+    slab = [StockSlab("S", 2600, 1600, None, "full")]
     assert run(parts, slab, guillotine=True, kerf=6, margin=20).used == 2
     assert run(parts, slab, guillotine=False, kerf=6, margin=20).used == 1
 
@@ -273,18 +273,20 @@ def test_no_parts_no_slabs() -> None:
 
 def test_merged_free_rectangles_never_leave_a_non_guillotine_layout() -> None:
     # Merging free rectangles (as rectpack does) can produce a pinwheel; such passes must be dropped.
-    from engine import nest as nest_mod
+    from engine.nest import Choice, Fit, Rule, Split
+    from engine.nest import guillotine_ok as nest_guillotine_ok
+    from engine.nest.passes import Problem, pack
 
     pinwheel = [(0, 0, 2, 1), (2, 0, 1, 2), (1, 2, 2, 1), (0, 1, 1, 2), (1, 1, 1, 1)]
-    assert not nest_mod._guillotine_ok([(float(a), float(b), float(c), float(d)) for a, b, c, d in pinwheel])
-    assert nest_mod._guillotine_ok([(0.0, 0.0, 2.0, 1.0), (2.0, 0.0, 1.0, 1.0), (0.0, 1.0, 3.0, 1.0)])
+    assert not nest_guillotine_ok([(float(a), float(b), float(c), float(d)) for a, b, c, d in pinwheel])
+    assert nest_guillotine_ok([(0.0, 0.0, 2.0, 1.0), (2.0, 0.0, 1.0, 1.0), (0.0, 1.0, 3.0, 1.0)])
     for seed in range(6):
         parts = random_parts(30, seed)
-        problem = nest_mod._Problem(parts, [SLAB], 4.0, 10.0, True, False)
+        problem = Problem(parts, [SLAB], 4.0, 10.0, True, False)
         order = sorted(range(len(parts)), key=lambda i: -problem.items[i][0] * problem.items[i][1])
-        for mode in (nest_mod.FIRST_FIT, nest_mod.BEST_FIT, nest_mod.GLOBAL):
-            for split in (nest_mod.SAS, nest_mod.SLAS, nest_mod.LLAS, nest_mod.MAXAS):
-                sol = nest_mod._pack(problem, order, (nest_mod.BSSF, split + nest_mod.MERGE, mode))
+        for choice in Choice:
+            for split in (Split.SAS, Split.SLAS, Split.LLAS, Split.MAXAS):
+                sol = pack(problem, order, Rule(Fit.BSSF, split, merge=True), choice)
                 if sol is None:
                     continue
                 assert sorted(t[0] for b in sol.bins for t in b.items) == list(range(len(parts)))
@@ -296,17 +298,18 @@ def test_merged_free_rectangles_never_leave_a_non_guillotine_layout() -> None:
 
 @pytest.mark.parametrize("guillotine", [True, False])
 def test_last_slab_is_emptied_into_the_others(guillotine: bool) -> None:
-    from engine import nest as nest_mod
+    from engine.nest.passes import Problem, Solution, pack_one
+    from engine.nest.search import GUILLOTINE_RULES, MAXRECTS_RULES, Search, eliminate
 
     # Four 1000 x 700 blanks fill a 2000 x 1400 slab; start from three on one slab and one on another.
     parts = rect_parts([(1000, 700)] * 4, can_rotate=False)
-    problem = nest_mod._Problem(parts, [Sheet("Q", 2000, 1400, None, "full")], 0.0, 0.0, guillotine, False)
-    rules = nest_mod._GUILLOTINE_RULES if guillotine else nest_mod._MAXRECTS_RULES
-    three = nest_mod._pack_one(problem, 0, [0, 1, 2], *rules[0])
-    one = nest_mod._pack_one(problem, 0, [3], *rules[0])
+    problem = Problem(parts, [StockSlab("Q", 2000, 1400, None, "full")], 0.0, 0.0, guillotine, False)
+    rules = GUILLOTINE_RULES if guillotine else MAXRECTS_RULES
+    three = pack_one(problem, 0, [0, 1, 2], rules[0])
+    one = pack_one(problem, 0, [3], rules[0])
     assert three is not None and one is not None
-    start = nest_mod._Solution([three, one], problem, [0, 1, 2, 3])
-    search = nest_mod._Search(problem, 1, 10.0)
-    sol = nest_mod._eliminate(problem, start, search, rules)
+    start = Solution([three, one], problem, [0, 1, 2, 3])
+    search = Search(problem, 1, 10.0)
+    sol = eliminate(problem, start, search, rules)
     assert len(sol.bins) == 1 and sorted(t[0] for t in sol.bins[0].items) == [0, 1, 2, 3]
     assert sol.cost < start.cost

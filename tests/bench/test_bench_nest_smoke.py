@@ -1,4 +1,4 @@
-"""The nesting benchmark harness runs end to end on its tiny set and its numbers make sense."""
+"""The nesting benchmark harness runs end to end on its tiny set, and its table adds up the bins it measured."""
 
 from __future__ import annotations
 
@@ -20,11 +20,20 @@ def test_quick_set_gives_a_sane_table() -> None:
         assert r.lower_bound >= 1
         for m in METHODS:
             assert r.lower_bound <= r.bins[m] <= r.n, (r.name, m)
-        # With rotation allowed the bound can only be weaker, never above the fixed-orientation optimum.
-        assert r.seconds["ours_free"] >= 0
+        assert set(r.seconds) == {"ours_guillotine", "ours_free", "rectpack_guillotine", "rectpack_all"}
+    by_rotation = {rot: [r for r in results if r.rotation == rot] for rot in (False, True)}
+    # With rotation allowed the bound can only be weaker, never above the fixed-orientation one.
+    for fixed, turned in zip(by_rotation[False], by_rotation[True], strict=True):
+        assert fixed.name == turned.name and turned.lower_bound <= fixed.lower_bound
     md = table(results, source)
     assert md.count("\n| O | ") == 4 and md.count("\n| R | ") == 4  # three classes and a total each
-    assert "ours G" in md and "rectpack all" in md
+    for rot, letter in ((False, "O"), (True, "R")):
+        rs = by_rotation[rot]
+        total = next(line for line in md.splitlines() if line.startswith(f"| {letter} | **all** |"))
+        cells = [c.strip() for c in total.strip("|").split("|")]
+        # rot, class, inst, LB, then the five methods' bin sums, in METHODS order.
+        assert cells[2] == str(len(rs)) and cells[3] == str(sum(r.lower_bound for r in rs))
+        assert cells[4:9] == [str(sum(r.bins[m] for r in rs)) for m in METHODS], total
 
 
 def test_generator_is_deterministic_and_follows_the_class_rules() -> None:

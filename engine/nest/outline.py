@@ -80,16 +80,16 @@ def _runs(row: np.ndarray) -> tuple[tuple[int, int], ...]:
 
 def _union(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
     out: list[list[int]] = []
-    for s, e in sorted(a + b):
-        if out and s <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], e)
+    for start, end in sorted(a + b):
+        if out and start <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], end)
         else:
-            out.append([s, e])
-    return tuple((s, e) for s, e in out)
+            out.append([start, end])
+    return tuple((start, end) for start, end in out)
 
 
 def _cells(runs: tuple[tuple[int, int], ...]) -> int:
-    return sum(e - s for s, e in runs)
+    return sum(end - start for start, end in runs)
 
 
 def _rects(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -107,7 +107,7 @@ def _rects(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
                 best, pick = added, k
         a, b = bands[pick], bands[pick + 1]
         bands[pick:pick + 2] = [(a[0], a[1] + b[1], _union(a[2], b[2]))]
-    return [(r0, s, rows, e - s) for r0, rows, runs in bands for s, e in runs]
+    return [(r0, start, rows, end - start) for r0, rows, runs in bands for start, end in runs]
 
 
 def _shape(outline: list[tuple[float, float]], rot: int, grow: float, cell: float) -> _Shape:
@@ -137,10 +137,10 @@ def _shape(outline: list[tuple[float, float]], rot: int, grow: float, cell: floa
 class OutlineBin:
     """One open slab: its stock index, occupancy grid and placed parts (part, tx, ty, rotation), usable mm."""
 
-    __slots__ = ("sheet", "grid", "sat", "items")
+    __slots__ = ("slab", "grid", "sat", "items")
 
-    def __init__(self, sheet: int, cols: int, rows: int) -> None:
-        self.sheet = sheet
+    def __init__(self, slab: int, cols: int, rows: int) -> None:
+        self.slab = slab
         self.grid = np.zeros((rows, cols), dtype=bool)
         self.sat = np.zeros((rows + 1, cols + 1), dtype=np.int32)
         self.items: list[tuple[int, float, float, int]] = []
@@ -151,13 +151,13 @@ class OutlineBin:
         nj, ni = rows - shape.mh + 1, cols - shape.mw + 1
         if nj <= 0 or ni <= 0:
             return None
-        s = self.sat
+        sat = self.sat
         hits = np.zeros((nj, ni), dtype=np.int32)
-        for r, c, h, w in shape.rects:
-            hits += s[r + h:r + h + nj, c + w:c + w + ni]
-            hits -= s[r:r + nj, c + w:c + w + ni]
-            hits -= s[r + h:r + h + nj, c:c + ni]
-            hits += s[r:r + nj, c:c + ni]
+        for r, c, h, w in shape.rects:  # row, column, rows, columns of one rectangle of the raster
+            hits += sat[r + h:r + h + nj, c + w:c + w + ni]
+            hits -= sat[r:r + nj, c + w:c + w + ni]
+            hits -= sat[r + h:r + h + nj, c:c + ni]
+            hits += sat[r:r + nj, c:c + ni]
         free = hits == 0
         col_free = free.any(axis=0)
         if not col_free.any():
@@ -193,25 +193,25 @@ class OutlineBin:
         return out
 
 
-def _tenths(v: float, way: Callable[[float], int]) -> float:
-    return round(way(v * 10) / 10, 1)
+def _tenths(mm: float, way: Callable[[float], int]) -> float:
+    return round(way(mm * 10) / 10, 1)
 
 
 def _largest_empty(grid: np.ndarray) -> tuple[int, int, int, int] | None:
     """A large all-False rectangle (col0, row0, col1, row1), or None: the largest on a grid of blocks of cells
     (the histogram method is a Python loop over every cell), then grown cell by cell to its full size."""
     rows, cols = grid.shape
-    k = max(1, math.isqrt(grid.size // 1500))
-    if k > 1:
-        padded = np.ones((-(-rows // k) * k, -(-cols // k) * k), dtype=bool)
+    block = max(1, math.isqrt(grid.size // 1500))
+    if block > 1:
+        padded = np.ones((-(-rows // block) * block, -(-cols // block) * block), dtype=bool)
         padded[:rows, :cols] = grid
-        coarse = padded.reshape(padded.shape[0] // k, k, padded.shape[1] // k, k).any(axis=(1, 3))
+        coarse = padded.reshape(padded.shape[0] // block, block, padded.shape[1] // block, block).any(axis=(1, 3))
     else:
         coarse = grid
     found = _histogram_max(coarse)
     if found is None:  # no free block: what is left is slivers, far below a usable offcut
         return None
-    c0, r0, c1, r1 = (v * k for v in found)
+    c0, r0, c1, r1 = (v * block for v in found)
     grown = True
     while grown:
         grown = False
@@ -247,17 +247,17 @@ def _histogram_max(grid: np.ndarray) -> tuple[int, int, int, int] | None:
 
 
 def nest_outlines(outlines: Sequence[list[tuple[float, float]]], areas: Sequence[float], can_rotate: Sequence[bool],
-                  shape_keys: Sequence[str], sheets: Sequence[tuple[float, float, int | None, float]], *,
+                  shape_keys: Sequence[str], slabs: Sequence[tuple[float, float, int | None, float]], *,
                   kerf: float, tolerance: float, time_limit_s: float, seed: int) -> tuple[list[OutlineBin], float] | None:
     """Bottom-left fill of true outlines; the bins and the cell size used, or None when stock runs out.
 
     `outlines` are in each part's own frame; `shape_keys` are equal for identical outlines (the copies of one
     piece share a raster); `tolerance` is how far the real edge may lie outside the outline (arcs drawn as
-    chords); `sheets` are (usable length, usable width, qty or None, cost) in preference order. A bin's items
+    chords); `slabs` are (usable length, usable width, qty or None, cost) in preference order. A bin's items
     are (part, tx, ty, rotation): slab point = rotate(part point) + (tx, ty), in usable-area mm.
     """
     deadline = time.monotonic() + max(0.0, time_limit_s)
-    cell = max(MIN_CELL_MM, math.sqrt(max(u[0] * u[1] for u in sheets) / TARGET_CELLS))
+    cell = max(MIN_CELL_MM, math.sqrt(max(u[0] * u[1] for u in slabs) / TARGET_CELLS))
     cache: dict[str, list[_Shape]] = {}
     shapes: list[list[_Shape]] = []
     for k, pts in enumerate(outlines):
@@ -266,19 +266,19 @@ def nest_outlines(outlines: Sequence[list[tuple[float, float]]], areas: Sequence
             # Quarter turns are rasterised; the half turns are those rasters flipped.
             quarter = [_shape(pts, rot, kerf / 2 + tolerance, cell) for rot in ((0, 90) if can_rotate[k] else (0,))]
             opts: list[_Shape] = []
-            for sh in quarter + ([q.turned(cell) for q in quarter] if can_rotate[k] else []):
+            for shape in quarter + ([raster.turned(cell) for raster in quarter] if can_rotate[k] else []):
                 # A rectangle turned 180 degrees is the same raster: trying it again is wasted work.
-                if not any((o.mw, o.mh, o.rects) == (sh.mw, sh.mh, sh.rects) for o in opts):
-                    opts.append(sh)
+                if not any((known.mw, known.mh, known.rects) == (shape.mw, shape.mh, shape.rects) for known in opts):
+                    opts.append(shape)
             cache[key] = opts
         shapes.append(cache[key])
     # The grid starts half a kerf before the usable area and ends half a kerf after it.
-    grids = [(math.floor((u[0] + kerf) / cell + _EPS), math.floor((u[1] + kerf) / cell + _EPS)) for u in sheets]
+    grids = [(math.floor((u[0] + kerf) / cell + _EPS), math.floor((u[1] + kerf) / cell + _EPS)) for u in slabs]
     best: tuple[tuple[float, int, int], list[OutlineBin]] | None = None
 
     def fill(order: list[int], turns: list[int | None]) -> tuple[tuple[float, int, int], list[OutlineBin]] | None:
         bins: list[OutlineBin] = []
-        used = [0] * len(sheets)
+        used = [0] * len(slabs)
         for it in order:
             if best is not None and time.monotonic() >= deadline:
                 return None  # out of time: the best layout so far stands
@@ -287,19 +287,19 @@ def nest_outlines(outlines: Sequence[list[tuple[float, float]]], areas: Sequence
             target: OutlineBin | None = None
             spot: tuple[int, int, int, _Shape] | None = None
             for opts in ([options, shapes[it]] if turns[it] is not None else [options]):
-                for b in bins:
-                    spot = _best(b, opts)
+                for open_bin in bins:
+                    spot = _best(open_bin, opts)
                     if spot is not None:
-                        target = b
+                        target = open_bin
                         break
                 if target is None:
-                    for s, (_, _, qty, _) in enumerate(sheets):
-                        if qty is not None and used[s] >= qty:
+                    for slab, (_, _, qty, _) in enumerate(slabs):
+                        if qty is not None and used[slab] >= qty:
                             continue
-                        trial = OutlineBin(s, *grids[s])
+                        trial = OutlineBin(slab, *grids[slab])
                         spot = _best(trial, opts)
                         if spot is not None:
-                            used[s] += 1
+                            used[slab] += 1
                             target = trial
                             bins.append(trial)
                             break
@@ -307,13 +307,13 @@ def nest_outlines(outlines: Sequence[list[tuple[float, float]]], areas: Sequence
                     break
             if target is None or spot is None:
                 return None
-            _, i, j, sh = spot
-            target.place(sh, i, j)
-            target.items.append((it, i * cell - kerf / 2 - sh.ox, j * cell - kerf / 2 - sh.oy, sh.rot))
+            _, i, j, shape = spot
+            target.place(shape, i, j)
+            target.items.append((it, i * cell - kerf / 2 - shape.ox, j * cell - kerf / 2 - shape.oy, shape.rot))
         # Fewest (cheapest) slabs, then the last slab used the least far along its length (the larger offcut).
         last = bins[-1].grid.any(axis=0)
         reach = int(len(last) - last[::-1].argmax()) if last.any() else 0
-        return (round(sum(sheets[b.sheet][3] for b in bins), 6), len(bins), reach), bins
+        return (round(sum(slabs[done.slab][3] for done in bins), 6), len(bins), reach), bins
 
     n = len(outlines)
     by_area = sorted(range(n), key=lambda i: (-areas[i], i))
@@ -323,11 +323,11 @@ def nest_outlines(outlines: Sequence[list[tuple[float, float]]], areas: Sequence
     starts = [(by_area, greedy), (by_side, greedy), (by_area, as_drawn), (by_side, as_drawn)]
     best_start: tuple[list[int], list[int | None]] = starts[0]
     rng = random.Random(seed)
-    for p in range(MAX_PASSES):
-        if p >= len(starts) and (best is None or time.monotonic() >= deadline):
+    for attempt in range(MAX_PASSES):
+        if attempt >= len(starts) and (best is None or time.monotonic() >= deadline):
             break
-        if p < len(starts):
-            order, turns = starts[p]
+        if attempt < len(starts):
+            order, turns = starts[attempt]
         else:  # seeded moves from the best so far: swap two parts, or ask one part for another rotation
             order, turns = list(best_start[0]), list(best_start[1])
             for _ in range(1 + rng.randrange(2)):
@@ -344,15 +344,15 @@ def nest_outlines(outlines: Sequence[list[tuple[float, float]]], areas: Sequence
     return (best[1], cell) if best is not None else None
 
 
-def _best(b: OutlineBin, options: list[_Shape]) -> tuple[int, int, int, _Shape] | None:
+def _best(open_bin: OutlineBin, options: list[_Shape]) -> tuple[int, int, int, _Shape] | None:
     """The rotation and grid spot that ends furthest left (then lowest) in this bin, or None."""
     best: tuple[int, int, int, _Shape] | None = None
-    for sh in options:
-        spot = b.best_spot(sh)
+    for shape in options:
+        spot = open_bin.best_spot(shape)
         if spot is None:
             continue
         i, j = spot
-        reach = i + sh.mw
+        reach = i + shape.mw
         if best is None or (reach, j) < (best[0], best[2]):
-            best = (reach, i, j, sh)
+            best = (reach, i, j, shape)
     return best
