@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import atexit
 import base64
-import contextlib
 import datetime as dt
 import functools
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote_to_bytes, urlsplit
 from urllib.request import url2pathname
@@ -117,35 +115,17 @@ def _render(job: JobSpec, summary: Summary, svgs: dict[str, bytes], *, issued: d
     from weasyprint import HTML
 
     res = resources or _shared()
-    q = summary.quote
-    if q is None and job.pricing is not None:
+    quote = summary.quote
+    if quote is None and job.pricing is not None:
         from engine.pricing import quote as make_quote
 
-        q = make_quote(job, summary)
+        quote = make_quote(job, summary)
     day = issued or dt.date.today()
-    html_text = build_html(job, summary, svgs, day, q)
+    html_text = build_html(job, summary, svgs, day, quote)
     page = job.options.outputs.pdf.page if job.options.outputs.pdf else "A3"
     doc = HTML(string=html_text, base_url=ASSETS.as_uri() + "/", url_fetcher=res.fetcher)
-    with _font_timestamp(day):
-        return doc.write_pdf(stylesheets=[res.css, res.page_css[page]], font_config=res.font_config,
-                             pdf_identifier=f"studio-{job.job.id}".encode()[:64])
-
-
-@contextlib.contextmanager
-def _font_timestamp(day: dt.date) -> Iterator[None]:
-    """Stamp subsetted fonts with the issue date instead of the clock.
-
-    fontTools rewrites a font's `head.modified` with the current time when WeasyPrint saves a subset (unless
-    SOURCE_DATE_EPOCH is set, and the engine reads no environment), which alone makes two renders of the
-    same job differ. The stage runs one render at a time per process, so swapping the function is safe.
-    """
-    from fontTools.misc.timeTools import epoch_diff
-    from fontTools.ttLib.tables import _h_e_a_d
-
-    stamp = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()) - epoch_diff
-    saved = _h_e_a_d.timestampNow
-    _h_e_a_d.timestampNow = lambda: stamp
-    try:
-        yield
-    finally:
-        _h_e_a_d.timestampNow = saved
+    # Byte-identical for the same job and day: no clock in the file. WeasyPrint subsets fonts with HarfBuzz
+    # (libharfbuzz-subset), which keeps each font's head.modified; only its deprecated fontTools fallback
+    # stamps the clock there (tests/unit/test_pdf.py renders in two processes a second apart to catch that).
+    return doc.write_pdf(stylesheets=[res.css, res.page_css[page]], font_config=res.font_config,
+                         pdf_identifier=f"studio-{job.job.id}".encode()[:64])
