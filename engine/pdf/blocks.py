@@ -31,7 +31,7 @@ class SheetContext:
         self.page = PAGES[job.options.outputs.pdf.page if job.options.outputs.pdf else "A3"]
         self.numbers = Numbers(job.job.locale)
         self.lengths = Lengths(job.units, self.numbers)
-        self.pieces_mm = {p.id: p for p in self.mm.pieces}
+        self.pieces_mm = {piece.id: piece for piece in self.mm.pieces}
 
     def area(self, m2: float) -> str:
         return self.numbers.number(m2, 3) + " m²"
@@ -65,7 +65,7 @@ def warnings_box(findings: list[Finding], limit: int) -> str:
 
 
 def edge_text(by_profile: dict[str, float], doc: SheetContext) -> str:
-    return ", ".join(f"{p} {doc.metres(v)}" for p, v in by_profile.items() if v > 0) or "—"
+    return ", ".join(f"{profile} {doc.metres(metres)}" for profile, metres in by_profile.items() if metres > 0) or "—"
 
 
 def cutout_text(by_type: dict[str, int]) -> str:
@@ -73,9 +73,9 @@ def cutout_text(by_type: dict[str, int]) -> str:
 
 
 
-def content(p: PageGeometry, inner: str) -> str:
-    return (f'<div class="content" style="left:{number(INSET)}mm;top:{number(INSET)}mm;width:{number(p.inner_w)}mm;'
-            f'height:{number(p.content_h)}mm">{inner}</div>')
+def content(page: PageGeometry, inner: str) -> str:
+    return (f'<div class="content" style="left:{number(INSET)}mm;top:{number(INSET)}mm;width:{number(page.inner_w)}mm;'
+            f'height:{number(page.content_h)}mm">{inner}</div>')
 
 
 def box(left: float, top: float, w: float, h: float, inner: str, cls: str = "band") -> str:

@@ -39,10 +39,10 @@ SCALES = (1, 2, 5, 10, 15, 20, 25, 50, 100, 200, 500, 1000)
 HEAD_H = 9.0  # the sheet heading line above drawings and tables
 
 
-def page_css(p: PageGeometry) -> str:
-    return (f"@page {{ size: {p.name} landscape; margin: {p.margin}mm; }}\n"
-            f"html {{ font-size: {p.font_pt}pt; }}\n"
-            f".sheet {{ width: {p.width}mm; height: {p.height}mm; }}\n"
+def page_css(page: PageGeometry) -> str:
+    return (f"@page {{ size: {page.name} landscape; margin: {page.margin}mm; }}\n"
+            f"html {{ font-size: {page.font_pt}pt; }}\n"
+            f".sheet {{ width: {page.width}mm; height: {page.height}mm; }}\n"
 
-            f".list td, .list th, .panel td, .panel th {{ height: {p.row_mm - 1.2:.2f}mm; }}\n")
+            f".list td, .list th, .panel td, .panel th {{ height: {page.row_mm - 1.2:.2f}mm; }}\n")
 

@@ -27,8 +27,8 @@ def _piece_blocks(doc: SheetContext, index: int, budget: int) -> tuple[str, str,
     kinds: list[str] = []
     try:
         outline = geometry.outline(piece)
-        kinds = sorted({s.kind for s in outline.spans}, key=edge_order)
-        if any(s.groove is not None for s in outline.spans):
+        kinds = sorted({span.kind for span in outline.spans}, key=edge_order)
+        if any(span.groove is not None for span in outline.spans):
             kinds.append("drip_groove")
     except geometry.GeometryError:
         pass
@@ -76,49 +76,49 @@ def _piece_blocks(doc: SheetContext, index: int, budget: int) -> tuple[str, str,
 
 def piece_sheet(doc: SheetContext, index: int, svgs: dict[str, bytes]) -> DrawingSheet:
     """Drawing plus tables; the tables go beside the drawing or under it, whichever leaves the larger scale."""
-    p, piece = doc.page, doc.mm.pieces[index]
-    side_w = p.panel_w
-    bottom_h = BOTTOM_PANEL_H[p.name]
-    side_room = (p.inner_w - side_w - 6, p.content_h - HEAD_H)
-    bottom_room = (p.inner_w, p.content_h - HEAD_H - bottom_h - 3)
+    page, piece = doc.page, doc.mm.pieces[index]
+    side_w = page.panel_w
+    bottom_h = BOTTOM_PANEL_H[page.name]
+    side_room = (page.inner_w - side_w - 6, page.content_h - HEAD_H)
+    bottom_room = (page.inner_w, page.content_h - HEAD_H - bottom_h - 3)
     best = None
     for layout, (rw, rh) in (("side", side_room), ("bottom", bottom_room)):
         try:
-            svg, w, h, n = piece_drawing(piece, doc.lengths, rw, rh)
+            svg, w, h, denominator = piece_drawing(piece, doc.lengths, rw, rh)
         except Exception:  # a piece the geometry cannot build: the CAD preview if there is one, else say so
             best = None
             break
-        if best is None or n < best[4]:
-            best = (layout, svg, w, h, n)
+        if best is None or denominator < best[4]:
+            best = (layout, svg, w, h, denominator)
     layout = best[0] if best else "side"
     rw, rh = side_room if layout == "side" else bottom_room
     if best:
-        _, svg, w, h, n = best
+        _, svg, w, h, denominator = best
         drawing = drawing_div(svg, w, h, 0, HEAD_H, rw, rh)
-        scale_note = f"Scale 1:{n} on {p.name}"
+        scale_note = f"Scale 1:{denominator} on {page.name}"
     else:
         drawing = foreign_or_missing(svgs.get(f"piece-{_file_stem(piece.id)}.svg"), 0, HEAD_H, rw, rh)
         scale_note = "Not to scale"
     if layout == "side":
-        b1, b2, b3 = _piece_blocks(doc, index, max(4, (p.panel_rows - 14) // 2))
-        panel = box(p.inner_w - side_w, HEAD_H, side_w, p.content_h - HEAD_H, b1 + b2 + b3, cls="panel")
+        b1, b2, b3 = _piece_blocks(doc, index, max(4, (page.panel_rows - 14) // 2))
+        panel = box(page.inner_w - side_w, HEAD_H, side_w, page.content_h - HEAD_H, b1 + b2 + b3, cls="panel")
     else:
-        col_w = (p.inner_w - 10) / 3
-        budget = int((bottom_h - 8) / p.row_mm) - 1
+        col_w = (page.inner_w - 10) / 3
+        budget = int((bottom_h - 8) / page.row_mm) - 1
         b1, b2, b3 = _piece_blocks(doc, index, budget)
-        top = p.content_h - bottom_h
+        top = page.content_h - bottom_h
         panel = "".join(box(i * (col_w + 5), top, col_w, bottom_h, b, cls="panel") for i, b in enumerate((b1, b2, b3)))
     label = f"<span class=\"sub\">{escape(piece.label)}</span>" if piece.label else ""
     qty = f"<span class=\"sub\">× {piece.qty}</span>" if piece.qty > 1 else ""
     head = f"<h1>Piece {escape(piece.id)}{label}{qty}<span class=\"scale\">{escape(scale_note)}</span></h1>"
-    return DrawingSheet(f"Piece {piece.id}", content(p, head + drawing + panel))
+    return DrawingSheet(f"Piece {piece.id}", content(page, head + drawing + panel))
 
 
 def _profiles_for(piece: Piece, kind: str) -> str:
     if kind != "finished":
         return ""
     try:
-        profiles = sorted({s.profile or "unspecified" for s in geometry.outline(piece).spans if s.kind == "finished"})
+        profiles = sorted({span.profile or "unspecified" for span in geometry.outline(piece).spans if span.kind == "finished"})
     except geometry.GeometryError:
         return ""
     return f" ({', '.join(profiles)})" if profiles else ""
@@ -132,16 +132,16 @@ def _edge_rows(piece: Piece, doc: SheetContext) -> list[list[str]]:
         return []
     rows = []
     for i, name in enumerate(outline.edge_names):
-        spans = [s for s in outline.spans if s.edge == i]
+        spans = [span for span in outline.spans if span.edge == i]
         kinds = []
-        for s in spans:
-            word = _label(s.kind).lower()
+        for span in spans:
+            word = _label(span.kind).lower()
             if not kinds or kinds[-1][0] != word:
-                kinds.append([word, s.seg.length(), s.profile])
+                kinds.append([word, span.seg.length(), span.profile])
             else:
-                kinds[-1][1] += s.seg.length()
+                kinds[-1][1] += span.seg.length()
         kind_text = kinds[0][0] if len(kinds) == 1 else " + ".join(f"{k} {doc.lengths(v)}" for k, v, _ in kinds)
-        profiles = sorted({s.profile for s in spans if s.kind == "finished" and s.profile})
+        profiles = sorted({span.profile for span in spans if span.kind == "finished" and span.profile})
         groove = edges[i].drip_groove if edges[i] else None
         groove_text = (f"{doc.lengths(groove.width)}×{doc.lengths(groove.depth)} at {doc.lengths(groove.offset)}" if groove else "")
         rows.append([escape(name), doc.lengths(outline.edge_lengths[i]), escape(kind_text), escape(", ".join(profiles)), escape(groove_text)])

@@ -11,10 +11,10 @@ from engine.pdf.slab_view import fit_foreign_svg, slab_drawing
 
 def slab_sheet(doc: SheetContext, layout: SlabLayout, svgs: dict[str, bytes]) -> DrawingSheet:
     """The slab drawing (the CAD stage's SVG, or drawn here), with placements and remnants beside or under it."""
-    p = doc.page
-    side_w, bottom_h = p.panel_w, BOTTOM_PANEL_H[p.name]
-    rooms = {"side": (p.inner_w - side_w - 6, p.content_h - HEAD_H),
-             "bottom": (p.inner_w, p.content_h - HEAD_H - bottom_h - 3)}
+    page = doc.page
+    side_w, bottom_h = page.panel_w, BOTTOM_PANEL_H[page.name]
+    rooms = {"side": (page.inner_w - side_w - 6, page.content_h - HEAD_H),
+             "bottom": (page.inner_w, page.content_h - HEAD_H - bottom_h - 3)}
     foreign = svgs.get(f"slab-{layout.index}.svg")
     options: list[tuple[float, str, str, str]] = []  # (drawing area, layout, html, scale note)
     for name, (rw, rh) in rooms.items():
@@ -26,21 +26,21 @@ def slab_sheet(doc: SheetContext, layout: SlabLayout, svgs: dict[str, bytes]) ->
             except Exception:
                 pass
         try:
-            svg, w, h, n = slab_drawing(layout, doc.pieces_mm, doc.lengths, doc.mm.options.slab_margin, rw, rh)
-            options.append((1.0 / n, name, drawing_div(svg, w, h, 0, HEAD_H, rw, rh), f"Scale 1:{n} on {p.name}"))
+            svg, w, h, denominator = slab_drawing(layout, doc.pieces_mm, doc.lengths, doc.mm.options.slab_margin, rw, rh)
+            options.append((1.0 / denominator, name, drawing_div(svg, w, h, 0, HEAD_H, rw, rh), f"Scale 1:{denominator} on {page.name}"))
         except Exception:
             options.append((0.0, name, foreign_or_missing(None, 0, HEAD_H, rw, rh), ""))
-    _, which, drawing, scale_note = max(options, key=lambda o: (o[0], o[1] == "side"))
-    o = doc.mm.options
+    _, which, drawing, scale_note = max(options, key=lambda option: (option[0], option[1] == "side"))
+    job_options = doc.mm.options
     data = [
         ("Stock", escape(f"{layout.slab_id} ({layout.kind})")),
         ("Size", f"{doc.lengths(layout.length_mm)} × {doc.lengths(layout.width_mm)} {doc.job.units}"),
-        ("Kerf / margin", f"{doc.lengths.with_unit(o.kerf)} / {doc.lengths.with_unit(o.slab_margin)}"),
+        ("Kerf / margin", f"{doc.lengths.with_unit(job_options.kerf)} / {doc.lengths.with_unit(job_options.slab_margin)}"),
         ("Pieces", str(len(layout.placements))),
         ("Used area", doc.area(layout.used_area_m2)),
         ("Yield", f"<b>{doc.numbers.number(layout.yield_pct, 1)} %</b>"),
     ]
-    budget = (p.panel_rows - len(data) - 10) if which == "side" else int((bottom_h - 8) / p.row_mm) - 1
+    budget = (page.panel_rows - len(data) - 10) if which == "side" else int((bottom_h - 8) / page.row_mm) - 1
     rows = [[f"<b>{escape(pl.piece)}</b>", str(pl.copy), doc.lengths(pl.x_mm), doc.lengths(pl.y_mm), f"{pl.rotation_deg:g}°"]
             for pl in layout.placements]
     shown = rows[: max(1, budget - (len(layout.remnants) + 3 if which == "side" else 0))]
@@ -61,13 +61,13 @@ def slab_sheet(doc: SheetContext, layout: SlabLayout, svgs: dict[str, bytes]) ->
                  "wide; the margin is trimmed off every edge.</p>")
     first = f"<h2>Slab {layout.index}</h2>{kv(data)}"
     if which == "side":
-        panel = box(p.inner_w - side_w, HEAD_H, side_w, p.content_h - HEAD_H, first + placements + remnants, "panel")
+        panel = box(page.inner_w - side_w, HEAD_H, side_w, page.content_h - HEAD_H, first + placements + remnants, "panel")
     else:
-        col_w = (p.inner_w - 10) / 3
-        top = p.content_h - bottom_h
+        col_w = (page.inner_w - 10) / 3
+        top = page.content_h - bottom_h
         panel = "".join(box(i * (col_w + 5), top, col_w, bottom_h, b, "panel")
                         for i, b in enumerate((first, placements, remnants)))
     head = (f"<h1>Slab {layout.index}<span class=\"sub\">{escape(layout.slab_id)}, {len(layout.placements)} piece{'s' if len(layout.placements) != 1 else ''}, "
             f"yield {doc.numbers.number(layout.yield_pct, 1)} %</span><span class=\"scale\">{escape(scale_note)}</span></h1>")
-    return DrawingSheet(f"Slab {layout.index} layout", content(p, head + drawing + panel))
+    return DrawingSheet(f"Slab {layout.index} layout", content(page, head + drawing + panel))
 
