@@ -4,7 +4,9 @@
     .venv/bin/python -m bench.pdf --rounds 1 --profile   # and a pyinstrument profile of today's 60-piece render
 
 Each round renders every job with both renderers, alternating which goes first, in this one warm process.
-Reports the best and median time per job and renderer, today / baseline, pages, whether every page's extracted
+Times are CPU seconds of this process (time.process_time): on the shared 2-core machine wall time swings 3x
+from one render to the next with the other sessions' load, CPU time much less. Reports the best and median per
+job and renderer, today / baseline, pages, whether every page's extracted
 text is identical, and the largest pixel difference of any page at 50 dpi (see bench/pdf/compare.py).
 """
 
@@ -40,13 +42,13 @@ def main() -> None:
         order = list(render.items()) if round_no % 2 == 0 else list(reversed(render.items()))
         for job, (spec, summary, svgs) in work.items():
             for who, fn in order:
-                start = time.perf_counter()
+                start = time.process_time()
                 fn(spec, summary, svgs, issued=ISSUED)
-                times[job, who].append(time.perf_counter() - start)
+                times[job, who].append(time.process_time() - start)
     load = os.getloadavg()[0]
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, load (1 min) {load:.1f} at the end, {args.rounds} rounds")
-    print("| job | baseline ms (best / median) | today ms (best / median) | today / baseline (best) | pages | "
+    print("| job | baseline CPU ms (best / median) | today CPU ms (best / median) | today / baseline (best) | pages | "
           "same text | worst page: pixels changed, mean diff |")
     print("|---|---:|---:|---:|---:|---|---|")
     for job in work:
