@@ -158,7 +158,7 @@ def test_url_fetcher_serves_assets_and_data_only():
     with pytest.raises(ValueError):
         pdf.url_fetcher("file:///etc/passwd")
     with pytest.raises(ValueError):
-        pdf.url_fetcher((pdf.ASSETS / "fonts" / ".." / ".." / "pdf.py").resolve().as_uri())
+        pdf.url_fetcher((pdf.ASSETS / "fonts" / ".." / ".." / "pdf" / "render.py").resolve().as_uri())
     font = pdf.url_fetcher((pdf.ASSETS / "fonts" / "DejaVuSans.ttf").as_uri())
     assert font.read(4) == b"\x00\x01\x00\x00"
     data = pdf.url_fetcher("data:image/svg+xml;base64,PHN2Zy8+")
