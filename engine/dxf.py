@@ -22,15 +22,11 @@ from shapely.geometry import LineString
 from shapely.ops import substring
 
 from engine import geometry as g
+from engine.drawing.palette import LAYER_COLOURS, POLISH_COLOUR
 from engine.model import Placement, SlabLayout
 from engine.spec import MM_PER_INCH, JobSpec, Piece, to_mm
 
 # AutoCAD colour index per default layer: cuts stand out, annotations are grey.
-LAYER_COLOURS = {
-    "OUTER_CUT": 7, "INNER_CUT": 1, "DRILL": 3, "SEAM": 6, "DRIP_GROOVE": 4,
-    "LABELS": 8, "DIMENSIONS": 8, "SLAB": 9,
-}
-POLISH_COLOUR = 5
 _BAD_LAYER_CHARS = re.compile(r'[<>/\\":;?*|=`,\s]+')
 
 Pt = tuple[float, float]

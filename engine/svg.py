@@ -12,31 +12,23 @@ from collections.abc import Callable
 import drawsvg as draw
 
 from engine import geometry as g
+from engine.drawing.palette import EDGE_STYLES, GROOVE, SCREEN_INK, SCREEN_STONE, edge_order
+from engine.drawing.svgpath import number, path_d
+from engine.drawing.units import Lengths
 from engine.dxf import drip_groove_lines, placement_transform, runs
 from engine.model import SlabLayout
-from engine.spec import MM_PER_INCH, JobSpec, Piece, to_mm
+from engine.spec import JobSpec, Piece, to_mm
 
-EDGE_COLOURS = {
-    "finished": "#1565c0", "wall": "#6d4c41", "seam": "#d81b60", "splash_base": "#8e24aa",
-    "appliance": "#ef6c00", "sawn": "#9e9e9e", "miter": "#2e7d32",
-}
-EDGE_LABELS = {
-    "finished": "Finished", "wall": "Wall", "seam": "Seam", "splash_base": "Splash",
-    "appliance": "Appliance", "sawn": "Sawn", "miter": "Miter",
-}
-STONE = "#ece7df"
-INK = "#212121"
-GROOVE = "#00838f"
+EDGE_COLOURS = {kind: style.screen for kind, style in EDGE_STYLES.items()}
+STONE, INK = SCREEN_STONE, SCREEN_INK
 FONT = "Helvetica, Arial, sans-serif"
 
 Pt = tuple[float, float]
 
 
 def _fmt(mm: float, units: str) -> str:
-    """A length in the job's units: '2900 mm', '36 1/4"' is overkill on a preview: '36.25"'."""
-    if units == "in":
-        return f'{mm / MM_PER_INCH:.2f}'.rstrip("0").rstrip(".") + '"'
-    return f"{mm:.0f} mm" if abs(mm - round(mm)) < 0.05 else f"{mm:.1f} mm"
+    """A length in the job's units with its unit: '2900 mm', '36.25"'."""
+    return Lengths(units).with_unit(mm)
 
 
 def _q(v: float) -> float:
@@ -46,27 +38,12 @@ def _q(v: float) -> float:
 
 def _c(x: float, y: float) -> str:
     """A world point as SVG coordinates (y negated)."""
-    return f"{_q(x):.2f},{_q(-y):.2f}"
+    return f"{number(x)},{number(-y)}"
 
 
 def _path(segs: list[g.Seg], closed: bool) -> str:
-    """SVG path data for segments; arcs stay arcs (sweep flips because y is negated)."""
-    if not segs:
-        return ""
-    x0, y0 = segs[0].start
-    parts = [f"M{_c(x0, y0)}"]
-    for s in segs:
-        x, y = s.end
-        if abs(s.bulge) < g.EPS or s.chord < g.EPS:
-            parts.append(f"L{_c(x, y)}")
-        else:
-            _, r = s.center_radius()
-            large = 1 if abs(s.angle) > math.pi else 0
-            sweep = 0 if s.bulge > 0 else 1  # CCW in y-up is clockwise on screen
-            parts.append(f"A{_q(r):.2f},{_q(r):.2f} 0 {large} {sweep} {_c(x, y)}")
-    if closed:
-        parts.append("Z")
-    return " ".join(parts)
+    """SVG path data for segments in world coordinates (y up on screen: negated)."""
+    return path_d(segs, lambda p: (p[0], -p[1]), 1.0, closed)
 
 
 def _moved(segs: list[g.Seg], tf: Callable[[Pt], Pt]) -> list[g.Seg]:
@@ -155,7 +132,7 @@ def piece_svg(job: JobSpec, piece_index: int) -> bytes:
     d_probe: set[tuple[str, str | None]] = set()
     for s in ol.spans:
         d_probe.add((s.kind, s.profile if s.kind == "finished" else None))
-    legend = sorted(d_probe, key=lambda kp: (list(EDGE_COLOURS).index(kp[0]) if kp[0] in EDGE_COLOURS else 99,
+    legend = sorted(d_probe, key=lambda kp: (edge_order(kp[0]),
                                              kp[1] or ""))
     if drip_groove_lines(ol):
         legend.append(("drip_groove", None))
@@ -177,7 +154,7 @@ def piece_svg(job: JobSpec, piece_index: int) -> bytes:
         dash = {"stroke_dasharray": f"{font * 0.3:.2f} {font * 0.15:.2f}"} if kind in ("seam", "drip_groove") else {}
         d.append(draw.Path(d=f"M{_c(x, y)} L{_c(x + font * 1.5, y)}", stroke=colour, stroke_width=_q(stroke * 3),
                            **dash))
-        name = "Drip groove" if kind == "drip_groove" else EDGE_LABELS.get(kind, kind)
+        name = "Drip groove" if kind == "drip_groove" else (EDGE_STYLES[kind].label if kind in EDGE_STYLES else kind)
         if profile:
             name += f" ({profile})"
         _text(d, name, x + font * 1.9, y, font * 0.9, anchor="start")

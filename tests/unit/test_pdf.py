@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
+import subprocess
+import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -108,9 +111,31 @@ def test_a4_and_a_priced_job_add_the_quote_page():
     assert "245,23 EUR" in quote_page
 
 
-def test_same_input_same_bytes():
-    job, summary, svgs = cad("island")
-    assert pdf.render_pdf(job, summary, svgs, issued=ISSUED) == pdf.render_pdf(job, summary, svgs, issued=ISSUED)
+_RENDER_ISLAND = """
+import datetime as dt, hashlib, sys
+from engine.cad import run_cad
+from engine.pdf import render_pdf
+from engine.spec import decode_job
+job = decode_job(open(sys.argv[1], "rb").read())
+result = run_cad(job)
+svgs = {a.name: a.data for a in result.artifacts if a.name.endswith(".svg")}
+print(hashlib.sha256(render_pdf(job, result.summary, svgs, issued=dt.date(2025, 1, 15))).hexdigest())
+"""
+
+
+def test_same_input_same_bytes_across_processes_and_seconds():
+    """Two processes, more than a second apart: a clock anywhere in the file (a font's head.modified, which
+    fontTools' subsetter stamps and HarfBuzz's does not; a creation date) would make the digests differ."""
+    root = Path(__file__).resolve().parents[2]
+
+    def digest() -> str:
+        done = subprocess.run([sys.executable, "-c", _RENDER_ISLAND, str(root / "examples" / "island.json")],
+                              cwd=root, capture_output=True, text=True, check=True, timeout=120)
+        return done.stdout.strip()
+
+    first = digest()
+    time.sleep(1.1)
+    assert digest() == first
 
 
 def test_missing_svgs_and_unbuildable_geometry_never_crash():
@@ -133,7 +158,7 @@ def test_url_fetcher_serves_assets_and_data_only():
     with pytest.raises(ValueError):
         pdf.url_fetcher("file:///etc/passwd")
     with pytest.raises(ValueError):
-        pdf.url_fetcher((pdf.ASSETS / "fonts" / ".." / ".." / "pdf.py").resolve().as_uri())
+        pdf.url_fetcher((pdf.ASSETS / "fonts" / ".." / ".." / "pdf" / "render.py").resolve().as_uri())
     font = pdf.url_fetcher((pdf.ASSETS / "fonts" / "DejaVuSans.ttf").as_uri())
     assert font.read(4) == b"\x00\x01\x00\x00"
     data = pdf.url_fetcher("data:image/svg+xml;base64,PHN2Zy8+")

@@ -1,4 +1,7 @@
-"""The PDF shop drawing set: cover with piece list, a sheet per piece, a sheet per slab, and the quote.
+"""Frozen copy of engine/pdf.py at 4dc515e (before the split and the issue-18 speed work), kept so the PDF
+benchmark and the visual regression test can render today's and the baseline side by side. Only ASSETS changed.
+
+The PDF shop drawing set: cover with piece list, a sheet per piece, a sheet per slab, and the quote.
 
 Sheets are fixed-size HTML blocks, one per page, so page n of m is known before WeasyPrint lays anything out.
 Piece sheets are drawn here from `engine.geometry`, at a standard scale (1:10, 1:20, ...) true to the printed
@@ -32,7 +35,7 @@ from engine import geometry as g
 from engine.model import Finding, PieceSummary, Quote, SlabLayout, Summary
 from engine.spec import MM_PER_INCH, JobSpec, Piece, to_mm
 
-ASSETS = Path(__file__).resolve().parent / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "engine" / "assets"
 REVISION = "A"
 FONT = "Studio Sans"  # the @font-face family in assets/shop.css (DejaVu Sans, shipped with the project)
 

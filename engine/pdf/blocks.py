@@ -1,0 +1,101 @@
+"""What every sheet is built from: the render's context, the sheet itself, tables, boxes, warning lists."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from engine.drawing.svgpath import number
+from engine.drawing.units import Lengths, Numbers
+from engine.model import Finding, Summary
+from engine.pdf.marks import escape, image
+from engine.pdf.page import INSET, PAGES, PageGeometry
+from engine.pdf.slab_view import fit_foreign_svg
+from engine.spec import JobSpec, to_mm
+
+
+@dataclass
+class DrawingSheet:
+    title: str
+    body: str
+
+
+class SheetContext:
+    """Everything one render needs: the job in mm, formatters, page geometry."""
+
+    def __init__(self, job: JobSpec, summary: Summary, issued: dt.date) -> None:
+        self.job = job
+        self.mm = to_mm(job)
+        self.summary = summary
+        self.issued = issued
+        self.page = PAGES[job.options.outputs.pdf.page if job.options.outputs.pdf else "A3"]
+        self.numbers = Numbers(job.job.locale)
+        self.lengths = Lengths(job.units, self.numbers)
+        self.pieces_mm = {piece.id: piece for piece in self.mm.pieces}
+
+    def area(self, m2: float) -> str:
+        return self.numbers.number(m2, 3) + " m²"
+
+    def metres(self, m: float) -> str:
+        return self.numbers.number(m, 2) + " m"
+
+
+def rows_table(headers: list[tuple[str, str]], rows: list[list[str]], cls: str = "list", widths: list[str] | None = None,
+                total: list[str] | None = None) -> str:
+    """A table; headers are (label, css class) and every cell is already escaped."""
+    cols = "".join(f'<col style="width:{w}">' for w in widths) if widths else ""
+    head = "".join(f'<th class="{c}">{h}</th>' for h, c in headers)
+    body = "".join("<tr>" + "".join(f'<td class="{headers[i][1]}">{v}</td>' for i, v in enumerate(r)) + "</tr>"
+                   for r in rows)
+    foot = ("<tr class=\"total\">" + "".join(f'<td class="{headers[i][1]}">{v}</td>' for i, v in enumerate(total))
+            + "</tr>") if total else ""
+    return f'<table class="{cls}"><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{body}{foot}</tbody></table>'
+
+
+def kv(rows: list[tuple[str, str]]) -> str:
+    return '<table class="kv">' + "".join(f"<tr><td>{escape(k)}</td><td>{v}</td></tr>" for k, v in rows) + "</table>"
+
+
+def warnings_box(findings: list[Finding], limit: int) -> str:
+    if not findings:
+        return '<p class="ok">No warnings.</p>'
+    items = "".join(f"<p><b>{escape(f.code)}</b> {escape(f.path)}: {escape(f.message)}</p>" for f in findings[:limit])
+    more = f'<p class="more">… and {len(findings) - limit} more (see the piece sheets)</p>' if len(findings) > limit else ""
+    return f'<div class="warn">{items}{more}</div>'
+
+
+def edge_text(by_profile: dict[str, float], doc: SheetContext) -> str:
+    return ", ".join(f"{profile} {doc.metres(metres)}" for profile, metres in by_profile.items() if metres > 0) or "—"
+
+
+def cutout_text(by_type: dict[str, int]) -> str:
+    return ", ".join(f"{n}× {t.replace('_', ' ')}" for t, n in by_type.items()) or "—"
+
+
+
+def content(page: PageGeometry, inner: str) -> str:
+    return (f'<div class="content" style="left:{number(INSET)}mm;top:{number(INSET)}mm;width:{number(page.inner_w)}mm;'
+            f'height:{number(page.content_h)}mm">{inner}</div>')
+
+
+def box(left: float, top: float, w: float, h: float, inner: str, cls: str = "band") -> str:
+    return f'<div class="{cls}" style="left:{number(left)}mm;top:{number(top)}mm;width:{number(w)}mm;height:{number(h)}mm">{inner}</div>'
+
+
+
+def drawing_div(svg: str, w: float, h: float, left: float, top: float, room_w: float, room_h: float) -> str:
+    return box(left + (room_w - w) / 2, top + (room_h - h) / 2, w, h, image(svg, w, h), cls="drawing")
+
+
+
+def foreign_or_missing(data: bytes | None, left: float, top: float, room_w: float, room_h: float) -> str:
+    if data:
+        try:
+            fixed, w, h = fit_foreign_svg(data, room_w, room_h)
+            return (f'<div class="drawing" style="left:{number(left + (room_w - w) / 2)}mm;'
+                    f'top:{number(top + (room_h - h) / 2)}mm">{image(fixed, w, h)}</div>')
+        except Exception:
+            pass
+    return (f'<div class="na" style="left:{number(left)}mm;top:{number(top)}mm;width:{number(room_w)}mm;height:{number(room_h)}mm;'
+            f'line-height:{number(room_h)}mm">drawing not available</div>')
+

@@ -1,0 +1,162 @@
+"""The cover (job, totals, warnings, the piece list continued on more sheets), the quote, the title block."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from engine.drawing.svgpath import number
+from engine.model import PieceSummary, Quote, Summary
+from engine.pdf.blocks import DrawingSheet, SheetContext, box, content, cutout_text, edge_text, kv, rows_table, warnings_box
+from engine.pdf.marks import escape
+from engine.pdf.page import HEAD_H, PAGES, PageGeometry
+from engine.spec import JobSpec
+
+REVISION = "A"
+
+
+def piece_row(ps: PieceSummary, doc: SheetContext) -> list[str]:
+    size = f"{doc.lengths(ps.length_mm)} × {doc.lengths(ps.depth_mm)}"
+    return [f"<b>{escape(ps.id)}</b>", escape(ps.label or ""), escape(ps.type.replace("_", " ")), size, str(ps.qty),
+            doc.numbers.number(ps.area_gross_m2, 3), doc.numbers.number(ps.area_gross_m2 * ps.qty, 3),
+            escape(edge_text(ps.finished_edge_by_profile_m, doc)), escape(cutout_text(ps.cutouts.by_type))]
+
+
+PIECE_LIST_HEAD = [("Piece", ""), ("Label", ""), ("Type", ""), ("Size L × D", "num"), ("Qty", "num"),
+                   ("Area m² each", "num"), ("Area m² total", "num"), ("Finished edge (per piece)", ""),
+                   ("Cutouts (per piece)", "")]
+PIECE_LIST_WIDTHS = ["6%", "17%", "9%", "10%", "4%", "8%", "8%", "19%", "19%"]
+
+
+def piece_list_chunks(n_pieces: int, page: PageGeometry) -> list[tuple[int, int]]:
+    """Row ranges of the piece list: the cover takes `first_rows`, each continuation sheet `more_rows`."""
+    chunks = [(0, min(n_pieces, page.first_rows))]
+    start = chunks[0][1]
+    while start < n_pieces:
+        chunks.append((start, min(n_pieces, start + page.more_rows)))
+        start = chunks[-1][1]
+    return chunks
+
+
+def expected_pages(job: JobSpec, summary: Summary, priced: bool) -> int:
+    """How many pages render_pdf makes: piece-list sheets, one per piece, one per slab, the quote."""
+    page = PAGES[job.options.outputs.pdf.page if job.options.outputs.pdf else "A3"]
+    slabs = len(summary.slabs.layouts) if summary.slabs else 0
+    return len(piece_list_chunks(len(job.pieces), page)) + len(job.pieces) + slabs + (1 if priced else 0)
+
+
+
+def cover_sheets(doc: SheetContext, contents: list[str]) -> list[DrawingSheet]:
+    summary, job, page = doc.summary, doc.job, doc.page
+    slabs = summary.slabs
+    totals = [
+        ("Pieces", f"{len(summary.pieces)} ({sum(x.qty for x in summary.pieces)} with copies)"),
+        ("Gross area", f"<b>{doc.area(summary.area_gross_m2)}</b> ({doc.numbers.number(summary.area_gross_sqft, 2)} ft²)"),
+        ("Net area", f"{doc.area(summary.area_net_m2)} ({doc.numbers.number(summary.area_net_sqft, 2)} ft²)"),
+        ("Finished edge", f"{doc.metres(summary.finished_edge_m)} ({doc.numbers.number(summary.finished_edge_ft, 2)} ft)"),
+        ("By profile", escape(edge_text(summary.finished_edge_by_profile_m, doc))),
+        ("Cutouts", f"{summary.cutouts.total}: {escape(cutout_text(summary.cutouts.by_type))}"),
+        ("Weight", f"{doc.numbers.number(summary.weight_kg, 1)} kg"),
+        ("Slabs", (f"{slabs.used} used (area bound {slabs.area_bound}), yield {doc.numbers.number(slabs.yield_pct, 1)} %"
+                   if slabs else "not nested")),
+    ]
+    o = job.options
+    info = [
+        ("Job", f"<b>{escape(job.job.id)}</b>"), ("Name", escape(job.job.name)),
+        ("Customer", escape(job.job.customer or "—")), ("Site", escape(job.job.site or "—")),
+        ("Material", escape(f"{job.material.name} ({job.material.type})")),
+        ("Thickness / finish", escape(f"{doc.lengths.with_unit(doc.mm.material.thickness)} / {job.material.finish or '—'}")),
+        ("Process", escape(f"{o.cutting_process.replace('_', ' ')}, kerf {doc.lengths.with_unit(doc.mm.options.kerf)}")),
+        ("Stock", escape(", ".join(f"{x.id} {doc.lengths(x.length)}×{doc.lengths(x.width)}" for x in doc.mm.slab_stock[:4]))),
+    ]
+    findings = [*summary.errors, *summary.warnings]
+    band_h = 60.0 if page.name == "A3" else 52.0
+    col_w = (page.inner_w - 10) / 3
+    sheet_list = '<p class="note">' + " · ".join(escape(c) for c in contents[:40]) + (" …" if len(contents) > 40 else "") + "</p>"
+    band = (box(0, HEAD_H, col_w, band_h, f"<h2>Job</h2>{kv(info)}")
+            + box(col_w + 5, HEAD_H, col_w, band_h, f"<h2>Totals</h2>{kv(totals)}")
+            + box(2 * col_w + 10, HEAD_H, col_w, band_h,
+                   f"<h2>Warnings</h2>{warnings_box(findings, 5 if page.name == 'A3' else 3)}"
+                   f"<h2>Sheets</h2>{sheet_list}"))
+    chunks = piece_list_chunks(len(summary.pieces), page)
+    sheets = []
+    for i, (a, b) in enumerate(chunks):
+        rows = [piece_row(ps, doc) for ps in summary.pieces[a:b]]
+        last = b == len(summary.pieces)
+        total = (["<b>Total</b>", "", "", "", str(sum(x.qty for x in summary.pieces)), "", doc.numbers.number(summary.area_gross_m2, 3),
+                  escape(edge_text(summary.finished_edge_by_profile_m, doc)), escape(cutout_text(summary.cutouts.by_type))]
+                 if last else None)
+        table = rows_table(PIECE_LIST_HEAD, rows, widths=PIECE_LIST_WIDTHS, total=total)
+        heading = f"Piece list ({a + 1}–{b} of {len(summary.pieces)})" if len(chunks) > 1 else "Piece list"
+        top = HEAD_H + band_h + 4 if i == 0 else HEAD_H
+        title = (f"<h1>{escape(job.job.name)}<span class=\"sub\">Shop drawing set, job {escape(job.job.id)}</span></h1>"
+                 if i == 0 else "<h1>Piece list<span class=\"sub\">continued</span></h1>")
+        inner = title + (band if i == 0 else "") + box(0, top, page.inner_w, page.content_h - top, f"<h2>{heading}</h2>{table}")
+        sheets.append(DrawingSheet("Job summary and piece list" if i == 0 else "Piece list, continued", content(page, inner)))
+    return sheets
+
+
+
+def quote_sheet(doc: SheetContext, quote: Quote) -> DrawingSheet:
+    page, numbers = doc.page, doc.numbers
+    rows = []
+    for line in quote.lines:
+        qty = Decimal(line.quantity)
+        places = 0 if qty == qty.to_integral_value() else (2 if line.unit == "m" else 3)
+        rows.append([escape(line.description), numbers.number(qty, places), escape(line.unit), numbers.money(line.unit_price, quote.currency),
+                     numbers.money(line.amount, quote.currency)])
+    rate_text = numbers.trim(float(Decimal(quote.vat_rate) * 100), 2)
+    head = [("Item", ""), ("Quantity", "num"), ("Unit", ""), ("Unit price", "num"), ("Amount", "num")]
+    foot = ("<tr class=\"sub\"><td></td><td></td><td></td><td class=\"num\">Net</td>"
+            f"<td class=\"num\">{numbers.money(quote.net, quote.currency)}</td></tr>"
+            f"<tr class=\"sub\"><td></td><td></td><td></td><td class=\"num\">VAT {rate_text} %</td>"
+            f"<td class=\"num\">{numbers.money(quote.vat, quote.currency)}</td></tr>"
+            f"<tr class=\"total\"><td>Total</td><td></td><td></td><td class=\"num\">{escape(quote.currency)}</td>"
+            f"<td class=\"num\">{numbers.money(quote.total, quote.currency)}</td></tr>")
+    table = rows_table(head, rows, widths=["46%", "13%", "8%", "16%", "17%"]).replace("</tbody>", foot + "</tbody>")
+    included = doc.job.pricing is not None and doc.job.pricing.prices_include_vat
+    note = ("Unit prices include VAT; net and VAT are worked back from the total. " if included else
+            "Unit prices are net of VAT. ") + ("Areas are gross (cutouts included), over all pieces and copies; "
+                                              "edges are measured along arcs.")
+    width = min(page.inner_w, 250.0)
+    sign = '<table class="sign"><tr><td>Customer signature</td><td class="gap"></td><td>Date</td></tr></table>'
+    inner = (f"<h1>Quote<span class=\"sub\">{escape(doc.job.job.id)} — {escape(doc.job.job.name)}</span></h1>"
+             + box(0, HEAD_H, width, page.content_h - HEAD_H,
+                    f'<h2>Quote lines ({escape(quote.currency)})</h2>{table}<p class="note">{escape(note)}</p>'
+                    f'<p class="note">I accept the drawings and the quote above.</p>{sign}'))
+    return DrawingSheet("Quote", content(page, inner))
+
+
+def title_block(doc: SheetContext, sheet: DrawingSheet, page_number: int, count: int) -> str:
+    job, summary = doc.job, doc.summary
+    if summary.slabs and summary.slabs.layouts:
+        used: dict[str, int] = {}
+        for lay in summary.slabs.layouts:
+            used[lay.slab_id] = used.get(lay.slab_id, 0) + 1
+        slab_text = ", ".join(f"{k} ×{v}" for k, v in used.items())
+    else:
+        slab_text = ", ".join(x.id for x in job.slab_stock)
+    units = "mm" if job.units == "mm" else "inches"
+
+    # Absolutely placed cells, not a table: WeasyPrint's table layout costs ~0.1 s a page, blocks a few ms.
+    page = doc.page
+    w, row_h = page.width, page.title_h / 2
+    cols = [0.19, 0.11, 0.24, 0.14, 0.14, 0.09, 0.09]
+    xs = [sum(cols[:i]) * w for i in range(len(cols) + 1)]
+
+    def cell(c0: int, c1: int, row: int, label: str, value: str, cls: str = "") -> str:
+        return (f'<div class="tbc {cls}" style="left:{number(xs[c0])}mm;top:{number(row * row_h)}mm;'
+                f'width:{number(xs[c1] - xs[c0])}mm;height:{number(row_h)}mm"><span class="lbl">{escape(label)}</span>'
+                f'<span class="val">{escape(value)}</span></div>')
+
+    brand = (f'<div class="tbc brand" style="left:0;top:0;width:{number(xs[1])}mm;height:{number(page.title_h)}mm">'
+             f'<span class="studio">Studio — shop drawing</span><span class="what">{escape(sheet.title)}</span></div>')
+    cells = (brand + cell(1, 2, 0, "Job", job.job.id) + cell(2, 3, 0, "Name", job.job.name)
+             + cell(3, 4, 0, "Customer", job.job.customer or "—") + cell(4, 5, 0, "Site", job.job.site or "—")
+             + cell(5, 6, 0, "Date", doc.issued.isoformat()) + cell(6, 7, 0, "Revision", REVISION)
+             + cell(1, 3, 1, "Material", f"{job.material.name} ({job.material.type})")
+             + cell(3, 4, 1, "Thickness / finish",
+                    f"{doc.lengths.with_unit(doc.mm.material.thickness)} / {job.material.finish or '—'}")
+             + cell(4, 5, 1, "Slabs", slab_text) + cell(5, 6, 1, "Units", f"{units}, areas m²")
+             + cell(6, 7, 1, "Page", f"{page_number} of {count}", "pageno"))
+    return f'<div class="tb" style="height:{number(page.title_h)}mm">{cells}</div>'
+

@@ -1,0 +1,167 @@
+"""The piece drawing: a dimensioned plan view of one piece at a standard scale, with the cutout positions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shapely.geometry import LineString
+
+from engine import geometry
+from engine.drawing.palette import EDGE_STYLES, GROOVE, PRINT_DIM, PRINT_INK, PRINT_STONE
+from engine.drawing.svgpath import number, path_d, polyline_d
+from engine.drawing.units import Lengths
+from engine.pdf.marks import hdim, line, pick_scale, svg_document, text, vdim
+from engine.spec import Piece
+
+
+@dataclass
+class CutoutPos:
+    id: str
+    type: str
+    size: str
+    centre_from_left: str
+    setback_front: str
+    note: str
+
+
+def cutout_positions(piece_mm: Piece, lengths: Lengths) -> list[CutoutPos]:
+    """Each cutout's centre from the left end (x = 0) and setback from the front edge (y = 0) to its front."""
+    out = []
+    for c in piece_mm.cutouts:
+        if c.shape == "circle":
+            size = f"Ø {lengths(c.diameter or 0)}"
+        else:
+            size = f"{lengths(c.length or 0)} × {lengths(c.width or 0)}"
+            if c.shape == "rect" and c.corner_radius:
+                size += f" R{lengths(c.corner_radius)}"
+            elif c.shape == "oval":
+                size += " oval"
+        setback = "—"
+        if not geometry.cutout_missing(c):
+            setback = lengths(geometry.bbox(geometry.cutout_segs(c))[1])
+        note = f"rot. {c.rotation:g}°" if c.rotation else ""
+        out.append(CutoutPos(c.id, c.type.replace("_", " "), size, lengths(c.center[0]), setback, note))
+    return out
+
+
+def piece_drawing(piece: Piece, lengths: Lengths, room_w: float, room_h: float) -> tuple[str, float, float, int]:
+    """A dimensioned plan view of one piece (mm job), fitted to room_w x room_h print mm: (svg, w, h, scale N)."""
+    outline = geometry.outline(piece)
+    minx, miny, maxx, maxy = geometry.bbox(outline.segs)
+    length, depth = maxx - minx, maxy - miny
+    cuts = [(c, geometry.cutout_segs(c)) for c in piece.cutouts if not geometry.cutout_missing(c)]
+    centre_xs: list[float] = []
+    for c, _ in cuts:
+        if all(abs(c.center[0] - x) > 0.5 for x in centre_xs):
+            centre_xs.append(c.center[0])
+    centre_xs.sort()
+    tiers = min(len(centre_xs), 6)
+    m_left, m_right, m_top = 20.0, 10.0, 10.0
+    m_bottom = 16.0 + 6.5 * tiers
+    n = pick_scale(length, depth, room_w - m_left - m_right, room_h - m_top - m_bottom)
+    scale = 1.0 / n
+    w, h = length * scale + m_left + m_right, depth * scale + m_top + m_bottom
+
+    def to_paper(p: geometry.Pt) -> geometry.Pt:
+        return (m_left + (p[0] - minx) * scale, m_top + (maxy - p[1]) * scale)
+
+    body: list[str] = []
+    holes = "".join(" " + path_d(segs, to_paper, scale) for _, segs in cuts)
+    body.append(f'<path d="{path_d(outline.segs, to_paper, scale)}{holes}" fill="{PRINT_STONE}" fill-rule="evenodd" stroke="none"/>')
+    # Edges by kind: one stroke per span, so a seam segment on a finished edge shows as a seam.
+    for span in outline.spans:
+        colour, width, dash = _print_style(span.kind)
+        d = f' stroke-dasharray="{dash}"' if dash else ""
+        body.append(f'<path d="{path_d([span.seg], to_paper, scale, closed=False)}" fill="none" stroke="{colour}" '
+                    f'stroke-width="{number(width)}" stroke-linecap="butt"{d}/>')
+    # Drip grooves: a dashed line `offset` inside the edge.
+    try:
+        from engine.dxf import drip_groove_lines
+
+        grooves = drip_groove_lines(outline)
+    except Exception:  # an odd offset must never cost the whole drawing
+        grooves = []
+    for pts in grooves:
+        moved = [to_paper(p) for p in pts]
+        body.append(f'<path d="{polyline_d(moved)}" fill="none" stroke="{GROOVE}" '
+                    f'stroke-width="0.3" stroke-dasharray="1.6 0.8"/>')
+    # Cutouts: outline, centre lines, name.
+    for c, segs in cuts:
+        body.append(f'<path d="{path_d(segs, to_paper, scale)}" fill="#ffffff" stroke="{PRINT_INK}" stroke-width="0.35"/>')
+        cx, cy = to_paper((c.center[0], c.center[1]))
+        bx0, by0, bx1, by1 = geometry.bbox(segs)
+        half_w, half_h = (bx1 - bx0) * scale / 2 + 1.5, (by1 - by0) * scale / 2 + 1.5
+        body.append(line(cx - half_w, cy, cx + half_w, cy, "#6b7280", 0.13, "3 0.8 0.6 0.8"))
+        body.append(line(cx, cy - half_h, cx, cy + half_h, "#6b7280", 0.13, "3 0.8 0.6 0.8"))
+        if (bx1 - bx0) * scale > 14:
+            body.append(text(cx + 1.2, cy - 1.2, c.id, 2.6, "start", "bold"))
+        else:
+            body.append(text(cx + half_w + 0.6, cy - 0.8, c.id, 2.4, "start", "bold"))
+    # Edge names, just outside each original edge.
+    sign = 1.0 if geometry.signed_area_vertices(outline.vertices) >= 0 else -1.0
+    for i, name in enumerate(outline.edge_names):
+        spans = [s for s in outline.spans if s.edge == i]
+        if not spans:
+            continue
+        mid = spans[len(spans) // 2].seg
+        px, py = mid.point_at(0.5)
+        tx, ty = mid.tangent(0.5)
+        ox, oy = ty * sign, -tx * sign  # outward: right of travel on a CCW outline
+        x, y = to_paper((px, py))
+        x += ox * 3.2
+        y -= oy * 3.2
+        anchor = "middle" if abs(ox) < 0.5 else ("start" if ox > 0 else "end")
+        body.append(text(x, y + 0.9, name, 2.2, anchor, fill="#6b7280"))
+    # Corner radii and clips.
+    corners = {c.at: c for c in piece.corners}
+    for span in outline.spans:
+        if span.corner is None or span.corner not in corners:
+            continue
+        c = corners[span.corner]
+        px, py = span.seg.point_at(0.5)
+        tx, ty = span.seg.tangent(0.5)
+        ox, oy = ty * sign, -tx * sign
+        x0, y0 = to_paper((px, py))
+        x1, y1 = x0 + ox * 5, y0 - oy * 5
+        body.append(line(x0, y0, x1, y1, PRINT_DIM, 0.15))
+        label = f"R{lengths(c.size)}" if c.type == "radius" else f"C{lengths(c.size)}"
+        body.append(text(x1 + (0.5 if ox >= 0 else -0.5), y1 - 0.5, label, 2.5, "start" if ox >= 0 else "end"))
+    # Overall dimensions.
+    left, right, top, bottom = m_left, m_left + length * scale, m_top, m_top + depth * scale
+    y_total = bottom + 10.0 + 6.5 * tiers
+    body += hdim(left, right, bottom, bottom, y_total, lengths(length))
+    body += vdim(top, bottom, left, left, left - 12.0, lengths(depth))
+    # Cutout centres from the left end, one tier each, nearest first.
+    for t, cx_mm in enumerate(centre_xs[:tiers]):
+        y = bottom + 10.0 + 6.5 * t
+        x = to_paper((cx_mm, 0))[0]
+        body += hdim(left, x, bottom, bottom, y, lengths(cx_mm - minx))
+    # Setback of each cutout's front from the front edge, where the line does not cross another cutout.
+    polys = [(c.id, geometry.to_polygon(segs)) for c, segs in cuts]
+    for c, segs in cuts:
+        bx0, by0, bx1, _ = geometry.bbox(segs)
+        xm = c.center[0] if c.shape == "circle" else bx0 + (bx1 - bx0) * 0.22
+        probe = LineString([(xm, miny + 0.1), (xm, by0 - 0.1)])
+        if by0 - miny < 1 or any(cid != c.id and probe.intersects(p) for cid, p in polys):
+            continue
+        xp = to_paper((xm, 0))[0]
+        body += vdim(to_paper((0, by0))[1], bottom, xp, xp, xp, lengths(by0 - miny))
+    svg = svg_document(w, h, body)
+    return svg, w, h, n
+
+
+def legend_sample(kind: str) -> str:
+    """A short sample of an edge or groove line for the legend (a CSS border: far cheaper than an image)."""
+    if kind == "drip_groove":
+        colour, width, dash = GROOVE, 0.35, "x"
+    else:
+        colour, width, dash = _print_style(kind)
+    style = "dashed" if dash else "solid"
+    return f'<span class="sample" style="border-top:{number(max(width, 0.3))}mm {style} {colour}"></span>'
+
+
+
+def _print_style(kind: str) -> tuple[str, float, str]:
+    """(colour, stroke width mm, dash) of an edge kind in print; an unknown kind is a thin solid ink line."""
+    style = EDGE_STYLES.get(kind)
+    return (style.ink, style.width_mm, style.dash) if style else (PRINT_INK, 0.4, "")
