@@ -70,7 +70,17 @@ class GenerateController(Controller):
         except RecursionError:
             raise ClientException(detail="the body nests too deeply to be a job (JSON depth)") from None
         return await submit_job(request, state, job_id, job, body, idempotency_key=idempotency_key,
-                                priority=priority, run_after=run_after)
+                                priority=priority, run_after=_in_utc(run_after))
+
+
+def _in_utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """`run_after` in UTC (a time without an offset is UTC): PostgreSQL refuses offsets past 15:59 that ISO allows."""
+    if moment is None:
+        return None
+    try:
+        return moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    except (OverflowError, ValueError):
+        raise ClientException(detail="run_after: out of range") from None
 
 
 async def submit_job(request: Request[Any, Any, Any], state: State, job_id: uuid.UUID, job: JobSpec, body: bytes,

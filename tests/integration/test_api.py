@@ -316,3 +316,16 @@ async def test_a_client_gone_before_its_answer_is_logged_499_not_500(settings) -
             listed = await c.get("/api/jobs")
         assert [e["status_code"] for e in logs if e["event"] == "http_request"][-1] == listed.status_code == 200
         assert listed.json()["items"] == []  # the cut-off submission queued nothing
+
+
+async def test_run_after_with_any_iso_offset_is_stored_in_utc(settings) -> None:  # type: ignore[no-untyped-def]
+    # ISO 8601 allows offsets up to 23:59; PostgreSQL refuses those past 15:59 (a 500 before).
+    async with AsyncTestClient(create_app(settings)) as c:
+        r = await c.post("/api/cad/generate", params={"run_after": "2030-05-18T10:05:37+23:56"},
+                         content=example_bytes("island.json"), headers={"content-type": "application/json"})
+        assert r.status_code == 202, r.text
+        job = (await c.get(r.headers["location"])).json()
+        assert job["run_after"].startswith("2030-05-17T10:09:37")
+        r = await c.post("/api/cad/generate", params={"run_after": "0001-01-01T00:00:00+01:00"},
+                         content=example_bytes("island.json"), headers={"content-type": "application/json"})
+        assert r.status_code == 400 and "run_after" in r.json()["detail"]
