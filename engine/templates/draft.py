@@ -35,7 +35,7 @@ def reverse_closed(loop: Loop) -> Loop:
 
 
 def _r(v: float) -> float:
-    return round(v, 4) + 0.0  # no -0.0 in the draft
+    return round(float(v), 4) + 0.0  # no -0.0 (nor numpy floats) in the draft
 
 
 def build(loops: list[Loop], texts: list[Text], units: str, defaults: Defaults, thickness: float,
@@ -54,7 +54,7 @@ def build(loops: list[Loop], texts: list[Text], units: str, defaults: Defaults, 
             problems.append(Problem("SELF_INTERSECTING", lp.handle, "the outline crosses itself; it was left out",
                                     "redraw it so no two edges cross"))
             continue
-        if shapely.is_ccw(poly.exterior) is False:
+        if not shapely.is_ccw(poly.exterior):
             lp = reverse_closed(lp)
         polys.append((lp, poly))
     polys.sort(key=lambda t: -t[1].area)

@@ -7,6 +7,7 @@ a stated tolerance; every entity keeps its handle (exploded ones the handle of t
 from __future__ import annotations
 
 import io
+import itertools
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -194,14 +195,14 @@ def _path(e: Any, t: str, h: str, layer: str, lt: str, tolerance: tuple[float, f
     if t == "LWPOLYLINE":
         sign = 1.0 if e.dxf.extrusion.z >= 0 else -1.0
         ocs = e.ocs()
-        pts = [(*ocs.to_wcs((x, y, 0))[:2], sign * b) for x, y, b in e.get_points("xyb")]
+        pts = [(*_xy(ocs.to_wcs((x, y, 0))), sign * b) for x, y, b in e.get_points("xyb")]
         return _poly(h, layer, lt, pts, bool(e.closed))
     if t == "POLYLINE":
         if not e.is_2d_polyline:
             return None
         sign = 1.0 if e.dxf.extrusion.z >= 0 else -1.0
         ocs = e.ocs()
-        pts = [(*ocs.to_wcs(v.dxf.location)[:2], sign * v.dxf.get("bulge", 0.0)) for v in e.vertices]
+        pts = [(*_xy(ocs.to_wcs(v.dxf.location)), sign * v.dxf.get("bulge", 0.0)) for v in e.vertices]
         return _poly(h, layer, lt, pts, bool(e.is_closed))
     if t == "ELLIPSE":
         ce = e.construction_tool()
@@ -209,7 +210,7 @@ def _path(e: Any, t: str, h: str, layer: str, lt: str, tolerance: tuple[float, f
         if full:
             a, b = ce.major_axis.magnitude, ce.minor_axis.magnitude
             rot = math.degrees(math.atan2(ce.major_axis.y, ce.major_axis.x))
-            pts = _flatten(ce, tol)[:-1]
+            pts = [(p.x, p.y) for p in ce.vertices(ce.params(65))][:-1]  # only for containment: the cutout is exact
             return Path(h, layer, lt, [(p[0], p[1], 0.0) for p in pts], True,
                         ellipse=(ce.center.x, ce.center.y, a, b, rot))
         return _curve(ce, h, layer, lt, tolerance, "elliptic arc", problems)
@@ -222,6 +223,10 @@ def _path(e: Any, t: str, h: str, layer: str, lt: str, tolerance: tuple[float, f
             return None
         return _curve(tool, h, layer, lt, tolerance, "spline", problems)
     return None
+
+
+def _xy(v: Any) -> tuple[float, float]:
+    return v.x, v.y
 
 
 def _circle(e: Any, h: str, layer: str, lt: str) -> Path:
@@ -244,8 +249,11 @@ def _poly(h: str, layer: str, lt: str, pts: list[V], closed: bool) -> Path | Non
     return Path(h, layer, lt, clean, closed and len(clean) >= 2)
 
 
-def _flatten(tool: Any, tol: float) -> list[tuple[float, float]]:
-    return [(p.x, p.y) for p in tool.flattening(tol, segments=8)]
+def _flatten(tool: Any, tol: float, most: int) -> list[tuple[float, float]]:
+    """At most `most` + 1 points: ezdxf's flattening is a generator, so a too-fine tolerance costs no more.
+    Splines get one segment per knot span at least, elliptic arcs eight (fewer cannot start: a chord of length 0)."""
+    segments = 1 if hasattr(tool, "approximate") else 8
+    return [(p.x, p.y) for p in itertools.islice(tool.flattening(tol, segments=segments), most + 1)]
 
 
 def _curve(tool: Any, h: str, layer: str, lt: str, tolerance: tuple[float, float], what: str,
@@ -253,10 +261,18 @@ def _curve(tool: Any, h: str, layer: str, lt: str, tolerance: tuple[float, float
     """A curve as a polyline within the tolerance; coarser when that needs more than MAX_CURVE_VERTICES."""
     tol, mm = tolerance
     used = tol
-    pts = _flatten(tool, used)
-    while len(pts) > MAX_CURVE_VERTICES:
+    pts = _flatten(tool, used, MAX_CURVE_VERTICES)
+    for _ in range(30):  # 2**30 x the tolerance: any curve of a 2 MB file fits long before
+        if len(pts) <= MAX_CURVE_VERTICES:
+            break
         used *= 2
-        pts = _flatten(tool, used)
+        pts = _flatten(tool, used, MAX_CURVE_VERTICES)
+    else:  # more knot spans than the cap (flattening puts a point on each): sample evenly instead
+        pts = [(p.x, p.y) for p in tool.approximate(MAX_CURVE_VERTICES - 1)] if hasattr(tool, "approximate") else []
+        if not pts:
+            problems.append(Problem("SPLINE_UNREADABLE", h, f"the {what} needs more than {MAX_CURVE_VERTICES} "
+                                    "vertices", "redraw the edge as arcs or a simpler curve"))
+            return None
     if len(pts) < 2:
         return None
     closed = math.dist(pts[0], pts[-1]) < 1e-9
