@@ -27,6 +27,7 @@ from api.jobs import GenerateController, JobsController
 from api.metrics import metrics, observe_request
 from api.openapi import add_spec_schemas
 from api.security import UNAUTHORIZED, Gate, SubmissionLimit, bearer_token, deny
+from api.templates import TemplatesController
 from ops.logs import hot_logger
 from ops.settings import Settings
 from pipeline import store
@@ -187,7 +188,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     limit = SubmissionLimit(settings.rate_limit_per_minute) if settings.rate_limit_per_minute > 0 else None
     submissions = Router("/", route_handlers=[GenerateController], middleware=[limit.middleware] if limit else [])
     app = Litestar(
-        route_handlers=[root, health_route(health_check), metrics, submissions, JobsController, CatalogueController],
+        route_handlers=[root, health_route(health_check), metrics, submissions, JobsController, CatalogueController,
+                        TemplatesController],
         lifespan=[lifespan],
         cors_config=cors,
         exception_handlers=EXCEPTION_HANDLERS,
