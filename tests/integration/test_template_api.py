@@ -43,6 +43,7 @@ async def test_multipart_upload_gives_a_draft_the_generate_endpoint_accepts(clie
     assert sorted(c["type"] for c in job["pieces"][0]["cutouts"]) == ["cooktop", "undermount_sink"]
     sub = await client.post("/api/cad/generate", json=job)
     assert sub.status_code == 202, sub.text
+    assert "/api/templates/import" in (await client.get("/docs/openapi.json")).json()["paths"]
 
 
 async def test_raw_body_with_query_defaults_and_layer_mapping(client) -> None:  # type: ignore[no-untyped-def]

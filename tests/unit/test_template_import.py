@@ -285,3 +285,17 @@ def test_caps_on_entities_pieces_and_vertices() -> None:
     with pytest.raises(TemplateError) as err:
         import_template(dxf_bytes(doc))
     assert err.value.code == "TOO_MANY_ENTITIES"
+
+
+def test_elliptic_arc_edge_is_flattened_and_a_stray_arc_is_open() -> None:
+    doc = new(4)
+    msp = doc.modelspace()
+    # the front edge: half an ellipse (semi-axes 500 and 100) bowing out below a 1000 x 500 rectangle
+    msp.add_ellipse((500, 0), major_axis=(500, 0), ratio=0.2, start_param=math.pi, end_param=2 * math.pi)
+    msp.add_line((1000, 0), (1000, 500))
+    msp.add_line((1000, 500), (0, 500))
+    msp.add_line((0, 500), (0, 0))
+    msp.add_arc((3000, 0), 50, 0, 90)
+    out, job = run(doc)
+    assert sorted(codes(out)) == ["CURVE_APPROXIMATED", "OPEN_OUTLINE"]
+    assert piece_m2(job) == pytest.approx((1000 * 500 + math.pi * 500 * 100 / 2) / 1e6, abs=1e-4)
