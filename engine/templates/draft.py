@@ -156,8 +156,9 @@ def _cutout(lp: Loop, poly: Any, cid: str, mm: float, roles: dict[str, str],
                       {"shape": "rect", "center": [cx, cy], "length": length, "width": width,
                        "corner_radius": min(radius, width / 2), "rotation": rot},
                       {"shape": "oval", "center": [cx, cy], "length": length, "width": width, "rotation": rot}]
-    best = None
-    for cand in candidates:
+    # a CIRCLE or ELLIPSE entity is its shape exactly: only drawn loops are fitted (a shapely overlay each)
+    best = (0.0, candidates[0]) if e is not None and (e.circle or e.ellipse) else None
+    for cand in candidates if best is None else []:
         shape = Cutout(id="x", type="custom", **cand)
         miss = cutout_polygon(shape).symmetric_difference(poly).area / poly.area
         if miss < FIT and (best is None or miss < best[0]):
