@@ -29,6 +29,7 @@ from api.jobs import GenerateController, JobsController
 from api.metrics import metrics, observe_request
 from api.openapi import add_spec_schemas
 from api.security import PUBLIC, auth_middleware, submission_rate_limit
+from api.templates import TemplatesController
 from api.webapp import WebAppController, add_webapp_schemas, openapi_aliases
 from api.webapp_advice import WebAppAdviceController
 from ops.settings import Settings
@@ -214,7 +215,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     docs = Router("/docs", route_handlers=[], opt={PUBLIC: True, DOCS_PAGE: True}, include_in_schema=False)
     app = Litestar(
         route_handlers=[root, health_route(health_check), metrics, submissions, JobsController, CatalogueController,
-                        WebAppAdviceController, *openapi_aliases()],
+                        WebAppAdviceController, TemplatesController, *openapi_aliases()],
         lifespan=[lifespan],
         cors_config=cors,
         middleware=[auth_middleware(settings)],
