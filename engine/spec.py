@@ -22,8 +22,9 @@ Length = Annotated[float, Meta(ge=0.01, le=100_000)]  # nothing in stone is cut 
 Offset = Annotated[float, Meta(ge=0, le=100_000)]
 Coord = Annotated[float, Meta(ge=-100_000, le=100_000)]
 Bulge = Annotated[float, Meta(ge=-1000, le=1000)]
-Name = Annotated[str, Meta(min_length=1, max_length=64)]
-Text = Annotated[str, Meta(max_length=200)]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL's jsonb cannot hold the NUL character
+Name = Annotated[str, Meta(min_length=1, max_length=64, pattern=NO_NUL)]
+Text = Annotated[str, Meta(max_length=200, pattern=NO_NUL)]
 Vertex = Annotated[list[Coord], Meta(min_length=2, max_length=3)]
 Point = Annotated[list[Coord], Meta(min_length=2, max_length=2)]
 
@@ -62,7 +63,7 @@ class JobInfo(Base):
     currency: Annotated[Currency | None, changed("1.1", "ISO 4217 code; the quote is in it, from the shop's price "
                                             "list in it. Absent: the shop's default currency, and the quote "
                                             "says so (before 1.1: EUR).")] = None
-    locale: Annotated[str, Meta(max_length=35)] | None = None
+    locale: Annotated[str, Meta(max_length=35, pattern=NO_NUL)] | None = None
 
 
 class Material(Base):

@@ -329,3 +329,10 @@ async def test_run_after_with_any_iso_offset_is_stored_in_utc(settings) -> None:
         r = await c.post("/api/cad/generate", params={"run_after": "0001-01-01T00:00:00+01:00"},
                          content=example_bytes("island.json"), headers={"content-type": "application/json"})
         assert r.status_code == 400 and "run_after" in r.json()["detail"]
+
+
+async def test_a_nul_character_in_a_name_is_a_422_not_a_database_error(settings) -> None:  # type: ignore[no-untyped-def]
+    async with AsyncTestClient(create_app(settings)) as c:
+        r = await c.post("/api/cad/generate", headers={"content-type": "application/json"},
+                         content=b'{"dims": {"length": 1000, "width": 600}, "material": {"name": "Gran\\u0000ite"}}')
+        assert r.status_code == 422 and r.json()["errors"][0]["path"] == "material.name"
