@@ -32,7 +32,7 @@ from api.security import PUBLIC, auth_middleware, submission_rate_limit
 from api.templates import TemplatesController
 from api.webapp import WebAppController, add_webapp_schemas, openapi_aliases
 from api.webapp_advice import WebAppAdviceController
-from ops.settings import Settings
+from ops.config.settings import Settings
 from pipeline import store
 from pipeline.db import GroupCommit, listen, open_pool
 

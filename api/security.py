@@ -21,7 +21,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
 from litestar.types import Receive, Scope, Send
 
-from ops.settings import Settings
+from ops.config.settings import Settings
 
 PUBLIC = "public"  # a route handler's (or router's) opt key: no token needed
 JWKS_ALGORITHMS = ["RS256", "ES256", "EdDSA"]

@@ -11,7 +11,8 @@ from typing import Any
 
 import msgspec
 
-from ops.settings import Settings
+from ops.config.settings import Settings
+from ops.embedded import resolve_database
 from pipeline import store
 from pipeline.db import open_pool
 
@@ -22,8 +23,6 @@ def _print(obj: Any) -> None:
 
 def _run(settings: Settings, fn: Callable[[Any], Awaitable[int]]) -> int:
     if not settings.database_url:
-        from ops.cli import resolve_database
-
         settings, _ = resolve_database(settings)
 
     async def main() -> int:

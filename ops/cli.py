@@ -9,39 +9,17 @@ import os
 import signal
 import subprocess
 import sys
-import warnings
 from typing import Any
 
 import msgspec
 import structlog
 
-from ops.dsn import mask_dsn
-from ops.logs import configure_logging
-from ops.settings import Settings
+from ops.config.dsn import mask_dsn
+from ops.config.logs import configure_logging
+from ops.config.settings import Settings
+from ops.embedded import resolve_database
 
 log = structlog.get_logger()
-
-
-def resolve_database(settings: Settings) -> tuple[Settings, object | None]:
-    """With no DATABASE_URL, start (or reuse) the embedded PostgreSQL under the data dir and migrate it.
-
-    Returns the settings with the URL filled in, and the server handle when this process started it.
-    """
-    from ops.migrate import migrate
-
-    server = None
-    if not settings.database_url:
-        warnings.filterwarnings("ignore", module="platformdirs")
-        from ops.embedded import ensure_database, ensure_server
-
-        server = ensure_server(settings.studio_data_dir)
-        url = ensure_database(server, "studio")
-        settings = msgspec.structs.replace(settings, database_url=url)
-        os.environ["DATABASE_URL"] = url  # child processes (uvicorn's factory, the worker) read it
-        log.info("embedded_postgres_ready", data_dir=os.path.abspath(settings.studio_data_dir), url=url,
-                 started=server.started_here)
-    migrate(settings.session_url)
-    return settings, server if server is not None and server.started_here else None
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:

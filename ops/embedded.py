@@ -18,9 +18,15 @@ from pathlib import Path
 
 import warnings
 
+import msgspec
 import psycopg
+import structlog
+
+from ops.config.settings import Settings
+from ops.migrate import migrate
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # platformdirs, imported by the wheel
+log = structlog.get_logger()
 _PG_USER_ROOT = "studio_pg"  # postgres refuses to run as root; under root we run it as this system user
 
 
@@ -126,3 +132,21 @@ def ensure_database(server: EmbeddedPostgres, dbname: str) -> str:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone():
             conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(dbname)))
     return server.url(dbname)
+
+
+def resolve_database(settings: Settings) -> tuple[Settings, object | None]:
+    """With no DATABASE_URL, start (or reuse) the embedded PostgreSQL under the data dir and migrate it.
+
+    Returns the settings with the URL filled in, and the server handle when this process started it.
+    """
+    server = None
+    if not settings.database_url:
+        warnings.filterwarnings("ignore", module="platformdirs")
+        server = ensure_server(settings.studio_data_dir)
+        url = ensure_database(server, "studio")
+        settings = msgspec.structs.replace(settings, database_url=url)
+        os.environ["DATABASE_URL"] = url  # child processes (uvicorn's factory, the worker) read it
+        log.info("embedded_postgres_ready", data_dir=os.path.abspath(settings.studio_data_dir), url=url,
+                 started=server.started_here)
+    migrate(settings.session_url)
+    return settings, server if server is not None and server.started_here else None

@@ -7,7 +7,7 @@ from pathlib import Path
 import structlog
 from yoyo import get_backend, read_migrations
 
-from ops.dsn import yoyo_url
+from ops.config.dsn import yoyo_url
 
 log = structlog.get_logger()
 

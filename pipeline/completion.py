@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import psycopg_pool
 import structlog
 
-from ops.settings import Settings
+from ops.config.settings import Settings
 from pipeline import store
 from pipeline.db import GroupCommit
 from pipeline.stages import StageOutput, next_stage

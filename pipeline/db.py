@@ -16,8 +16,8 @@ from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
 import msgspec
-from ops.dsn import is_pooler, mask_dsn
-from ops.settings import Settings
+from ops.config.dsn import is_pooler, mask_dsn
+from ops.config.settings import Settings
 
 log = structlog.get_logger()
 

@@ -8,7 +8,7 @@ import time
 import psycopg_pool
 import structlog
 
-from ops.settings import Settings
+from ops.config.settings import Settings
 from pipeline import store
 from pipeline.supervise import DB_ERRORS
 

@@ -13,8 +13,8 @@ from typing import Any
 import psycopg_pool
 import structlog
 
-from ops.dsn import is_pooler
-from ops.settings import Settings
+from ops.config.dsn import is_pooler
+from ops.config.settings import Settings
 from pipeline import store
 from pipeline.completion import Completion, Recorder, Result, write_completions
 from pipeline.db import listen, open_pool

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from ops.settings import Settings
+from ops.config.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -190,9 +190,9 @@ Profiles behind these rows (2026-11-25, this machine: cProfile of the ASGI stack
   cheaper, and start-up objects are frozen out of the garbage collector (full collections walked ~87k of them,
   tens of ms: the old 59 ms p99).
 - `/health`, this time. py-spy under wrk put the `http_request` line at 16 % of the process and Litestar's
-  injection of the `state` parameter at ~10 %. Changes: (1) the line is written by `ops.logs.hot_logger`, the
+  injection of the `state` parameter at ~10 %. Changes: (1) the line is written by `ops.config.logs.hot_logger`, the
   same line as structlog's chain (keys, order, masking, encoder: a unit test compares them) at ~6 us instead of
-  ~15 us in process; (2) every log line goes through one per-tick buffer (`ops.logs.TickBuffer`): stdout is
+  ~15 us in process; (2) every log line goes through one per-tick buffer (`ops.config.logs.TickBuffer`): stdout is
   unbuffered (PYTHONUNBUFFERED=1, here and in the Dockerfile), so each line was its own write(); now the request
   lines of one event-loop tick leave in one write(), while structlog's and the stdlib's lines still go out at
   once and in order (a SIGKILL loses at most one tick of lines); (3) `/health` takes no parameters, so Litestar

@@ -52,7 +52,7 @@ async def _load(url: str, clients: int, notify: bool, seconds: float) -> float:
 
 async def _load_ours(url: str, clients: int, seconds: float) -> float:
     """The API's submission path without HTTP: each client awaits its job's commit, then sends the next."""
-    from ops.settings import Settings
+    from ops.config.settings import Settings
     from pipeline import store
     from pipeline.db import GroupCommit, open_pool
 

@@ -45,7 +45,7 @@ def direct(n: int, catalogue_json: bytes | None) -> float:
 
 
 async def _submit_and_wait(url: str, n: int, timeout_s: float) -> float:
-    from ops.settings import Settings
+    from ops.config.settings import Settings
     from pipeline import store
     from pipeline.db import open_pool
 

@@ -40,7 +40,7 @@ async def _drain_ours(url: str, batch: int, mode: str) -> float:
     """mode: "per_job" (one guarded transition per job, the worker's path before complete_jobs), "batch"
     (one complete_jobs per claim, then the next claim) or "coalesced" (the worker's GroupCommit: the next
     claim runs while completions commit; those arriving during a commit share the next one)."""
-    from ops.settings import Settings
+    from ops.config.settings import Settings
     from pipeline import store
     from pipeline.db import GroupCommit, open_pool
     from pipeline.worker import Completion, write_completions

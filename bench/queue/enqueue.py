@@ -19,7 +19,7 @@ RAW_PARAMS = {"job_ref": "RAW", "owner": None, "priority": 0, "run_after": None,
 
 
 async def _ours(url: str, n: int, spec: dict[str, Any]) -> float:
-    from ops.settings import Settings
+    from ops.config.settings import Settings
     from pipeline import store
     from pipeline.db import open_pool
 

@@ -18,7 +18,7 @@ TARGET_P50_MS, TARGET_P95_MS = 1.5, 3.0
 
 
 async def _probe(url: str, n: int) -> dict[str, list[float]]:
-    from ops.settings import Settings
+    from ops.config.settings import Settings
     from pipeline import store
     from pipeline.db import open_pool
 

@@ -177,7 +177,6 @@ _HANDLED = frozenset({"LINE", "ARC", "CIRCLE", "ELLIPSE", "LWPOLYLINE", "POLYLIN
 
 def _path(e: Any, t: str, h: str, layer: str, lt: str, tolerance: tuple[float, float],
           problems: list[Problem]) -> Path | None:
-    tol = tolerance[0]
     if t == "LINE":
         s, en = e.dxf.start, e.dxf.end
         if math.dist((s.x, s.y), (en.x, en.y)) < 1e-9:

@@ -13,7 +13,7 @@ import jwt
 import pytest
 
 from api.app import create_app
-from ops.settings import Settings
+from ops.config.settings import Settings
 from tests.acceptance.conftest import Cluster
 from tests.conftest import example_bytes
 

@@ -16,7 +16,7 @@ import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
-from ops.settings import Settings
+from ops.config.settings import Settings
 from tests.conftest import example_bytes
 
 FRONTEND = "https://app.example.com"

@@ -12,7 +12,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from ops.settings import Settings
+from ops.config.settings import Settings
 from pipeline import store
 from pipeline.db import open_pool
 from pipeline.stages import StageRunner

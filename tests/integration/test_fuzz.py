@@ -41,7 +41,7 @@ from schemathesis.checks import (
 
 from api.app import create_app
 from api.schemas import ErrorBody
-from ops.settings import Settings
+from ops.config.settings import Settings
 from tests.conftest import example_bytes
 
 # Requests per operation; the submission has the richest input, so it gets more. About 25 s in all on 2 cores.

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 from yoyo import get_backend, read_migrations
 
-from ops.dsn import yoyo_url
+from ops.config.dsn import yoyo_url
 from ops.migrate import MIGRATIONS_DIR, migrate
 
 JSON = {"content-type": "application/json"}

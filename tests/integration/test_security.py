@@ -14,7 +14,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from ops.settings import Settings
+from ops.config.settings import Settings
 from tests.conftest import example_bytes
 
 pytestmark = pytest.mark.anyio

@@ -218,7 +218,7 @@ async def test_migration_0003_moves_a_running_attempt_onto_its_job_and_back(sett
     import psycopg
     from yoyo import get_backend, read_migrations
 
-    from ops.dsn import yoyo_url
+    from ops.config.dsn import yoyo_url
     from ops.migrate import MIGRATIONS_DIR
 
     def apply(rollback: bool) -> None:

@@ -10,7 +10,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from ops.settings import Settings
+from ops.config.settings import Settings
 from tests.unit.test_template_import import dxf_bytes, rounded_rect
 
 pytestmark = pytest.mark.anyio

@@ -18,7 +18,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from ops.settings import Settings
+from ops.config.settings import Settings
 from pipeline import store
 from pipeline.db import open_pool
 from pipeline.stages import StageOutput, StageRunner, run_stage

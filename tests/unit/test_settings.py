@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ops.dsn import is_pooler, mask_dsn, normalize_dsn, yoyo_url
-from ops.settings import Settings
+from ops.config.dsn import is_pooler, mask_dsn, normalize_dsn, yoyo_url
+from ops.config.settings import Settings
 
 
 def test_environment_names_match_the_documented_ones() -> None:
@@ -58,7 +58,7 @@ def test_log_lines_are_json_whatever_the_values(capsys: pytest.CaptureFixture[st
 
     import structlog
 
-    from ops.logs import configure_logging, reset_logging
+    from ops.config.logs import configure_logging, reset_logging
 
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
@@ -86,8 +86,8 @@ def test_log_lines_mask_secrets_at_any_depth_and_tracebacks_carry_no_locals(
 
     import structlog
 
-    from ops.logs import configure_logging, reset_logging
-    from ops.settings import Settings
+    from ops.config.logs import configure_logging, reset_logging
+    from ops.config.settings import Settings
 
     out_path = tmp_path / "stdout"
     out = out_path.open("w", buffering=1)
@@ -130,7 +130,7 @@ def test_log_lines_mask_secrets_at_any_depth_and_tracebacks_carry_no_locals(
 
 
 def test_settings_never_show_their_secrets_and_trust_only_a_local_proxy_by_default() -> None:
-    from ops.settings import Settings
+    from ops.config.settings import Settings
 
     s = Settings.from_env({"DATABASE_URL": "postgres://app:pw-123@db:5432/studio?sslmode=require",
                            "AUTH_JWT_SECRET": "jwt-secret-xyz", "ADMIN_TOKEN": "admin-xyz"})

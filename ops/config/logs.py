@@ -14,7 +14,7 @@ import msgspec
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
 
-from ops.dsn import mask_dsn
+from ops.config.dsn import mask_dsn
 
 _SECRET_KEYS = ("password", "secret", "token", "authorization")
 

@@ -10,7 +10,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from ops.dsn import mask_dsn, normalize_dsn
+from ops.config.dsn import mask_dsn, normalize_dsn
 
 Seconds = Annotated[float, Meta(gt=0, le=86_400)]
 
