@@ -182,3 +182,14 @@ async def test_jwks_tokens_whose_algorithm_does_not_fit_the_key_are_401(settings
         for bad in (es256, eddsa, "Bearer-less", "e30.e30.", "caf\u00e9"):  # kid k1 names the RSA key
             r = await c.get("/api/jobs", headers={"authorization": f"Bearer {bad}".encode()})
             assert r.status_code == 401, (bad, r.text)
+
+
+async def test_the_work_caps_are_in_the_openapi_document(authed) -> None:  # type: ignore[no-untyped-def]
+    from engine.limits import MAX_COPIES, MAX_TOTAL_CUTOUTS, MAX_TOTAL_VERTICES
+
+    schema = (await authed.get("/docs/openapi.json")).json()
+    job = schema["components"]["schemas"]["JobSpec"]
+    assert job["x-limits"] == {"copies": MAX_COPIES, "vertices": MAX_TOTAL_VERTICES, "cutouts": MAX_TOTAL_CUTOUTS,
+                               "findings_listed": 50}
+    body = schema["paths"]["/api/cad/generate"]["post"]["requestBody"]["description"]
+    assert f"at most {MAX_COPIES} copies" in body and "TOO_MANY_CUTOUTS" in body
