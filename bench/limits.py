@@ -292,7 +292,7 @@ holds); VmPeak is its largest address space, which is what RLIMIT_AS counts.
 The largest job against l-kitchen, wall time, median of the ratios within each round: CAD {ratio['cad']:.0f}x,
 PDF {ratio['pdf']:.0f}x
 ({pages:.0f} PDF pages). Its slowest stage takes {worst:.1f} s, {worst / STAGE_TIMEOUT_S * 100:.1f} % of the
-{STAGE_TIMEOUT_S:g} s stage timeout (target: at most {WELL_INSIDE:.0%}, {common.verdict(inside)}); its largest
+{STAGE_TIMEOUT_S:g} s stage timeout (target, this harness's reading of "well inside": at most {WELL_INSIDE:.0%} of it, wall time, which a busy machine stretches past the CPU time; {common.verdict(inside)}); its largest
 peak RSS is {rss:,.0f} MB and VmPeak {vm:,.0f} MB against STAGE_MEMORY_MB {STAGE_MEMORY_MB:,}
 ({common.verdict(vm < STAGE_MEMORY_MB)}).{_smaller(results)}
 """
