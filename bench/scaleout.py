@@ -15,6 +15,8 @@ process tree (the worker and its stage children); both read after warm-up and ag
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
 import os
 import sys
 import time
@@ -162,25 +164,78 @@ def run(server: Any, workers: int, n: int, timeout_s: float) -> dict[str, float]
 
 # ---- the section ---------------------------------------------------------------------------------
 
+KEYS = ("jobs_per_min", "stage_s_per_job", "pg_cpu_ms_per_job", "worker_cpu_ms_per_job", "cores_busy",
+        "pg_idle_ms_per_s")
+
+
+def render(res: dict[str, Any]) -> str:
+    """The section's body from the raw results (also what `--render results.json` re-renders)."""
+    runs, samples, counts = res["runs"], res["samples"], [int(k) for k in res["samples"]]
+    for rs in runs.values():
+        for r in rs:  # the workers' CPU over the run's wall time: how many cores they actually got
+            r["cores_busy"] = r["worker_cpu_ms_per_job"] * r["jobs"] / 1000 / r["wall_s"]
+    m = {k: {key: common.med([r[key] for r in runs[str(k)]]) for key in KEYS} for k in counts}
+    base = str(counts[0])
+    ratios = {k: common.med([a / b for a, b in zip(samples[k], samples[base], strict=True)]) for k in samples}
+    res["medians"] = {f"{k} workers {key}": v for k in counts for key, v in m[k].items()}
+    res["ratios"] = ratios
+    rows = "\n".join(
+        f"| {k} | {m[k]['jobs_per_min']:.1f} | {ratios[str(k)]:.2f}x | {m[k]['stage_s_per_job']:.2f} | "
+        f"{m[k]['worker_cpu_ms_per_job']:,.0f} | {m[k]['cores_busy']:.2f} | {m[k]['pg_cpu_ms_per_job']:.1f} | "
+        f"{m[k]['pg_idle_ms_per_s']:.1f} | {', '.join(f'{x:.1f}' for x in samples[str(k)])} |" for k in counts)
+    all_runs = [r for rs in runs.values() for r in rs]
+    pg_all = common.med([r["pg_cpu_ms_per_job"] for r in all_runs])
+    w_all = common.med([r["worker_cpu_ms_per_job"] for r in all_runs])
+    loads = [r["load1"] for r in all_runs]
+    rounds, n = res["rounds"], all_runs[0]["jobs"]
+    order = " ".join(",".join(map(str, counts if r % 2 == 0 else reversed(counts))) for r in range(rounds))
+    return f"""
+Command: `{res["command"]}`. Machine: {res["machine"]}. {res["server"]}, durable, loopback. Date: {res["date"]}.
+{rounds} interleaved rounds (worker counts in the order {order}) of {n} jobs each (`examples/l-kitchen.json`
+and `examples/island.json` alternating, distinct job ids, CAD and PDF stages), medians; the 1-worker run of the
+same rounds is the baseline. Each run: a fresh migrated database, real `studio worker` processes (concurrency 1
+each, LOG_FORMAT=json) started and warmed, all jobs inserted in one `store.insert_jobs` call; the run ends when
+every job is `succeeded`. Jobs/min from the database's timestamps (first `created_at` to last `finished_at`);
+stage-s per job = the succeeded attempts' durations (`job_attempts`, wall time) summed / jobs; CPU per job from
+/proc (utime+stime of the postmaster and all its children, and of each worker's process tree, stage children
+included), read after warm-up and when the last job is done; cores busy = the workers' CPU-s / the run's wall
+time; PG idle = PostgreSQL's CPU over 2 s with the workers warmed and no jobs. Load average (1 min)
+{res["load0"]:.1f} at the start, {res["load_end"]:.1f} at the end, {min(loads):.1f}-{max(loads):.1f} after the runs, on
+{res["cores"]} cores.
+
+| workers | jobs/min | vs 1 worker | stage-s per job | worker CPU ms per job | worker cores busy | PostgreSQL CPU ms per job | PG idle, CPU ms/s | samples (jobs/min) |
+|---|---|---|---|---|---|---|---|---|
+{rows}
+
+For sizing (docs/DEPLOY.md, "Sizing a deployment"): PostgreSQL CPU per job, median over all {len(all_runs)} runs,
+{pg_all:.1f} ms, so one PostgreSQL core at 100 % serves about {1000 / pg_all:,.0f} jobs/s ({60000 / pg_all:,.0f}
+jobs/min) of this queue work; the workers spend {w_all / 1000:.2f} CPU-s per job (stage children included), so one
+worker with a core of its own does about {60000 / w_all:.0f} jobs/min. PostgreSQL : worker CPU per job =
+1 : {w_all / pg_all:,.0f}.
+"""
+
 
 def main(argv: list[str] | None = None) -> int:
     common.quiet_logs()
     p = common.base_parser(__doc__ or "")
     p.add_argument("--jobs", type=int, default=None, help="jobs per run (default 40; 4 with --quick)")
     p.add_argument("--workers", default=None, help="worker counts, comma-separated (default 1,2,4; 1,2 with --quick)")
+    p.add_argument("--render", type=Path, help="re-render the section from a --json file of an earlier run")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.render:
+        results = json.loads(args.render.read_text())
+        common.emit("Scale-out", render(results) + NOTES, results, args)
+        return 0
     rounds = args.rounds or (1 if args.quick else 2)
     n = args.jobs or (4 if args.quick else 40)
     counts = tuple(int(x) for x in args.workers.split(",")) if args.workers else ((1, 2) if args.quick else WORKER_COUNTS)
     timeout_s = 60.0 + 10.0 * n
     load0 = os.getloadavg()[0]
-    loads: list[float] = []
     runs: dict[str, list[dict[str, float]]] = {str(k): [] for k in counts}
 
     def one(v: str, _r: int) -> float:
         result = run(server, int(v), n, timeout_s)
         result["load1"] = os.getloadavg()[0]
-        loads.append(result["load1"])
         runs[v].append(result)
         common.eprint(f"  {v} workers: {result['jobs_per_min']:.1f} jobs/min, PG {result['pg_cpu_ms_per_job']:.1f} "
                       f"ms/job, workers {result['worker_cpu_ms_per_job']:.0f} ms/job, load {result['load1']:.1f}")
@@ -189,40 +244,13 @@ def main(argv: list[str] | None = None) -> int:
     with common.durable_server() as server:
         pgv = common.pg_version(server)
         samples = common.interleaved(rounds, [str(k) for k in counts], one, common.eprint)
-    keys = ("jobs_per_min", "stage_s_per_job", "pg_cpu_ms_per_job", "worker_cpu_ms_per_job", "pg_idle_ms_per_s")
-    medians = {f"{k} workers {key}": common.med([r[key] for r in runs[str(k)]]) for k in counts for key in keys}
-    base = str(counts[0])
-    ratios = {k: common.med([a / b for a, b in zip(samples[str(k)], samples[base], strict=True)]) for k in map(str, counts)}
-    m = {k: {key: common.med([r[key] for r in runs[str(k)]]) for key in keys} for k in counts}
-    rows = "\n".join(
-        f"| {k} | {m[k]['jobs_per_min']:.1f} | {ratios[str(k)]:.2f}x | {m[k]['stage_s_per_job']:.2f} | "
-        f"{m[k]['pg_cpu_ms_per_job']:.1f} | {m[k]['worker_cpu_ms_per_job']:,.0f} | {m[k]['pg_idle_ms_per_s']:.1f} | "
-        f"{', '.join(f'{x:.1f}' for x in samples[str(k)])} |" for k in counts)
-    all_runs = [r for rs in runs.values() for r in rs]
-    pg_all = common.med([r["pg_cpu_ms_per_job"] for r in all_runs])
-    w_all = common.med([r["worker_cpu_ms_per_job"] for r in all_runs])
-    order = " ".join(",".join(map(str, counts if r % 2 == 0 else reversed(counts))) for r in range(rounds))
-    body = f"""
-{common.header("python -m bench.scaleout --write", pgv)} {rounds} interleaved rounds (worker counts in the order
-{order}) of {n} jobs each (`examples/l-kitchen.json` and `examples/island.json` alternating, distinct job ids,
-CAD and PDF stages), medians. Each run: a fresh migrated database, real `studio worker` processes (concurrency 1
-each, LOG_FORMAT=json) started and warmed, all jobs inserted in one `store.insert_jobs` call, the run ends when
-every job is `succeeded`. Jobs/min from the database's timestamps (first `created_at` to last `finished_at`);
-stage-seconds per job = the sum of the succeeded attempts' durations (`job_attempts`) / jobs; CPU per job from
-/proc (utime+stime of the postmaster and all its children, and of each worker's process tree, stage children
-included), read after warm-up and when the last job is done. {common.load_note(load0)}
-Load during the runs: {min(loads):.1f}-{max(loads):.1f}.
-
-| workers | jobs/min | vs 1 worker | stage-s per job | PostgreSQL CPU ms per job | worker CPU ms per job | PG CPU idle, ms/s | samples (jobs/min) |
-|---|---|---|---|---|---|---|---|
-{rows}
-
-For sizing (docs/DEPLOY.md): PostgreSQL CPU per job, median over all {len(all_runs)} runs, {pg_all:.1f} ms, so one
-PostgreSQL core at 100 % serves about {1000 / pg_all:,.0f} jobs/s ({60000 / pg_all:,.0f} jobs/min) of this queue
-work; the workers burn {w_all / 1000:.2f} CPU-s per job (stage children included), so one dedicated worker core
-does about {60000 / w_all:.0f} jobs/min. Ratio PostgreSQL : worker CPU per job = 1 : {w_all / pg_all:,.0f}.
-"""
-    results = {"samples": samples, "runs": runs, "medians": medians, "ratios": ratios, "load0": load0}
+    command = "python -m bench.scaleout --write" + "".join(
+        f" --{k} {v}" for k, v in (("jobs", args.jobs), ("rounds", args.rounds), ("workers", args.workers)) if v)
+    results: dict[str, Any] = {
+        "command": command, "machine": common.machine(), "server": pgv, "cores": os.cpu_count(),
+        "date": dt.date.today().isoformat(), "rounds": rounds, "load0": load0, "load_end": os.getloadavg()[0],
+        "samples": samples, "runs": runs}
+    body = render(results)
     common.emit("Scale-out", body + NOTES, results, args)
     return 0
 
