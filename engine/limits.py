@@ -13,9 +13,9 @@ from typing import Literal
 from engine.model import Finding
 from engine.spec import JobSpec, PolygonShape
 
-MAX_COPIES = 120  # sum of `qty` over the pieces
-MAX_TOTAL_VERTICES = 6_000  # polygon vertices (and footprint vertices) over all pieces, each copy counted
-MAX_TOTAL_CUTOUTS = 300  # cutouts over all pieces, each copy counted
+MAX_COPIES = 60  # sum of `qty` over the pieces
+MAX_TOTAL_VERTICES = 3_000  # polygon vertices (and footprint vertices) over all pieces, each copy counted
+MAX_TOTAL_CUTOUTS = 150  # cutouts over all pieces, each copy counted
 MAX_FINDINGS_LISTED = 50  # errors or warnings listed in one answer; the rest are counted
 
 

@@ -13,6 +13,7 @@ import jwt
 import pytest
 
 from api.app import create_app
+from engine.limits import MAX_COPIES
 from ops.config.settings import Settings
 from tests.acceptance.conftest import Cluster
 from tests.conftest import example_bytes
@@ -225,4 +226,4 @@ def test_caps_are_422s_naming_the_field(cluster: Cluster) -> None:
     assert set(problems) <= {"TOO_MANY_COPIES", "TOO_MANY_VERTICES", "TOO_MANY_CUTOUTS"}
     problem = problems["TOO_MANY_COPIES"]
     assert problem["path"] == "pieces[0].qty"
-    assert "3000" in problem["message"] and "120" in problem["message"]  # how many, and the cap
+    assert "3000" in problem["message"] and f"at most {MAX_COPIES}" in problem["message"]  # how many, and the cap
