@@ -104,24 +104,33 @@ def quote_sheet(doc: SheetContext, quote: Quote) -> DrawingSheet:
         places = 0 if qty == qty.to_integral_value() else (2 if line.unit == "m" else 3)
         rows.append([escape(line.description), numbers.number(qty, places), escape(line.unit), numbers.money(line.unit_price, quote.currency),
                      numbers.money(line.amount, quote.currency)])
-    rate_text = numbers.trim(float(Decimal(quote.vat_rate) * 100), 2)
+    # A quote from before price lists carries only the VAT fields (tax_label empty).
+    word = "Sales tax" if quote.tax_kind == "sales_tax" else "VAT"
+    rate, tax = (quote.tax_rate, quote.tax) if quote.tax_label else (quote.vat_rate, quote.vat)
+    rate_text = numbers.trim(float(Decimal(rate) * 100), 2)
     head = [("Item", ""), ("Quantity", "num"), ("Unit", ""), ("Unit price", "num"), ("Amount", "num")]
     foot = ("<tr class=\"sub\"><td></td><td></td><td></td><td class=\"num\">Net</td>"
             f"<td class=\"num\">{numbers.money(quote.net, quote.currency)}</td></tr>"
-            f"<tr class=\"sub\"><td></td><td></td><td></td><td class=\"num\">VAT {rate_text} %</td>"
-            f"<td class=\"num\">{numbers.money(quote.vat, quote.currency)}</td></tr>"
+            f"<tr class=\"sub\"><td></td><td></td><td></td><td class=\"num\">{word} {rate_text} %</td>"
+            f"<td class=\"num\">{numbers.money(tax, quote.currency)}</td></tr>"
             f"<tr class=\"total\"><td>Total</td><td></td><td></td><td class=\"num\">{escape(quote.currency)}</td>"
             f"<td class=\"num\">{numbers.money(quote.total, quote.currency)}</td></tr>")
     table = rows_table(head, rows, widths=["46%", "13%", "8%", "16%", "17%"]).replace("</tbody>", foot + "</tbody>")
-    included = doc.job.pricing is not None and doc.job.pricing.prices_include_vat
-    note = ("Unit prices include VAT; net and VAT are worked back from the total. " if included else
-            "Unit prices are net of VAT. ") + ("Areas are gross (cutouts included), over all pieces and copies; "
-                                              "edges are measured along arcs.")
+    included = quote.prices_include_tax if quote.tax_label else (
+        doc.job.pricing is not None and doc.job.pricing.prices_include_vat)
+    if quote.tax_kind == "sales_tax":
+        tax_note = "Unit prices are before sales tax, which is added to the net. "
+    else:
+        tax_note = ("Unit prices include VAT; net and VAT are worked back from the total. " if included else
+                    "Unit prices are net of VAT. ")
+    note = tax_note + ("Areas are gross (cutouts included), over all pieces and copies; edges are measured along "
+                       "arcs.")
+    notes = "".join(f'<p class="note">{escape(text)}</p>' for text in quote.notes)
     width = min(page.inner_w, 250.0)
     sign = '<table class="sign"><tr><td>Customer signature</td><td class="gap"></td><td>Date</td></tr></table>'
     inner = (f"<h1>Quote<span class=\"sub\">{escape(doc.job.job.id)} — {escape(doc.job.job.name)}</span></h1>"
              + box(0, HEAD_H, width, page.content_h - HEAD_H,
-                    f'<h2>Quote lines ({escape(quote.currency)})</h2>{table}<p class="note">{escape(note)}</p>'
+                    f'<h2>Quote lines ({escape(quote.currency)})</h2>{table}<p class="note">{escape(note)}</p>{notes}'
                     f'<p class="note">I accept the drawings and the quote above.</p>{sign}'))
     return DrawingSheet("Quote", content(page, inner))
 

@@ -193,3 +193,19 @@ def test_soak_smoke_keeps_memory_bounded():
     assert [n for n, _ in samples] == [0, 3, 6]
     start, end, _ = growth(samples)
     assert end < start * 1.5
+
+
+def test_a_sales_tax_quote_prints_its_tax_not_a_zero_vat() -> None:
+    from engine.cad import run_cad
+
+    job = decode_job((EXAMPLES / "us-kitchen-inches.json").read_bytes())
+    prices = Pricing(currency="USD", material_per_ft2=Decimal(45), fabrication_per_ft2=Decimal(12),
+                     sales_tax_rate=Decimal("0.0725"))
+    job = msgspec.structs.replace(job, pricing=prices)
+    result = run_cad(job)
+    quote = result.summary.quote
+    assert quote is not None and quote.tax_kind == "sales_tax" and quote.currency == "USD"
+    svgs = {a.name: a.data for a in result.artifacts if a.name.endswith(".svg")}
+    text = text_of(read(pdf.render_pdf(job, result.summary, svgs, issued=ISSUED)))
+    assert "Sales tax 7.25 %" in text and "VAT" not in text.split("QUOTE LINES", 1)[-1]
+    assert "before sales tax" in text

@@ -25,7 +25,8 @@ def _job(name: str, priced_a4: bool = False):
     job = decode_job((EXAMPLES / f"{name}.json").read_bytes())
     if priced_a4:
         prices = Pricing(material_per_m2=Decimal(200), fabrication_per_m2=Decimal(50), edge_per_m={"eased": Decimal(15)},
-                         cutout_each={"undermount_sink": Decimal(120), "cooktop": Decimal(80)}, vat_rate=Decimal("0.25"))
+                         cutout_each={"undermount_sink": Decimal(120), "cooktop": Decimal(80), "faucet_hole": Decimal(25)},
+                         vat_rate=Decimal("0.25"))
         outputs = msgspec.structs.replace(job.options.outputs, pdf=PdfOutput(page="A4"))
         job = msgspec.structs.replace(job, pricing=prices, options=msgspec.structs.replace(job.options, outputs=outputs))
     result = run_cad(job)
