@@ -31,6 +31,7 @@ def _serve_api(settings: Settings) -> None:
     import uvicorn
 
     from api.app import create_app
+    from ops.http_protocol import HeaderDeadlineProtocol
 
     options: dict[str, Any] = {
         "host": settings.host, "port": settings.port, "log_config": None, "access_log": False, "proxy_headers": True,
@@ -38,8 +39,9 @@ def _serve_api(settings: Settings) -> None:
         # proxy may name the client, never the client itself.
         "forwarded_allow_ips": settings.forwarded_allow_ips,
         "limit_concurrency": settings.limit_concurrency, "timeout_keep_alive": 5,
-        "h11_max_incomplete_event_size": 16 * 1024,  # request line and headers
+        "http": HeaderDeadlineProtocol,  # httptools, with a deadline for the headers
         "timeout_graceful_shutdown": int(settings.shutdown_grace_s), "server_header": False}
+    HeaderDeadlineProtocol.header_timeout_s = settings.header_read_timeout_s
     if settings.web_concurrency == 1:
         app = create_app(settings)
         _freeze_startup_objects()
@@ -53,9 +55,11 @@ def _serve_api(settings: Settings) -> None:
 def api_worker_app() -> object:
     """The app in one `WEB_CONCURRENCY` worker process: a fresh interpreter, so it configures its logs first."""
     from api.app import create_app
+    from ops.http_protocol import HeaderDeadlineProtocol
 
     settings = Settings.from_env()
     configure_logging(level=settings.log_level, fmt=settings.log_format, service="api")
+    HeaderDeadlineProtocol.header_timeout_s = settings.header_read_timeout_s
     app = create_app(settings)
     _freeze_startup_objects()
     return app

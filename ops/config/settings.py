@@ -43,6 +43,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     job_retention_days: Annotated[float, Meta(ge=0)] = 30.0
     max_body_bytes: Annotated[int, Meta(ge=1024)] = 2_000_000
     body_read_timeout_s: Seconds = 30.0  # a request body that has not fully arrived by then is a 408
+    header_read_timeout_s: Seconds = 10.0  # a request line and headers not complete by then: connection closed
     max_active_jobs_per_owner: Annotated[int, Meta(ge=0)] = 20  # queued + running per client; 0 turns it off
     sse_streams_per_owner: Annotated[int, Meta(ge=1)] = 20  # open /events streams per client
     sse_streams_total: Annotated[int, Meta(ge=1)] = 500  # open /events streams per API process

@@ -174,6 +174,19 @@ def open_stream(port: int, path: str, headers: dict[str, str]) -> tuple[socket.s
     return conn, got
 
 
+def test_headers_sent_a_byte_at_a_time_are_cut_off(cluster: Cluster) -> None:
+    cluster.api(HEADER_READ_TIMEOUT_S="1")
+    with socket.create_connection(("127.0.0.1", cluster.port), timeout=10) as conn:
+        started = time.monotonic()
+        conn.sendall(b"GET /health HTTP/1.1\r\nhost: x\r\n")  # and never the blank line that ends the headers
+        assert conn.recv(4096) == b""  # closed by the server, not answered
+    assert time.monotonic() - started < 6
+    with socket.create_connection(("127.0.0.1", cluster.port), timeout=10) as idle:  # before the first byte too
+        started = time.monotonic()
+        assert idle.recv(4096) == b"" and time.monotonic() - started < 6
+    assert cluster.http.get("/health").status_code == 200
+
+
 def test_event_streams_are_bounded_per_client(cluster: Cluster) -> None:
     cluster.api(AUTH_JWT_SECRET=SECRET, SSE_STREAMS_PER_OWNER="2")
     carol = {"authorization": f"Bearer {token('carol')}"}
