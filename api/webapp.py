@@ -33,12 +33,11 @@ from api.openapi import REF, RawSchema
 from api.schemas import ErrorBody, Problem
 from api.security import PUBLIC
 from engine.pricing import Catalogue
-from engine.spec import JobSpec, LegacyDims, LegacyEdges, LegacyNamed, LegacyRequest, Outputs, RectSide, legacy_to_v1
+from engine.spec import JobSpec, LegacyDims, LegacyEdges, LegacyNamed, LegacyRequest, RectSide, legacy_to_v1
 from pipeline import store
 
 MM_PER_CM = 10.0
 SYNC_PRIORITY = 10  # someone is waiting on these: claimed before batch jobs (claim_jobs orders priority DESC)
-RENDERS_SUPPORTED = "renders" in Outputs.__struct_fields__  # the PNG views arrive with the 3D model stage
 CM = "Lengths are in centimetres (the app's units); Studio converts them to millimetres (x 10)."
 
 # ---- bodies and answers -------------------------------------------------------------------------
@@ -155,9 +154,6 @@ def answers(ok: type[Any], *codes: int) -> dict[int, ResponseSpec]:
     out[422] = ResponseSpec(data_container=ErrorBody | ok, generate_examples=False,  # type: ignore[arg-type]
                             description="The body breaks a rule (ErrorBody, naming the field), or the job failed "
                                         "(success false, with the job's error)")
-    if ok is GlbResponse:
-        out[501] = ResponseSpec(data_container=ok, description="This release makes no model.glb",
-                                generate_examples=False)
     return out
 
 
@@ -330,13 +326,12 @@ class WebAppController(Controller):
     async def export_glb(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
         return await self._model(request, state, renders=False)
 
-    if RENDERS_SUPPORTED:  # the PNG views come with the 3D model stage; without it there is no such route (404)
-        @post("/api/cad/render-3d", operation_id="render3d", status_code=200,
-              summary="PNG views (top, front, isometric) of one top (cm)",
-              description=f"{CM} Same body as export-glb; the CAD stage renders the views (no GPU).",
-              operation_class=body_doc(ModelRequest), responses=answers(RendersResponse, 400, 422, 429))
-        async def render_3d(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
-            return await self._model(request, state, renders=True)
+    @post("/api/cad/render-3d", operation_id="render3d", status_code=200,
+          summary="PNG views (top, front, isometric) of one top (cm)",
+          description=f"{CM} Same body as export-glb; the CAD stage renders the views (no GPU).",
+          operation_class=body_doc(ModelRequest), responses=answers(RendersResponse, 400, 422, 429))
+    async def render_3d(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
+        return await self._model(request, state, renders=True)
 
     async def _model(self, request: Request[Any, Any, Any], state: State, *, renders: bool) -> Response[Any]:
         body = await request.body()
@@ -354,12 +349,11 @@ class WebAppController(Controller):
         if renders:
             views = [Render(name=n.removeprefix("view-").removesuffix(".png"), image=_b64(d))
                      for n, d in sorted(files.items()) if n.startswith("view-") and n.endswith(".png")]
-            return Response(RendersResponse(success=bool(views), renders=views, job_id=job_id,
-                                            error=None if views else "the CAD stage made no views"),
-                            status_code=200 if views else 501)
+            if not views:  # the job asked for them: a CAD stage that stored none is our bug, a logged 500
+                raise RuntimeError(f"job {job_id}: the CAD stage stored no view-*.png")
+            return Response(RendersResponse(success=True, renders=views, job_id=job_id), status_code=200)
         if "model.glb" not in files:
-            return Response(GlbResponse(success=False, job_id=job_id, error="this Studio release makes no "
-                                        "model.glb (the 3D model stage is not installed)"), status_code=501)
+            raise RuntimeError(f"job {job_id}: the CAD stage stored no model.glb")
         return Response(GlbResponse(success=True, glb=_b64(files["model.glb"]), job_id=job_id,
                                     glb_url=f"{job_url(job_id)}/artifacts/model.glb"), status_code=200)
 

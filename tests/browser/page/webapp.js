@@ -47,10 +47,6 @@ async function main() {
     edge_profile_name: profile.name, processed_edges: ["front"], okapnik_edges: ["front"]});
   const glbBody = await glbAnswer.json();
   log(`export-glb ${glbAnswer.status} success ${glbBody.success}`);
-  if (glbAnswer.status === 501) {
-    document.body.dataset.glb = "absent";
-    return;
-  }
   if (!glbBody.success) throw new Error("export-glb failed: " + glbBody.error);
   const bytes = Uint8Array.from(atob(glbBody.glb), c => c.charCodeAt(0));
   const blobUrl = URL.createObjectURL(new Blob([bytes], {type: "model/gltf-binary"}));  // what the AR viewer gets
