@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 
 from tests.acceptance.conftest import Cluster
 from tests.browser.conftest import StaticSite
