@@ -52,8 +52,8 @@ def drop_duplicates(paths: list[Path], tolerance: float, problems: list[Problem]
     for path in paths:
         key = _key(path, max(tolerance, EXACT))
         if key in seen:
-            problems.append(Problem("DUPLICATE_ENTITY", path.handle, f"{path.handle} repeats {seen[key].handle} exactly; "
-                                    "the copy was left out", "delete the duplicate in CAD"))
+            problems.append(Problem("DUPLICATE_ENTITY", path.handle, f"{path.handle} repeats {seen[key].handle} "
+                                    "exactly; the copy was left out", "delete the duplicate in CAD"))
             continue
         seen[key] = path
         kept.append(path)
