@@ -33,7 +33,7 @@ def _refuse(status: int, detail: str, problems: list[Problem]) -> Response[Error
 
 def _defaults(raw: dict[str, Any]) -> Defaults:
     """Query parameters and form fields as Defaults; a bad one is a TemplateError naming it."""
-    values = {k: v for k, v in raw.items() if k in FIELDS and v not in (None, "")}
+    values = {key: value for key, value in raw.items() if key in FIELDS and value not in (None, "")}
     if isinstance(values.get("layers"), str):
         try:
             values["layers"] = msgspec.json.decode(values["layers"], type=dict[str, str])
@@ -73,7 +73,7 @@ class TemplatesController(Controller):
         if content_type == "multipart/form-data":
             form = await request.form()
             upload = form.get("file")
-            raw.update({k: v for k, v in form.items() if k != "file" and isinstance(v, str)})
+            raw.update({key: value for key, value in form.items() if key != "file" and isinstance(value, str)})
             if not isinstance(upload, UploadFile):
                 return _refuse(400, "multipart body without a `file` field holding the DXF",
                                [Problem(path="file", message="missing", code="MISSING_FIELD")])
@@ -88,7 +88,7 @@ class TemplatesController(Controller):
             result = await anyio.to_thread.run_sync(import_template, data, defaults, limiter=IMPORTS)
         except TemplateError as exc:
             problems = [Problem(path=exc.code, message=f"{exc.message}; fix: {exc.fix}", code=exc.code)]
-            problems += [Problem(path=p.handle or "$", message=f"{p.message}; fix: {p.fix}", code=p.code)
-                         for p in exc.problems]
+            problems += [Problem(path=problem.handle or "$", message=f"{problem.message}; fix: {problem.fix}",
+                                 code=problem.code) for problem in exc.problems]
             return _refuse(HTTP_422_UNPROCESSABLE_ENTITY, f"{exc.message} ({exc.code}): {exc.fix}", problems)
         return Response(Imported(**result), status_code=HTTP_200_OK)

@@ -25,16 +25,16 @@ def import_template(data: bytes, defaults: Defaults | None = None) -> dict[str, 
     problems.extend(drawing.problems)
     family, unit_len = _drawing_units(drawing, defaults, problems)
     units = defaults.units or family
-    k = unit_len * MM_PER[family] / MM_PER[units]  # drawing units -> job units
-    paths = [p.scaled(k) for p in drawing.paths]
-    for t in drawing.texts:
-        t.x, t.y = t.x * k, t.y * k
-    tol = defaults.gap_tolerance_mm / MM_PER[units]
-    paths = drop_duplicates(paths, min(tol, 0.01 / MM_PER[units]), problems)
-    loops = chain(paths, tol, units, problems)
+    scale = unit_len * MM_PER[family] / MM_PER[units]  # drawing units -> job units
+    paths = [path.scaled(scale) for path in drawing.paths]
+    for text in drawing.texts:
+        text.x, text.y = text.x * scale, text.y * scale
+    tolerance = defaults.gap_tolerance_mm / MM_PER[units]
+    paths = drop_duplicates(paths, min(tolerance, 0.01 / MM_PER[units]), problems)
+    loops = chain(paths, tolerance, units, problems)
     thickness = defaults.thickness or (1.25 if units == "in" else 30.0)
     job = build(loops, drawing.texts, units, defaults, thickness, problems)
-    return {"job": job, "problems": [p.as_dict() for p in problems]}
+    return {"job": job, "problems": [problem.as_dict() for problem in problems]}
 
 
 def _drawing_units(drawing: Any, defaults: Defaults, problems: list[Problem]) -> tuple[str, float]:
@@ -43,7 +43,7 @@ def _drawing_units(drawing: Any, defaults: Defaults, problems: list[Problem]) ->
         return INSUNITS[drawing.insunits]
     if defaults.units:
         return defaults.units, 1.0
-    longest = max((p.extent() for p in drawing.paths), default=0.0)
+    longest = max((path.extent() for path in drawing.paths), default=0.0)
     family = "in" if 0 < longest < INFER_INCHES_BELOW else "mm"
     said = "unitless" if drawing.insunits == 0 else f"in an unsupported unit ($INSUNITS {drawing.insunits})"
     problems.append(Problem("UNITS_INFERRED", None, f"the drawing is {said}; taken as {family} because its "

@@ -45,35 +45,35 @@ def _key(p: Path, grid: float) -> tuple:
     return ("open", min(fwd, back))
 
 
-def drop_duplicates(paths: list[Path], tol: float, problems: list[Problem]) -> list[Path]:
+def drop_duplicates(paths: list[Path], tolerance: float, problems: list[Problem]) -> list[Path]:
     """Identical entities (either direction) and straight lines lying on one another: keep one, report the rest."""
     seen: dict[tuple, Path] = {}
     kept: list[Path] = []
-    for p in paths:
-        k = _key(p, max(tol, EXACT))
-        if k in seen:
-            problems.append(Problem("DUPLICATE_ENTITY", p.handle, f"{p.handle} repeats {seen[k].handle} exactly; "
-                                    "the copy was left out", "delete the duplicate in CAD"))
+    for path in paths:
+        key = _key(path, max(tolerance, EXACT))
+        if key in seen:
+            problems.append(Problem("DUPLICATE_ENTITY", path.handle, f"{path.handle} repeats {seen[key].handle} "
+                                    "exactly; the copy was left out", "delete the duplicate in CAD"))
             continue
-        seen[k] = p
-        kept.append(p)
-    lines = [i for i, p in enumerate(kept) if not p.closed and len(p.verts) == 2 and p.verts[0][2] == 0]
+        seen[key] = path
+        kept.append(path)
+    lines = [i for i, path in enumerate(kept) if not path.closed and len(path.verts) == 2 and path.verts[0][2] == 0]
     if not lines:
         return kept
     geoms = shapely.linestrings([[kept[i].verts[0][:2], kept[i].verts[1][:2]] for i in lines])
     tree = shapely.STRtree(geoms)
-    left, right = tree.query(geoms, predicate="dwithin", distance=tol)
+    left, right = tree.query(geoms, predicate="dwithin", distance=tolerance)
     drop: set[int] = set()
     for a, b in zip(left.tolist(), right.tolist()):
         if a >= b or a in drop or b in drop:
             continue
         ga, gb = geoms[a], geoms[b]
-        shared = ga.buffer(tol, cap_style="flat").intersection(gb).length
-        if shared <= 10 * tol:
+        shared = ga.buffer(tolerance, cap_style="flat").intersection(gb).length
+        if shared <= 10 * tolerance:
             continue
         pa, pb = kept[lines[a]], kept[lines[b]]
         shorter, longer = (a, b) if ga.length <= gb.length else (b, a)
-        if shared >= geoms[shorter].length - 2 * tol:  # lies wholly on the other line
+        if shared >= geoms[shorter].length - 2 * tolerance:  # lies wholly on the other line
             drop.add(shorter)
             problems.append(Problem("DUPLICATE_ENTITY", kept[lines[shorter]].handle,
                                     f"{kept[lines[shorter]].handle} lies on {kept[lines[longer]].handle}; "
@@ -82,11 +82,11 @@ def drop_duplicates(paths: list[Path], tol: float, problems: list[Problem]) -> l
             problems.append(Problem("DUPLICATE_ENTITY", pb.handle, f"{pb.handle} overlaps {pa.handle} by "
                                     f"{shared:.4g} units; the outline cannot be followed through them",
                                     "trim the two lines so they meet end to end"))
-    return [p for i, p in enumerate(kept) if i not in {lines[d] for d in drop}]
+    return [path for i, path in enumerate(kept) if i not in {lines[d] for d in drop}]
 
 
-def _clusters(points: np.ndarray, tol: float) -> np.ndarray:
-    """Union-find over end points within `tol` of one another; returns a cluster id per point."""
+def _clusters(points: np.ndarray, tolerance: float) -> np.ndarray:
+    """Union-find over end points within `tolerance` of one another; returns a cluster id per point."""
     parent = list(range(len(points)))
 
     def find(i: int) -> int:
@@ -96,7 +96,7 @@ def _clusters(points: np.ndarray, tol: float) -> np.ndarray:
         return i
 
     geoms = shapely.points(points)
-    left, right = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=tol)
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=tolerance)
     for a, b in zip(left.tolist(), right.tolist()):
         ra, rb = find(a), find(b)
         if ra != rb:

@@ -48,7 +48,7 @@ def role_of(layer: str, linetype: str, mapping: dict[str, str]) -> str:
         return mapping[name]
     if name in LAYER_ROLES:
         return LAYER_ROLES[name]
-    words = {LAYER_ROLES[w] for w in re.split(r"[^A-Z0-9]+", name) if w in LAYER_ROLES}
+    words = {LAYER_ROLES[word] for word in re.split(r"[^A-Z0-9]+", name) if word in LAYER_ROLES}
     for role in _PRIORITY:
         if role in words:
             return role
@@ -74,12 +74,12 @@ class Defaults:
     job_name: str = "Imported template"
 
     def __post_init__(self) -> None:
-        bad = {k: v for k, v in self.layers.items() if v not in ROLES}
+        bad = {layer: role for layer, role in self.layers.items() if role not in ROLES}
         if bad:
             name, role = next(iter(bad.items()))
             raise TemplateError("BAD_LAYER_MAPPING", f"layer {name!r} is mapped to {role!r}, which is not a role",
                                 f"use one of: {', '.join(ROLES)}")
-        object.__setattr__(self, "layers", {k.upper(): v for k, v in self.layers.items()})
+        object.__setattr__(self, "layers", {layer.upper(): role for layer, role in self.layers.items()})
 
 
 @dataclass(frozen=True)
