@@ -293,3 +293,18 @@ def test_compose_structure() -> None:
     grace_s = float(services["worker"]["environment"].get("SHUTDOWN_GRACE_S", DEFAULT_SHUTDOWN_GRACE_S))
     stop_s = int(re.fullmatch(r"(\d+)s", services["worker"]["stop_grace_period"]).group(1))
     assert stop_s > grace_s, "docker's default 10 s would SIGKILL a worker mid-grace"
+
+
+def test_the_installed_package_holds_every_subpackage() -> None:
+    """The image runs `pip install .`: a subpackage the build leaves out is an ImportError in production only."""
+    import tomllib
+
+    from setuptools import find_namespace_packages
+
+    find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    installed = set(find_namespace_packages(str(ROOT), include=find["include"]))
+    ours = {".".join(init.parent.relative_to(ROOT).parts)
+            for top in ("api", "pipeline", "engine", "ops") for init in (ROOT / top).rglob("__init__.py")}
+    assert {"engine.spec", "engine.templates", "ops.config"} <= ours
+    assert ours - installed == set()
+    assert "migrations" in installed

@@ -1,15 +1,13 @@
-"""Job spec v1 (see JOB_SPEC.md): the msgspec Structs the API validates and the engine consumes.
+"""The v1 job's msgspec Structs (see JOB_SPEC.md) and the bounds on every field.
 
-Every length is in the job's `units`; `to_mm()` converts a job once, at the engine's boundary.
 Structs forbid unknown fields so a misspelt key ("corner_raduis") is reported, not silently ignored.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import msgspec
 from msgspec import Meta, Struct, field
 
 MM_PER_INCH = 25.4
@@ -39,21 +37,17 @@ CuttingProcess = Literal["bridge_saw", "sawjet", "waterjet", "cnc"]
 
 RECT_SIDES: tuple[RectSide, ...] = ("front", "right", "back", "left")
 
-
 def added(revision: str, description: str) -> Meta:
     """An optional field added to spec 1.0 after its release: the OpenAPI schema says when (`x-added-in`) and what.
     A job using it still says `spec_version: "1.0"`; a reader that ignores it still reads the job."""
     return Meta(description=description, extra_json_schema={"x-added-in": revision})
 
-
 def changed(revision: str, description: str) -> Meta:
     """A 1.0 field whose default or meaning changed in `revision` (`x-changed-in`): the description says how."""
     return Meta(description=description, extra_json_schema={"x-changed-in": revision})
 
-
 class Base(Struct, forbid_unknown_fields=True, omit_defaults=True, frozen=True):
     pass
-
 
 class JobInfo(Base):
     id: Name
@@ -65,7 +59,6 @@ class JobInfo(Base):
                                             "says so (before 1.1: EUR).")] = None
     locale: Annotated[str, Meta(max_length=35, pattern=NO_NUL)] | None = None
 
-
 class Material(Base):
     name: Text
     type: Name
@@ -75,7 +68,6 @@ class Material(Base):
     vein: Literal["none", "directional"] | None = None
     color: Annotated[str, Meta(pattern="^#[0-9A-Fa-f]{6}$")] | None = None  # the 3D model's colour; default: by type
 
-
 class SlabStock(Base):
     id: Name
     length: Length
@@ -83,23 +75,19 @@ class SlabStock(Base):
     qty: Annotated[int, Meta(ge=0, le=10_000)] | None = None
     kind: Literal["full", "remnant"] = "full"
 
-
 class RectShape(Base, tag="rect", tag_field="type"):
     length: Length
     depth: Length
-
 
 class PolygonShape(Base, tag="polygon", tag_field="type"):
     """Counter-clockwise vertices `[x, y]` or `[x, y, bulge]`; bulge = tan(angle/4) of the arc to the next."""
 
     vertices: Annotated[list[Vertex], Meta(min_length=3, max_length=MAX_VERTICES)]
 
-
 class Corner(Base):
     at: Annotated[int, Meta(ge=0, lt=MAX_VERTICES)]
     type: Literal["radius", "clip"]
     size: Length
-
 
 class Segment(Base):
     start: Offset = field(name="from")
@@ -107,19 +95,16 @@ class Segment(Base):
     kind: EdgeKind
     profile: Name | None = None
 
-
 class DripGroove(Base):
     offset: Offset = 20.0
     width: Length = 8.0
     depth: Length = 5.0
-
 
 class Edge(Base):
     kind: EdgeKind
     profile: Name | None = None
     segments: Annotated[list[Segment], Meta(max_length=50)] = []
     drip_groove: DripGroove | None = None
-
 
 class Cutout(Base):
     id: Name
@@ -134,10 +119,8 @@ class Cutout(Base):
     edge_finish: Annotated[Name | None, added("1.1", "The cutout's own edge work, e.g. `polished` for an undermount "
                                               "sink: priced per m or ft of cutout perimeter.")] = None
 
-
 class Support(Base):
     cabinet_footprint: Annotated[list[Vertex], Meta(min_length=3, max_length=MAX_VERTICES)] | None = None
-
 
 class Piece(Base):
     id: Name
@@ -150,16 +133,13 @@ class Piece(Base):
     cutouts: Annotated[list[Cutout], Meta(max_length=MAX_CUTOUTS)] = []
     support: Support | None = None
 
-
 class Join(Base):
     a: Text
     b: Text
     type: Name = "butt_seam"
 
-
 Money = Decimal  # msgspec cannot bound a Decimal; Pricing.__post_init__ checks the range
 Rate = Decimal
-
 
 class Pricing(Base):
     """The job's own prices, over the shop's price list in the same currency. Each price names its unit
@@ -213,7 +193,6 @@ class Pricing(Base):
             if both:
                 raise ValueError(f"{', '.join(both)}: priced in both {metric} and {imperial}; give one")
 
-
 class Rules(Base):
     """Fabrication rule thresholds in the job's units; None means the default in `DEFAULT_RULES_MM`."""
 
@@ -224,14 +203,11 @@ class Rules(Base):
     min_inside_corner_radius: Offset | None = None
     max_unsupported_overhang: Offset | None = None
 
-
 class Grain(Base):
     keep_direction: bool = False
 
-
 class PdfOutput(Base):
     page: Literal["A4", "A3"] = "A3"
-
 
 class Outputs(Base):
     dxf: bool = True
@@ -240,7 +216,6 @@ class Outputs(Base):
     glb: bool = True  # model.glb, the 3D model
     renders: bool = False  # view-top/front/iso.png of the model: CPU-heavy, so asked for
     layer_names: dict[Name, Name] = {}
-
 
 class Options(Base):
     kerf: Offset = 4.0
@@ -254,7 +229,6 @@ class Options(Base):
     outputs: Outputs = Outputs()
     time_limit_s: Annotated[float, Meta(gt=0, le=30)] = 3.0
     seed: Annotated[int, Meta(ge=0, le=2**31)] = 0
-
 
 class JobSpec(Base):
     spec_version: Literal["1.0"]
@@ -280,7 +254,6 @@ class JobSpec(Base):
             return self.options.guillotine
         return self.options.cutting_process == "bridge_saw"
 
-
 DEFAULT_RULES_MM: dict[str, float] = {
     "min_cutout_to_edge": 50.0,
     "min_hole_to_edge": 25.0,
@@ -289,142 +262,6 @@ DEFAULT_RULES_MM: dict[str, float] = {
     "min_inside_corner_radius": 4.0,
 }
 
-
 def max_overhang_mm(thickness_mm: float) -> float:
     """Unsupported overhang limit: 152 mm for 2 cm stone, 254 mm for 3 cm and thicker."""
     return 254.0 if thickness_mm >= 30 else 152.0
-
-
-# ---- the first system's request shape -------------------------------------------------------
-
-
-class LegacyDims(Struct, frozen=True):
-    length: Length
-    width: Length
-    height: Length = 20.0
-
-
-class LegacyNamed(Struct, frozen=True):
-    name: Text = ""
-    radius: Offset | None = None
-
-
-class LegacyEdges(Struct, frozen=True):
-    front: bool = False
-    back: bool = False
-    left: bool = False
-    right: bool = False
-
-
-class LegacyRequest(Struct, frozen=True):
-    """`{"dims", "material", "finish", "profile", "processedEdges", "okapnikEdges"}`, all in mm."""
-
-    dims: LegacyDims
-    material: LegacyNamed = LegacyNamed("Granite")
-    finish: LegacyNamed | None = None
-    profile: LegacyNamed | None = None
-    processedEdges: LegacyEdges = LegacyEdges()
-    okapnikEdges: LegacyEdges = LegacyEdges()
-    id: Name | None = None
-
-
-def legacy_to_v1(req: LegacyRequest, job_id: str) -> JobSpec:
-    """One rectangular element; processed edges become finished, okapnik edges get an 8x5 mm drip groove at 20 mm."""
-    profile = req.profile.name if req.profile and req.profile.name else "eased"
-    edges: dict[RectSide, Edge] = {}
-    for side in RECT_SIDES:
-        finished = getattr(req.processedEdges, side)
-        groove = DripGroove(offset=20.0, width=8.0, depth=5.0) if getattr(req.okapnikEdges, side) else None
-        edges[side] = Edge(kind="finished" if finished else "sawn", profile=profile if finished else None,
-                           drip_groove=groove)
-    length, depth = req.dims.length, req.dims.width
-    margin = 10.0
-    return JobSpec(
-        spec_version="1.0",
-        job=JobInfo(id=req.id or job_id, name=f"{req.material.name or 'Stone'} element {length:g} x {depth:g} mm"),
-        units="mm",
-        material=Material(
-            name=req.material.name or "Stone",
-            type="granite",
-            thickness=req.dims.height,
-            finish=req.finish.name if req.finish else None,
-            density_kg_m3=2650.0,
-        ),
-        slab_stock=[SlabStock(id="STOCK", length=max(3200.0, length + 2 * margin + 1),
-                              width=max(1600.0, depth + 2 * margin + 1), qty=None, kind="full")],
-        pieces=[Piece(id="P1", type="countertop", shape=RectShape(length=length, depth=depth), edges=edges)],
-    )
-
-
-_REQUIRED = ("spec_version", "job", "material", "slab_stock", "pieces")
-
-
-_JOB_DECODER = msgspec.json.Decoder(JobSpec)
-
-
-def decode_job(body: bytes | dict[str, Any], *, fallback_id: str = "JOB") -> JobSpec:
-    """Decode a request body as a v1 job, or as the first system's shape when it has `dims`.
-
-    Raises msgspec.ValidationError (with the `$.path` of the bad field) or msgspec.DecodeError.
-    """
-    if isinstance(body, (bytes, bytearray, str)):
-        try:  # a v1 job in one pass, straight into the Structs; anything else is looked at below
-            return _JOB_DECODER.decode(body)
-        except msgspec.DecodeError:  # ValidationError included
-            pass
-    raw = msgspec.json.decode(body) if isinstance(body, (bytes, bytearray, str)) else body
-    if not isinstance(raw, dict):
-        raise msgspec.ValidationError("Expected `object`, got `" + type(raw).__name__ + "`")
-    if "dims" in raw and "spec_version" not in raw:
-        return legacy_to_v1(msgspec.convert(raw, LegacyRequest), fallback_id)
-    # msgspec stops at the first problem; for a body that is not a job at all, name everything missing.
-    missing = [f"`{name}`" for name in _REQUIRED if name not in raw]
-    if missing:
-        raise msgspec.ValidationError(f"Object missing required field{'s' if len(missing) > 1 else ''} "
-                                      f"{', '.join(missing)} - at `$`")
-    return msgspec.convert(raw, JobSpec)
-
-
-# ---- unit conversion at the boundary ---------------------------------------------------------
-
-_LENGTH_FIELDS: dict[type, tuple[str, ...]] = {
-    Material: ("thickness",),
-    SlabStock: ("length", "width"),
-    RectShape: ("length", "depth"),
-    Corner: ("size",),
-    Segment: ("start", "end"),
-    DripGroove: ("offset", "width", "depth"),
-    Cutout: ("length", "width", "diameter", "corner_radius"),
-    Options: ("kerf", "slab_margin", "part_spacing"),
-    Rules: tuple(DEFAULT_RULES_MM) + ("max_unsupported_overhang",),
-    Pricing: ("measure_rounding",),
-}
-
-
-def _scale(obj: Any, k: float) -> Any:
-    if isinstance(obj, list):
-        return [_scale(v, k) for v in obj]
-    if isinstance(obj, dict):
-        return {key: _scale(v, k) for key, v in obj.items()}
-    if not isinstance(obj, Struct):
-        return obj
-    changes: dict[str, Any] = {}
-    lengths = _LENGTH_FIELDS.get(type(obj), ())
-    for name in obj.__struct_fields__:
-        value = getattr(obj, name)
-        if name in lengths and value is not None:
-            changes[name] = value * k
-        elif isinstance(obj, (PolygonShape, Support)) and name in ("vertices", "cabinet_footprint") and value:
-            changes[name] = [[v[0] * k, v[1] * k, *v[2:]] for v in value]  # bulge is a ratio, not a length
-        elif isinstance(obj, Cutout) and name == "center":
-            changes[name] = [c * k for c in value]
-        elif isinstance(value, (Struct, list, dict)):
-            changes[name] = _scale(value, k)
-    return msgspec.structs.replace(obj, **changes) if changes else obj
-
-
-def to_mm(job: JobSpec) -> JobSpec:
-    """The same job with every length in millimetres and `units="mm"`; callers keep the original units for output."""
-    if job.units == "mm":
-        return job
-    return msgspec.structs.replace(_scale(job, MM_PER_INCH), units="mm")
