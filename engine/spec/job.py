@@ -37,17 +37,21 @@ CuttingProcess = Literal["bridge_saw", "sawjet", "waterjet", "cnc"]
 
 RECT_SIDES: tuple[RectSide, ...] = ("front", "right", "back", "left")
 
+
 def added(revision: str, description: str) -> Meta:
     """An optional field added to spec 1.0 after its release: the OpenAPI schema says when (`x-added-in`) and what.
     A job using it still says `spec_version: "1.0"`; a reader that ignores it still reads the job."""
     return Meta(description=description, extra_json_schema={"x-added-in": revision})
 
+
 def changed(revision: str, description: str) -> Meta:
     """A 1.0 field whose default or meaning changed in `revision` (`x-changed-in`): the description says how."""
     return Meta(description=description, extra_json_schema={"x-changed-in": revision})
 
+
 class Base(Struct, forbid_unknown_fields=True, omit_defaults=True, frozen=True):
     pass
+
 
 class JobInfo(Base):
     id: Name
@@ -59,6 +63,7 @@ class JobInfo(Base):
                                             "says so (before 1.1: EUR).")] = None
     locale: Annotated[str, Meta(max_length=35, pattern=NO_NUL)] | None = None
 
+
 class Material(Base):
     name: Text
     type: Name
@@ -68,6 +73,7 @@ class Material(Base):
     vein: Literal["none", "directional"] | None = None
     color: Annotated[str, Meta(pattern="^#[0-9A-Fa-f]{6}$")] | None = None  # the 3D model's colour; default: by type
 
+
 class SlabStock(Base):
     id: Name
     length: Length
@@ -75,19 +81,23 @@ class SlabStock(Base):
     qty: Annotated[int, Meta(ge=0, le=10_000)] | None = None
     kind: Literal["full", "remnant"] = "full"
 
+
 class RectShape(Base, tag="rect", tag_field="type"):
     length: Length
     depth: Length
+
 
 class PolygonShape(Base, tag="polygon", tag_field="type"):
     """Counter-clockwise vertices `[x, y]` or `[x, y, bulge]`; bulge = tan(angle/4) of the arc to the next."""
 
     vertices: Annotated[list[Vertex], Meta(min_length=3, max_length=MAX_VERTICES)]
 
+
 class Corner(Base):
     at: Annotated[int, Meta(ge=0, lt=MAX_VERTICES)]
     type: Literal["radius", "clip"]
     size: Length
+
 
 class Segment(Base):
     start: Offset = field(name="from")
@@ -95,16 +105,19 @@ class Segment(Base):
     kind: EdgeKind
     profile: Name | None = None
 
+
 class DripGroove(Base):
     offset: Offset = 20.0
     width: Length = 8.0
     depth: Length = 5.0
+
 
 class Edge(Base):
     kind: EdgeKind
     profile: Name | None = None
     segments: Annotated[list[Segment], Meta(max_length=50)] = []
     drip_groove: DripGroove | None = None
+
 
 class Cutout(Base):
     id: Name
@@ -119,8 +132,10 @@ class Cutout(Base):
     edge_finish: Annotated[Name | None, added("1.1", "The cutout's own edge work, e.g. `polished` for an undermount "
                                               "sink: priced per m or ft of cutout perimeter.")] = None
 
+
 class Support(Base):
     cabinet_footprint: Annotated[list[Vertex], Meta(min_length=3, max_length=MAX_VERTICES)] | None = None
+
 
 class Piece(Base):
     id: Name
@@ -133,13 +148,16 @@ class Piece(Base):
     cutouts: Annotated[list[Cutout], Meta(max_length=MAX_CUTOUTS)] = []
     support: Support | None = None
 
+
 class Join(Base):
     a: Text
     b: Text
     type: Name = "butt_seam"
 
+
 Money = Decimal  # msgspec cannot bound a Decimal; Pricing.__post_init__ checks the range
 Rate = Decimal
+
 
 class Pricing(Base):
     """The job's own prices, over the shop's price list in the same currency. Each price names its unit
@@ -193,6 +211,7 @@ class Pricing(Base):
             if both:
                 raise ValueError(f"{', '.join(both)}: priced in both {metric} and {imperial}; give one")
 
+
 class Rules(Base):
     """Fabrication rule thresholds in the job's units; None means the default in `DEFAULT_RULES_MM`."""
 
@@ -203,11 +222,14 @@ class Rules(Base):
     min_inside_corner_radius: Offset | None = None
     max_unsupported_overhang: Offset | None = None
 
+
 class Grain(Base):
     keep_direction: bool = False
 
+
 class PdfOutput(Base):
     page: Literal["A4", "A3"] = "A3"
+
 
 class Outputs(Base):
     dxf: bool = True
@@ -216,6 +238,7 @@ class Outputs(Base):
     glb: bool = True  # model.glb, the 3D model
     renders: bool = False  # view-top/front/iso.png of the model: CPU-heavy, so asked for
     layer_names: dict[Name, Name] = {}
+
 
 class Options(Base):
     kerf: Offset = 4.0
@@ -229,6 +252,7 @@ class Options(Base):
     outputs: Outputs = Outputs()
     time_limit_s: Annotated[float, Meta(gt=0, le=30)] = 3.0
     seed: Annotated[int, Meta(ge=0, le=2**31)] = 0
+
 
 class JobSpec(Base):
     spec_version: Literal["1.0"]
@@ -254,6 +278,7 @@ class JobSpec(Base):
             return self.options.guillotine
         return self.options.cutting_process == "bridge_saw"
 
+
 DEFAULT_RULES_MM: dict[str, float] = {
     "min_cutout_to_edge": 50.0,
     "min_hole_to_edge": 25.0,
@@ -261,6 +286,7 @@ DEFAULT_RULES_MM: dict[str, float] = {
     "min_cutout_to_seam": 76.0,
     "min_inside_corner_radius": 4.0,
 }
+
 
 def max_overhang_mm(thickness_mm: float) -> float:
     """Unsupported overhang limit: 152 mm for 2 cm stone, 254 mm for 3 cm and thicker."""
