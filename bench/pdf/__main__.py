@@ -26,10 +26,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    from bench.pdf import baseline_render
+    from bench.pdf.baseline import baseline
     from engine import pdf
 
-    baseline_render.warm()
+    baseline().warm()
     pdf.warm()
     render = renderers()
     work = jobs()

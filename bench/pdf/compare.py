@@ -1,4 +1,4 @@
-"""Today's renderer against the frozen baseline (bench/pdf/baseline_render.py): the same jobs, page counts,
+"""Today's renderer against the baseline (bench/pdf/baseline.py): the same jobs, page counts,
 extracted text and pixels (pdftoppm at 50 dpi), for the PDF benchmark and the visual regression test."""
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ def jobs() -> dict[str, tuple[Any, Any, dict[str, bytes]]]:
 
 
 def renderers() -> dict[str, Any]:
-    from bench.pdf import baseline_render
+    from bench.pdf.baseline import baseline
     from engine import pdf
 
-    return {"baseline": baseline_render.render_pdf, "today": pdf.render_pdf}
+    return {"baseline": baseline().render_pdf, "today": pdf.render_pdf}
 
 
 def page_texts(data: bytes) -> list[str]:

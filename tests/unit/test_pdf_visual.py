@@ -1,4 +1,4 @@
-"""Visual regression: today's PDF against the frozen baseline renderer (bench/pdf/baseline_render.py, 4dc515e),
+"""Visual regression: today's PDF against the baseline renderer (bench/pdf/baseline.py: engine/pdf.py at 4dc515e),
 page by page at 50 dpi (pdftoppm, poppler-utils), with the same page count and the same extracted text."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from bench.pdf.baseline_render import render_pdf as baseline_render_pdf
+from bench.pdf.baseline import baseline
 from bench.pdf.compare import ISSUED, page_texts, pixel_diffs
 from engine.cad import run_cad
 from engine.pdf import render_pdf
@@ -39,9 +39,9 @@ def test_pages_look_like_the_baseline(name: str, priced_a4: bool):
         pytest.fail("pdftoppm is missing: install poppler-utils (.ci/run does)")
     job, summary, svgs = _job(name, priced_a4)
     today = render_pdf(job, summary, svgs, issued=ISSUED)
-    baseline = baseline_render_pdf(job, summary, svgs, issued=ISSUED)
-    assert page_texts(today) == page_texts(baseline)
-    for diff in pixel_diffs(baseline, today):  # raises on a different page count or size
+    baseline_pdf = baseline().render_pdf(job, summary, svgs, issued=ISSUED)
+    assert page_texts(today) == page_texts(baseline_pdf)
+    for diff in pixel_diffs(baseline_pdf, today):  # raises on a different page count or size
         assert diff.changed <= MAX_CHANGED and diff.mean <= MAX_MEAN, diff
 
 
