@@ -13,14 +13,14 @@ import numpy as np
 import shapely
 
 from engine.templates.model import Problem
-from engine.templates.read import V, Path
+from engine.templates.read import Path, Vertex
 
 EXACT = 1e-6  # ends closer than this (job units) are the same point: joined without a word
 
 
 @dataclass
 class Loop:
-    verts: list[V]
+    verts: list[Vertex]
     sources: list[Path]  # the path each edge i (vertex i -> i+1) came from
     entity: Path | None = None  # a single closed entity (circle, ellipse, closed polyline)
 
@@ -29,7 +29,7 @@ class Loop:
         return self.sources[0].handle
 
 
-def reverse_open(verts: list[V]) -> list[V]:
+def reverse_open(verts: list[Vertex]) -> list[Vertex]:
     reversed_points = verts[::-1]
     bulges = [-vert[2] for vert in verts[:-1]][::-1] + [0.0]
     return [(x, y, bulge) for (x, y, _), bulge in zip(reversed_points, bulges)]
@@ -165,7 +165,7 @@ def chain(paths: list[Path], gap: float, unit: str, problems: list[Problem]) -> 
 
 def _walk(component: list[int], paths: list[Path], cluster_of: np.ndarray, members: dict[int, list[int]]) -> Loop:
     """The loop through a component whose every cluster joins two ends, in the first path's direction."""
-    verts: list[V] = []
+    verts: list[Vertex] = []
     sources: list[Path] = []
     entry = 2 * component[0]  # enter the first path at its start
     for _ in range(len(component)):

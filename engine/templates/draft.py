@@ -12,7 +12,7 @@ from engine.geometry import Seg, area, cutout_polygon, to_polygon
 from engine.spec import Cutout
 from engine.templates.chain import Loop
 from engine.templates.model import MAX_CUTOUTS, MAX_PIECES, MAX_VERTICES, Defaults, Problem, TemplateError, role_of
-from engine.templates.read import Text, V
+from engine.templates.read import Text, Vertex
 
 FAUCET_MAX_MM = 60.0  # a round hole up to this diameter is a faucet/tap hole
 OUTLET_MAX_MM = 150.0  # a sharp rectangle up to this side is an outlet
@@ -23,7 +23,7 @@ EDGE_KIND = {"wall": "wall", "finished": "finished", "sawn": "sawn", "seam": "se
 CUTOUT_TYPE = {"sink": "undermount_sink", "cooktop": "cooktop", "faucet": "faucet_hole"}
 
 
-def segs_of(verts: list[V]) -> list[Seg]:
+def segs_of(verts: list[Vertex]) -> list[Seg]:
     return [Seg(vert[:2], next_vert[:2], vert[2]) for vert, next_vert in zip(verts, verts[1:] + verts[:1])]
 
 
