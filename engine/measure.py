@@ -14,6 +14,7 @@ from fractions import Fraction
 import msgspec
 
 from engine import geometry
+from engine.drawing.units import inch_fraction
 from engine.spec import Edge, JobSpec, Piece, RectShape, Units, to_mm
 from engine.summary import PieceFigures
 
@@ -24,13 +25,7 @@ def step_label(step: float | Decimal, units: Units) -> str:
     """A rounding increment as the trade writes it: 1/2 in, 1-1/16 in, 10 mm."""
     if units == "mm":
         return f"{format(Decimal(str(step)).normalize(), 'f')} mm"
-    fraction = Fraction(str(step)).limit_denominator(64)
-    whole, rest = divmod(fraction, 1)
-    parts = [str(whole)] if whole else []
-    if rest:
-        parts.append(f"{rest.numerator}/{rest.denominator}")
-    text = "-".join(parts)
-    return f"{text or '0'} in"
+    return inch_fraction(Fraction(str(step)).limit_denominator(64)) + " in"
 
 
 # ---- what is measured -------------------------------------------------------------------------
