@@ -14,7 +14,7 @@ import drawsvg as draw
 from engine import geometry
 from engine.drawing.palette import EDGE_STYLES, GROOVE, SCREEN_INK, SCREEN_STONE, edge_order
 from engine.drawing.svgpath import number, path_d
-from engine.drawing.units import Lengths
+from engine.drawing.units import Lengths, Numbers
 from engine.dxf import drip_groove_lines, placement_transform, runs
 from engine.model import SlabLayout
 from engine.spec import JobSpec, Piece, to_mm
@@ -26,9 +26,9 @@ FONT = "Helvetica, Arial, sans-serif"
 Pt = tuple[float, float]
 
 
-def _fmt(mm: float, units: str) -> str:
-    """A length in the job's units with its unit: '2900 mm', '36.25"'."""
-    return Lengths(units).with_unit(mm)
+def _lengths(job: JobSpec) -> Lengths:
+    """Lengths in the job's units and locale: '2900 mm', '36.25"', '36,25"' (de-DE)."""
+    return Lengths(job.units, Numbers(job.job.locale))
 
 
 def _rounded(value: float) -> float:
@@ -145,9 +145,10 @@ def piece_svg(job: JobSpec, piece_index: int) -> bytes:
     svg = draw.Drawing(_rounded(right - left), _rounded(top - bottom), origin=(_rounded(left), _rounded(-top)))
     _text(svg, title, (minx + maxx) / 2, maxy + 1.4 * font, font * 1.1, font_weight="bold")
     _draw_piece_body(svg, piece, lambda point: point, stroke, font, None, edges=True)
-    _dimension(svg, (minx, miny - 1.8 * font), (maxx, miny - 1.8 * font), _fmt(maxx - minx, job.units), font, stroke,
+    lengths = _lengths(job)
+    _dimension(svg, (minx, miny - 1.8 * font), (maxx, miny - 1.8 * font), lengths.with_unit(maxx - minx), font, stroke,
                vertical=False)
-    _dimension(svg, (minx - 1.8 * font, miny), (minx - 1.8 * font, maxy), _fmt(maxy - miny, job.units), font, stroke,
+    _dimension(svg, (minx - 1.8 * font, miny), (minx - 1.8 * font, maxy), lengths.with_unit(maxy - miny), font, stroke,
                vertical=True)
     for i, (kind, profile) in enumerate(legend):
         x = left + pad + (i % per_row) * font * 9
@@ -166,6 +167,7 @@ def piece_svg(job: JobSpec, piece_index: int) -> bytes:
 def slab_svg(job: JobSpec, slab_layout: SlabLayout) -> bytes:
     """A slab with its placed pieces labelled; the gaps between them are the kerf."""
     job_mm = to_mm(job)
+    lengths = _lengths(job)
     pieces = {piece.id: piece for piece in job_mm.pieces}
     length, width = slab_layout.length_mm, slab_layout.width_mm
     size = max(length, width)
@@ -185,7 +187,8 @@ def slab_svg(job: JobSpec, slab_layout: SlabLayout) -> bytes:
                                   _rounded(remnant.length_mm), _rounded(remnant.width_mm), fill="none",
                                   stroke="#43a047", stroke_width=stroke,
                                   stroke_dasharray=f"{font * 0.6:.2f} {font * 0.3:.2f}"))
-        text = f"remnant {_fmt(remnant.length_mm, job.units).removesuffix(' mm')} x {_fmt(remnant.width_mm, job.units)}"
+        text = (f"remnant {lengths.with_unit(remnant.length_mm).removesuffix(' mm')} x "
+                f"{lengths.with_unit(remnant.width_mm)}")
         centre_x, centre_y = remnant.x_mm + remnant.length_mm / 2, remnant.y_mm + remnant.width_mm / 2
         # Upright when it fits across the remnant; along it when the remnant is a tall strip.
         turn = remnant.width_mm > remnant.length_mm and len(text) * font * 0.6 * 0.55 > remnant.length_mm
@@ -195,8 +198,9 @@ def slab_svg(job: JobSpec, slab_layout: SlabLayout) -> bytes:
         piece = pieces[placement.piece]
         label = piece.id + (f" #{placement.copy}" if piece.qty > 1 else "")
         _draw_piece_body(svg, piece, placement_transform(placement), stroke, font, label, edges=False)
-    title = (f"Slab {slab_layout.index}: {slab_layout.slab_id} {_fmt(length, job.units)} x {_fmt(width, job.units)}, "
+    title = (f"Slab {slab_layout.index}: {slab_layout.slab_id} {lengths.with_unit(length)} x "
+             f"{lengths.with_unit(width)}, "
              f"{len(slab_layout.placements)} piece{'s' if len(slab_layout.placements) != 1 else ''}, "
-             f"yield {slab_layout.yield_pct:g}%")
+             f"yield {lengths.numbers.trim(slab_layout.yield_pct, 2)}%")
     _text(svg, title, 0, width + font * 1.4, font, anchor="start", font_weight="bold")
     return _finish(svg)
