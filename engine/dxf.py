@@ -23,6 +23,7 @@ from shapely.ops import substring
 
 from engine import geometry
 from engine.drawing.palette import LAYER_COLOURS, POLISH_COLOUR
+from engine.drawing.units import Lengths
 from engine.model import Placement, SlabLayout
 from engine.spec import MM_PER_INCH, JobSpec, Piece, to_mm
 
@@ -179,7 +180,7 @@ def piece_dxf(job: JobSpec, piece_index: int) -> bytes:
     text_mm = _text_height_mm(maxx - minx, maxy - miny)
     label = piece.id + (f" {piece.label}" if piece.label else "") + (f" x{piece.qty}" if piece.qty > 1 else "")
     _draw_piece(dxf, piece, lambda point: point, 0.0, label, text_mm)
-    thickness = f"{job.material.thickness:g} {job.units}"
+    thickness = Lengths(job.units).thickness(job_mm.material.thickness)
     dxf.text(f"{job.material.name}, {thickness}", ((minx + maxx) / 2, (miny + maxy) / 2 - text_mm * 0.8),
              text_mm * 0.7)
     scale = dxf.scale

@@ -19,8 +19,9 @@ from matplotlib.figure import Figure
 from mpl_toolkits.mplot3d import Axes3D, proj3d
 from mpl_toolkits.mplot3d.art3d import Line3DCollection, Poly3DCollection
 
+from engine.drawing.units import Lengths
 from engine.model3d import material_rgba, place_copies
-from engine.spec import JobSpec
+from engine.spec import JobSpec, to_mm
 
 PNG_TYPE = "image/png"
 # mplot3d camera (elevation, azimuth) in degrees per view; the isometric elevation is atan(1/sqrt(2)).
@@ -112,8 +113,9 @@ def model_views(job: JobSpec, size_px: tuple[int, int] = SIZE_PX) -> dict[str, b
     mesh, labels = _plan_mesh(job)
     material = job.material
     rgba = material_rgba(material.type, material.color)
+    thickness = Lengths(job.units).thickness(to_mm(job).material.thickness)
     out = {}
     for view in VIEWS:
-        caption = f"{job.job.name} - {view} view - {material.name}, {material.thickness:g} {job.units}"
+        caption = f"{job.job.name} - {view} view - {material.name}, {thickness}"
         out[view] = _render(mesh, labels, rgba, view, caption, size_px)
     return out
