@@ -91,6 +91,10 @@ class OpenBin:
     def place(self, i: int, w: float, h: float, rule: Rule) -> tuple[float, float]:
         raise NotImplementedError
 
+    def block(self, x: float, y: float, w: float, h: float) -> None:
+        """Take a rectangle out of the free space before anything is placed (a defect zone of the slab)."""
+        raise NotImplementedError
+
     def find(self, w: float, h: float, rot: bool, fit: Fit) -> tuple[float, float, int, bool]:
         """Best free rectangle for a w x h item: (score, tie-break score, index, rotated); index -1 if none."""
         max_w, max_h = self.max_w + EPS, self.max_h + EPS
@@ -185,6 +189,28 @@ class GuillotineBin(OpenBin):
         self._bounds()
         return fx, fy
 
+    def block(self, x: float, y: float, w: float, h: float) -> None:
+        """Cut each free rectangle the obstacle touches into disjoint pieces around it (through-cuts at the
+        obstacle's sides, then across its column), so the free space stays a guillotine pattern."""
+        x2, y2 = x + w, y + h
+        out: list[Rect] = []
+        for rect in self.free:
+            fx, fy, fw, fh = rect
+            fx2, fy2 = fx + fw, fy + fh
+            if x >= fx2 - EPS or x2 <= fx + EPS or y >= fy2 - EPS or y2 <= fy + EPS:
+                out.append(rect)
+                continue
+            cx, cx2, cy, cy2 = max(fx, x), min(fx2, x2), max(fy, y), min(fy2, y2)
+            across = [(fx, fy, x - fx, fh), (x2, fy, fx2 - x2, fh), (cx, fy, cx2 - cx, y - fy),
+                      (cx, y2, cx2 - cx, fy2 - y2)]  # cuts along y at the obstacle's sides first
+            along = [(fx, fy, fw, y - fy), (fx, y2, fw, fy2 - y2), (fx, cy, x - fx, cy2 - cy),
+                     (x2, cy, fx2 - x2, cy2 - cy)]  # cuts along x first
+            # Whichever leaves the larger piece: a pit near the long edge keeps the slab's full length below it.
+            pieces = max(across, along, key=lambda ps: max(max(p[2], 0.0) * max(p[3], 0.0) for p in ps))
+            out.extend(p for p in pieces if p[2] > EPS and p[3] > EPS)
+        self.free = out
+        self._bounds()
+
     def _merge(self, rect: Rect) -> Rect:
         """Join rect with free rectangles sharing a whole edge with it, until none does; returns the union."""
         joined = True
@@ -228,6 +254,12 @@ class MaxRectsBin(OpenBin):
     def place(self, i: int, w: float, h: float, rule: Rule) -> tuple[float, float]:
         """Put a w x h item at the corner of free rectangle i and keep every maximal free rectangle."""
         x, y = self.free[i][0], self.free[i][1]
+        self.block(x, y, w, h)
+        self.area += w * h
+        return x, y
+
+    def block(self, x: float, y: float, w: float, h: float) -> None:
+        """Take the rectangle out of every free rectangle it overlaps, keeping the maximal rectangles left."""
         x2, y2 = x + w, y + h
         out: list[Rect] = []
         for rect in self.free:
@@ -256,6 +288,4 @@ class MaxRectsBin(OpenBin):
             else:
                 kept.append(rect)
         self.free = kept
-        self.area += w * h
         self._bounds()
-        return x, y
