@@ -348,3 +348,136 @@ async def catalogue_names_by_id(pool: AsyncConnectionPool, *, material_id: int |
     row = await _one(pool, "catalogue_names_by_id",
                      {"material_id": material_id, "finish_id": finish_id, "profile_id": profile_id})
     return row or {"material": None, "finish": None, "profile": None}
+
+
+# ---- the slab yard (pipeline/yard.py holds its logic, api/slabs.py its routes) -------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SlabRow:
+    """A slab of the yard as stored: sizes and defect zones in its own `units`."""
+
+    id: uuid.UUID
+    code: str
+    owner: str | None
+    material_name: str
+    material_type: str | None
+    thickness: float
+    length: float
+    width: float
+    units: str
+    kind: str
+    status: str
+    defects: list[Any]
+    allocated_to: uuid.UUID | None
+    parent_id: uuid.UUID | None
+    notes: str | None
+    created_at: datetime
+    updated_at: datetime
+    has_photo: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewSlab:
+    code: str
+    material_name: str
+    thickness: float
+    length: float
+    width: float
+    owner: str | None = None
+    material_type: str | None = None
+    units: str = "mm"
+    kind: str = "full"
+    defects: list[Any] = field(default_factory=list)  # anything msgspec encodes (the spec's zone Structs)
+    notes: str | None = None
+
+
+async def insert_slab(pool: AsyncConnectionPool, slab: NewSlab) -> SlabRow | None:
+    """The new slab, or None when the owner's yard already has a live slab with this code."""
+    params = {name: getattr(slab, name) for name in slab.__dataclass_fields__}
+    row = await _one(pool, "insert_slab", {**params, "defects": Jsonb(slab.defects)})
+    return SlabRow(**row) if row else None
+
+
+async def list_slabs(pool: AsyncConnectionPool, *, owner: str | None = None, status: str | None = None,
+                     kind: str | None = None, material: str | None = None,
+                     before: tuple[datetime, uuid.UUID] | None = None, limit: int = 50) -> list[SlabRow]:
+    rows = await _all(pool, "list_slabs", {
+        "owner": owner, "status": status, "kind": kind, "material": material, "limit": limit,
+        "before_created_at": before[0] if before else None, "before_id": before[1] if before else None})
+    return [SlabRow(**row) for row in rows]
+
+
+async def get_slab(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None = None) -> SlabRow | None:
+    row = await _one(pool, "get_slab", {"id": id, "owner": owner})
+    return SlabRow(**row) if row else None
+
+
+SLAB_FIELDS = ("code", "material_name", "material_type", "thickness", "length", "width", "units", "kind", "defects",
+               "notes", "status")
+
+
+async def update_slab(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None, **changes: Any) -> SlabRow | None:
+    """Change an on-hand slab (`SLAB_FIELDS`; None leaves a field as it is); None when it is missing or not on
+    hand. Raises psycopg.errors.UniqueViolation for a code another live slab has."""
+    params: dict[str, Any] = {name: changes.get(name) for name in SLAB_FIELDS}
+    if params["defects"] is not None:
+        params["defects"] = Jsonb(params["defects"])
+    row = await _one(pool, "update_slab", {**params, "id": id, "owner": owner})
+    return SlabRow(**row) if row else None
+
+
+async def delete_slab(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None = None) -> bool:
+    return await _one(pool, "delete_slab", {"id": id, "owner": owner}) is not None
+
+
+async def put_slab_photo(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None, *, content_type: str,
+                         data: bytes) -> bool:
+    """Store the slab's photo; False when there is no such slab (for this owner)."""
+    return await _one(pool, "put_slab_photo", {
+        "id": id, "owner": owner, "content_type": content_type, "size_bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(), "data": data}) is not None
+
+
+async def get_slab_photo(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None = None) -> Row | None:
+    return await _one(pool, "get_slab_photo", {"id": id, "owner": owner})
+
+
+async def list_stock_slabs(pool: AsyncConnectionPool, *, job_id: uuid.UUID, material: str, thickness_mm: float,
+                           limit: int) -> list[Row]:
+    """The on-hand slabs an inventory job may be nested on: id, code, length, width, units, kind, defects."""
+    return await _all(pool, "list_stock_slabs", {"job_id": job_id, "material": material,
+                                                 "thickness_mm": thickness_mm, "limit": limit})
+
+
+async def allocate_slabs(conn: AsyncConnection[Any], *, job_id: uuid.UUID, ids: list[uuid.UUID]) -> list[Row]:
+    """Take these on-hand slabs for the job (SKIP LOCKED); the ones taken, which may be fewer."""
+    return await _rows(conn, "allocate_slabs", {"job_id": job_id, "ids": ids})
+
+
+async def lock_job_for_confirm(conn: AsyncConnection[Any], id: uuid.UUID, owner: str | None) -> Row | None:
+    rows = await _rows(conn, "lock_job_for_confirm", {"id": id, "owner": owner})
+    return rows[0] if rows else None
+
+
+async def consume_slabs(conn: AsyncConnection[Any], *, job_id: uuid.UUID, owner: str | None,
+                        codes: list[str]) -> list[Row]:
+    return await _rows(conn, "consume_slabs", {"job_id": job_id, "owner": owner, "codes": codes})
+
+
+async def count_consumed_by(conn: AsyncConnection[Any], job_id: uuid.UUID) -> int:
+    rows = await _rows(conn, "count_consumed_by", {"job_id": job_id})
+    return int(rows[0]["slabs"])
+
+
+async def insert_remnants(conn: AsyncConnection[Any], *, owner: str | None, remnants: list[Row]) -> list[SlabRow]:
+    """New on-hand remnants: each {id, parent, code, length, width} in its parent slab's units."""
+    rows = await _rows(conn, "insert_remnants", {"owner": owner, "remnants": Jsonb(remnants)})
+    return [SlabRow(**row) for row in rows]
+
+
+async def renest_job(conn: AsyncConnection[Any], *, id: uuid.UUID, worker_id: str, error: str, delay_s: float) -> bool:
+    """Another job took a slab this CAD stage was nested on: the stage runs again on what the yard has left, with
+    its attempt refunded (the job did nothing wrong)."""
+    return await transition_job(conn, id=id, worker_id=worker_id, status="queued", outcome="retry", error=error,
+                                delay_s=delay_s, attempt_refund=True)
