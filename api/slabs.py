@@ -64,16 +64,18 @@ class SlabPatch(Struct, forbid_unknown_fields=True):
 
 
 class SlabView(Struct):
+    """A slab as the shop reads it: what is written on it, where it stands, then what it is."""
+
     id: uuid.UUID
     code: str
+    status: str
+    kind: str
     material: str
     material_type: str | None
+    units: str  # of the sizes and the defect zones
     thickness: float
     length: float
     width: float
-    units: str
-    kind: str
-    status: str
     defects: list[DefectZone]
     allocated_to: uuid.UUID | None  # the job holding it (allocated) or that cut it (consumed)
     parent_id: uuid.UUID | None  # a remnant's slab of origin
@@ -125,12 +127,9 @@ class SlabsController(Controller):
     async def create(self, request: Request[Any, Any, Any], state: State,
                      data: JSONBody[SlabIn]) -> Response[SlabView]:
         """Add a slab or remnant to the yard, on hand; its code must be new among the yard's live slabs."""
-        slab = data
-        code = slab.code or f"S-{uuid.uuid4().hex[:6].upper()}"
-        row = await store.insert_slab(state.pool, store.NewSlab(
-            code=code, owner=_owner(request), material_name=slab.material, material_type=slab.material_type,
-            thickness=slab.thickness, length=slab.length, width=slab.width, units=slab.units, kind=slab.kind,
-            defects=slab.defects, notes=slab.notes))
+        code = data.code or f"S-{uuid.uuid4().hex[:6].upper()}"
+        row = await store.insert_slab(state.pool, **{**msgspec.structs.asdict(data), "code": code},
+                                      owner=_owner(request))
         if row is None:
             raise _conflict(f"code: the yard already has a slab {code!r} (on hand or allocated)")
         return Response(view(row), status_code=201, headers={"Location": slab_url(row.id)})

@@ -377,25 +377,15 @@ class SlabRow:
     has_photo: bool
 
 
-@dataclass(frozen=True, slots=True)
-class NewSlab:
-    code: str
-    material_name: str
-    thickness: float
-    length: float
-    width: float
-    owner: str | None = None
-    material_type: str | None = None
-    units: str = "mm"
-    kind: str = "full"
-    defects: list[Any] = field(default_factory=list)  # anything msgspec encodes (the spec's zone Structs)
-    notes: str | None = None
-
-
-async def insert_slab(pool: AsyncConnectionPool, slab: NewSlab) -> SlabRow | None:
-    """The new slab, or None when the owner's yard already has a live slab with this code."""
-    params = {name: getattr(slab, name) for name in slab.__dataclass_fields__}
-    row = await _one(pool, "insert_slab", {**params, "defects": Jsonb(slab.defects)})
+async def insert_slab(pool: AsyncConnectionPool, *, code: str, material: str, thickness: float, length: float,
+                      width: float, owner: str | None = None, material_type: str | None = None, units: str = "mm",
+                      kind: str = "full", defects: Any = (), notes: str | None = None) -> SlabRow | None:
+    """A new on-hand slab (`defects`: anything msgspec encodes, e.g. the spec's zone Structs), or None when the
+    owner's yard already has a live slab with this code."""
+    row = await _one(pool, "insert_slab", {
+        "code": code, "owner": owner, "material_name": material, "material_type": material_type,
+        "thickness": thickness, "length": length, "width": width, "units": units, "kind": kind,
+        "defects": Jsonb(list(defects)), "notes": notes})
     return SlabRow(**row) if row else None
 
 

@@ -92,8 +92,25 @@ class OpenBin:
         raise NotImplementedError
 
     def block(self, x: float, y: float, w: float, h: float) -> None:
-        """Take a rectangle out of the free space before anything is placed (a defect zone of the slab)."""
+        """Take a rectangle (a placed item, or a defect zone of the slab) out of the free space: each free
+        rectangle it overlaps is split around it."""
+        x2, y2 = x + w, y + h
+        out: list[Rect] = []
+        for rect in self.free:
+            fx, fy, fw, fh = rect
+            if x >= fx + fw - EPS or x2 <= fx + EPS or y >= fy + fh - EPS or y2 <= fy + EPS:
+                out.append(rect)
+            else:
+                out.extend(self._around(rect, x, y, x2, y2))
+        self.free = self._settled(out)
+        self._bounds()
+
+    def _around(self, rect: Rect, x: float, y: float, x2: float, y2: float) -> list[Rect]:
+        """What is left of a free rectangle around the taken one (x, y)-(x2, y2) that overlaps it."""
         raise NotImplementedError
+
+    def _settled(self, free: list[Rect]) -> list[Rect]:
+        return free
 
     def find(self, w: float, h: float, rot: bool, fit: Fit) -> tuple[float, float, int, bool]:
         """Best free rectangle for a w x h item: (score, tie-break score, index, rotated); index -1 if none."""
@@ -189,27 +206,19 @@ class GuillotineBin(OpenBin):
         self._bounds()
         return fx, fy
 
-    def block(self, x: float, y: float, w: float, h: float) -> None:
-        """Cut each free rectangle the obstacle touches into disjoint pieces around it (through-cuts at the
-        obstacle's sides, then across its column), so the free space stays a guillotine pattern."""
-        x2, y2 = x + w, y + h
-        out: list[Rect] = []
-        for rect in self.free:
-            fx, fy, fw, fh = rect
-            fx2, fy2 = fx + fw, fy + fh
-            if x >= fx2 - EPS or x2 <= fx + EPS or y >= fy2 - EPS or y2 <= fy + EPS:
-                out.append(rect)
-                continue
-            cx, cx2, cy, cy2 = max(fx, x), min(fx2, x2), max(fy, y), min(fy2, y2)
-            across = [(fx, fy, x - fx, fh), (x2, fy, fx2 - x2, fh), (cx, fy, cx2 - cx, y - fy),
-                      (cx, y2, cx2 - cx, fy2 - y2)]  # cuts along y at the obstacle's sides first
-            along = [(fx, fy, fw, y - fy), (fx, y2, fw, fy2 - y2), (fx, cy, x - fx, cy2 - cy),
-                     (x2, cy, fx2 - x2, cy2 - cy)]  # cuts along x first
-            # Whichever leaves the larger piece: a pit near the long edge keeps the slab's full length below it.
-            pieces = max(across, along, key=lambda ps: max(max(p[2], 0.0) * max(p[3], 0.0) for p in ps))
-            out.extend(p for p in pieces if p[2] > EPS and p[3] > EPS)
-        self.free = out
-        self._bounds()
+    def _around(self, rect: Rect, x: float, y: float, x2: float, y2: float) -> list[Rect]:
+        """Disjoint pieces, cut through at the taken rectangle's sides and then across its column (or the other
+        way round, whichever leaves the larger piece), so the free space stays a guillotine pattern."""
+        fx, fy, fw, fh = rect
+        fx2, fy2 = fx + fw, fy + fh
+        cx, cx2, cy, cy2 = max(fx, x), min(fx2, x2), max(fy, y), min(fy2, y2)
+        across = [(fx, fy, x - fx, fh), (x2, fy, fx2 - x2, fh), (cx, fy, cx2 - cx, y - fy),
+                  (cx, y2, cx2 - cx, fy2 - y2)]
+        along = [(fx, fy, fw, y - fy), (fx, y2, fw, fy2 - y2), (fx, cy, x - fx, cy2 - cy),
+                 (x2, cy, fx2 - x2, cy2 - cy)]
+        # A pit near the long edge keeps the slab's full length below it.
+        pieces = max(across, along, key=lambda ps: max(max(p[2], 0.0) * max(p[3], 0.0) for p in ps))
+        return [p for p in pieces if p[2] > EPS and p[3] > EPS]
 
     def _merge(self, rect: Rect) -> Rect:
         """Join rect with free rectangles sharing a whole edge with it, until none does; returns the union."""
@@ -258,28 +267,26 @@ class MaxRectsBin(OpenBin):
         self.area += w * h
         return x, y
 
-    def block(self, x: float, y: float, w: float, h: float) -> None:
-        """Take the rectangle out of every free rectangle it overlaps, keeping the maximal rectangles left."""
-        x2, y2 = x + w, y + h
+    def _around(self, rect: Rect, x: float, y: float, x2: float, y2: float) -> list[Rect]:
+        """The maximal free rectangles left around the taken one (they overlap each other)."""
+        fx, fy, fw, fh = rect
+        fx2, fy2 = fx + fw, fy + fh
         out: list[Rect] = []
-        for rect in self.free:
-            fx, fy, fw, fh = rect
-            fx2, fy2 = fx + fw, fy + fh
-            if x >= fx2 - EPS or x2 <= fx + EPS or y >= fy2 - EPS or y2 <= fy + EPS:
-                out.append(rect)
-                continue
-            if x > fx + EPS:
-                out.append((fx, fy, x - fx, fh))
-            if x2 < fx2 - EPS:
-                out.append((x2, fy, fx2 - x2, fh))
-            if y > fy + EPS:
-                out.append((fx, fy, fw, y - fy))
-            if y2 < fy2 - EPS:
-                out.append((fx, y2, fw, fy2 - y2))
-        # Drop rectangles contained in another: largest first, so each is checked against few keepers.
-        out.sort(key=lambda r: -r[2] * r[3])
+        if x > fx + EPS:
+            out.append((fx, fy, x - fx, fh))
+        if x2 < fx2 - EPS:
+            out.append((x2, fy, fx2 - x2, fh))
+        if y > fy + EPS:
+            out.append((fx, fy, fw, y - fy))
+        if y2 < fy2 - EPS:
+            out.append((fx, y2, fw, fy2 - y2))
+        return out
+
+    def _settled(self, free: list[Rect]) -> list[Rect]:
+        """Drop rectangles contained in another: largest first, so each is checked against few keepers."""
+        free.sort(key=lambda r: -r[2] * r[3])
         kept: list[Rect] = []
-        for rect in out:
+        for rect in free:
             rx, ry, rw, rh = rect
             for k in kept:
                 if rx >= k[0] - EPS and ry >= k[1] - EPS and rx + rw <= k[0] + k[2] + EPS \
@@ -287,5 +294,4 @@ class MaxRectsBin(OpenBin):
                     break
             else:
                 kept.append(rect)
-        self.free = kept
-        self._bounds()
+        return kept

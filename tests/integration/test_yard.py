@@ -37,8 +37,8 @@ def inventory_spec(job_id: str, pieces: list[tuple[float, float]] | None = None,
 
 
 async def add_slab(pool: Any, code: str, length: float, width: float, kind: str = "full", **more: Any) -> store.SlabRow:
-    row = await store.insert_slab(pool, store.NewSlab(code=code, material_name=QUARTZ, thickness=30, length=length,
-                                                      width=width, kind=kind, **more))
+    row = await store.insert_slab(pool, code=code, material=QUARTZ, thickness=30, length=length, width=width,
+                                  kind=kind, **more)
     assert row is not None
     return row
 
@@ -65,8 +65,8 @@ async def test_an_inventory_job_is_nested_on_the_remnant_first_and_holds_it(sett
     async with open_pool(settings) as pool:
         full = await add_slab(pool, "F-1", 3050, 1440)
         rem = await add_slab(pool, "R-1", 1300, 800, kind="remnant")
-        other = await store.insert_slab(pool, store.NewSlab(code="G-1", material_name="Granite", thickness=30,
-                                                            length=1300, width=800, kind="remnant"))
+        other = await store.insert_slab(pool, code="G-1", material="Granite", thickness=30, length=1300, width=800,
+                                        kind="remnant")
         job_id = await submit(pool, inventory_spec("INV-1"))
         async with engine_worker(settings):
             (job,) = await wait_until(pool, [job_id])
