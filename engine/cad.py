@@ -13,7 +13,7 @@ from engine.dxf import piece_dxf, slab_dxf
 from engine.pricing import Catalogue, price, unpriced_names
 from engine.model import Artifact, CadResult, EngineError, Finding, Slabs
 from engine.model3d import MODEL_NAME, MODEL_TYPE, model_glb
-from engine.spec import JobSpec, PolygonZone, RectZone, to_mm
+from engine.spec import JobSpec, to_mm
 from engine.summary import summarize
 from engine.svg import piece_svg, slab_svg
 
@@ -49,7 +49,7 @@ def nest_job(job_mm: JobSpec) -> Slabs:
     if isinstance(job_mm.slab_stock, str):  # the pipeline puts the yard's slabs here before the CAD stage
         raise EngineError('"slab_stock": "inventory" is nested on the shop\'s yard, which only the pipeline reads')
     stock = [StockSlab(id=s.id, length=s.length, width=s.width, qty=s.qty, kind=s.kind,
-                       defects=[zone_outline(zone) for zone in s.defects]) for s in job_mm.slab_stock]
+                       defects=job_mm.defect_outlines(s.id)) for s in job_mm.slab_stock]
     options = job_mm.options
     slabs = nest(parts, stock, kerf=options.kerf, margin=options.slab_margin, guillotine=job_mm.guillotine,
                  prefer_remnants=options.prefer_remnants, time_limit_s=options.time_limit_s, seed=options.seed,
@@ -66,14 +66,6 @@ def nest_job(job_mm: JobSpec) -> Slabs:
             placements.append(msgspec.structs.replace(p, x_mm=round(p.x_mm - rx, 3), y_mm=round(p.y_mm - ry, 3)))
         layouts.append(msgspec.structs.replace(layout, placements=placements))
     return msgspec.structs.replace(slabs, layouts=layouts)
-
-
-def zone_outline(zone: RectZone | PolygonZone) -> list[tuple[float, float]]:
-    """A defect zone as a polygon's vertices, in slab coordinates."""
-    if isinstance(zone, RectZone):
-        x, y = zone.x, zone.y
-        return [(x, y), (x + zone.length, y), (x + zone.length, y + zone.width), (x, y + zone.width)]
-    return [(v[0], v[1]) for v in zone.vertices]
 
 
 def _error_message(errors: list[Finding]) -> str:

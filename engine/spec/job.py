@@ -88,11 +88,18 @@ class RectZone(Base, tag="rect", tag_field="type"):
     length: Length
     width: Length
 
+    def outline(self) -> list[tuple[float, float]]:
+        x, y = self.x, self.y
+        return [(x, y), (x + self.length, y), (x + self.length, y + self.width), (x, y + self.width)]
+
 
 class PolygonZone(Base, tag="polygon", tag_field="type"):
     """A defect zone's outline in slab coordinates, `[x, y]` vertices."""
 
     vertices: Annotated[list[Point], Meta(min_length=3, max_length=MAX_DEFECT_VERTICES)]
+
+    def outline(self) -> list[tuple[float, float]]:
+        return [(v[0], v[1]) for v in self.vertices]
 
 
 DefectZone = RectZone | PolygonZone
@@ -300,6 +307,11 @@ class JobSpec(Base):
         if own and self.job.currency and own != self.job.currency:  # a quote is in one currency; none is converted
             raise ValueError(f"pricing.currency {own} differs from job.currency {self.job.currency}: give one "
                              "currency (Studio does not convert)")
+
+    def defect_outlines(self, slab_id: str) -> list[list[tuple[float, float]]]:
+        """The defect zones of the stock slab `slab_id` as polygons (none before the yard's stock is filled in)."""
+        stock = [] if isinstance(self.slab_stock, str) else self.slab_stock
+        return [zone.outline() for slab in stock if slab.id == slab_id for zone in slab.defects]
 
     @property
     def from_inventory(self) -> bool:

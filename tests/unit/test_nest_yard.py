@@ -151,3 +151,23 @@ def test_an_unresolved_inventory_job_is_an_engine_error() -> None:
     assert job.from_inventory
     with pytest.raises(EngineError, match="inventory"):
         run_cad(job)
+
+
+def test_defect_zones_are_drawn_on_the_slab() -> None:
+    import io
+    import xml.etree.ElementTree as ET
+
+    import ezdxf
+
+    from engine.dxf import slab_dxf
+    from engine.svg import slab_svg
+    from engine.spec import to_mm
+
+    job = inventory_job()
+    layout = nest_job(to_mm(job)).layouts[0]
+    doc = ezdxf.read(io.StringIO(slab_dxf(job, layout).decode()))
+    zones = doc.modelspace().query('LWPOLYLINE[layer=="DEFECTS"]')
+    assert [len(z) for z in zones] == [4] and not doc.audit().has_errors
+    assert sorted(p[:2] for p in zones[0].get_points()) == sorted([(0, 650), (3050, 650), (3050, 670), (0, 670)])
+    svg = ET.fromstring(slab_svg(job, layout))
+    assert any(el.get("fill") == "#e53935" for el in svg.iter())
