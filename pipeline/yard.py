@@ -36,9 +36,17 @@ def _fields(spec_json: bytes | str) -> _YardFields:
     return msgspec.json.decode(spec_json, type=_YardFields)
 
 
+class _Stock(msgspec.Struct):
+    slab_stock: msgspec.Raw = msgspec.Raw(b"null")
+
+
+_INVENTORY_JSON = msgspec.json.encode(INVENTORY)
+
+
 def from_inventory(spec_json: bytes | str) -> bool:
-    """The job is nested on the yard's slabs (`"slab_stock": "inventory"`)."""
-    return bytes(_fields(spec_json).slab_stock) == msgspec.json.encode(INVENTORY)
+    """The job is nested on the yard's slabs (`"slab_stock": "inventory"`): read on every CAD stage, so it decodes
+    nothing else (and asks nothing else of the spec)."""
+    return bytes(msgspec.json.decode(spec_json, type=_Stock).slab_stock) == _INVENTORY_JSON
 
 
 @dataclass(frozen=True, slots=True)
