@@ -174,3 +174,74 @@ def test_stock_is_converted_into_the_jobs_units() -> None:
     poly = yard._zone_in({"type": "polygon", "vertices": [[0, 0], [1, 0], [1, 1]]}, 25.4)
     assert poly["vertices"][2] == [25.4, 25.4]
     assert msgspec.json.decode(msgspec.json.encode(stock))  # plain JSON for the stage's spec
+
+
+def test_the_migration_rolls_back_and_applies_again(db_url: str) -> None:
+    from yoyo import get_backend, read_migrations
+
+    from ops.config.dsn import yoyo_url
+    from ops.migrate import MIGRATIONS_DIR, migrate
+
+    backend = get_backend(yoyo_url(db_url))
+    try:
+        migrations = read_migrations(str(MIGRATIONS_DIR))
+        with backend.lock():
+            backend.rollback_migrations(backend.to_rollback(migrations.filter(lambda m: m.id == "0006.slab_yard")))
+    finally:
+        backend.connection.close()
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        assert conn.execute("SELECT to_regclass('slabs'), to_regclass('slab_photos')").fetchone() == (None, None)
+        assert conn.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'jobs_release_slabs'").fetchone() == (0,)
+        conn.execute("INSERT INTO jobs (spec, job_ref, status) VALUES ('{}', 'X', 'queued')")
+        conn.execute("UPDATE jobs SET status = 'cancelled'")  # jobs work without the yard
+    assert migrate(db_url) == 1
+
+
+async def finished(pool: Any, job_id: uuid.UUID, layouts: list[dict[str, Any]]) -> None:
+    """The job as its worker leaves it: succeeded, with these slab layouts in its summary."""
+    async with pool.connection() as conn:
+        await conn.execute("UPDATE jobs SET status = 'succeeded', summary = %s WHERE id = %s",
+                           [psycopg.types.json.Jsonb({"slabs": {"layouts": layouts}}), job_id])
+
+
+def layout(code: str, *remnants: tuple[float, float]) -> dict[str, Any]:
+    return {"slab_id": code, "remnants": [{"x_mm": 10, "y_mm": 10, "length_mm": length, "width_mm": width}
+                                          for length, width in remnants]}
+
+
+async def test_confirmation_consumes_the_slabs_and_keeps_the_offcuts(settings: Settings) -> None:
+    async with open_pool(settings) as pool:
+        inch = await store.insert_slab(pool, code="R-1", material=QUARTZ, material_type="quartz", thickness=1.25,
+                                       length=80, width=40, units="in", kind="remnant")
+        await add_slab(pool, "R-1-R1", 500, 500, kind="remnant")  # a code the first offcut would take
+        job_id = await submit(pool, inventory_spec("CONFIRM"))
+        with pytest.raises(yard.ConfirmRefused, match="must be succeeded") as refused:
+            await yard.confirm_job(pool, job_id, None)
+        assert refused.value.status == 409
+        with pytest.raises(yard.ConfirmRefused) as missing:
+            await yard.confirm_job(pool, uuid.uuid4(), None)
+        assert missing.value.status == 404
+        # The job failed at its PDF stage (its slab went back on hand) and was retried: it takes the slab again.
+        await finished(pool, job_id, [layout("R-1", (1000.0, 400.37), (250.0, 250.0))])
+        done = await yard.confirm_job(pool, job_id, None)
+        assert done.consumed == ["R-1"]
+        first, second = done.remnants
+        assert first.code.startswith("R-1-R1-") and second.code == "R-1-R2"  # the live R-1-R1 keeps its code
+        assert (first.units, first.length, first.width, first.thickness, first.material_type) == \
+            ("in", 39.37, 15.76, 1.25, "quartz")  # 1000 mm and 400.37 mm, rounded down to 0.01 in
+        assert (first.kind, first.status, first.parent_id) == ("remnant", "on_hand", inch.id)  # type: ignore[union-attr]
+        used = await store.get_slab(pool, inch.id)  # type: ignore[union-attr]
+        assert (used.status, used.allocated_to) == ("consumed", job_id)  # type: ignore[union-attr]
+        with pytest.raises(yard.ConfirmRefused, match="already confirmed"):
+            await yard.confirm_job(pool, job_id, None)
+        # A slab another job holds is not taken by a confirmation: nothing changes.
+        other = await add_slab(pool, "F-1", 3050, 1440)
+        later = await submit(pool, inventory_spec("LATER"))
+        holder = await submit(pool, inventory_spec("HOLDER"))
+        async with pool.connection() as conn:
+            await store.allocate_slabs(conn, job_id=holder, ids=[other.id])
+        await finished(pool, later, [layout("F-1", (900.0, 900.0))])
+        with pytest.raises(yard.ConfirmRefused, match="F-1 of this job left the yard"):
+            await yard.confirm_job(pool, later, None)
+        assert (await store.get_slab(pool, other.id)).allocated_to == holder  # type: ignore[union-attr]
+        assert len(await store.list_slabs(pool)) == 5  # R-1, R-1-R1, the two offcuts, F-1: no offcut of F-1
