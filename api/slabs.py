@@ -19,7 +19,7 @@ from msgspec import Meta, Struct
 from api.errors import errors
 from api.jobs import decode_cursor, encode_cursor
 from api.security import identity
-from engine.spec import DefectZone, Length, Name, Text, Units
+from engine.spec import NO_NUL, DefectZone, Length, Name, Text, Units
 from engine.spec.job import MAX_DEFECTS
 from pipeline import store, yard
 
@@ -27,7 +27,8 @@ PHOTO_MAX_BYTES = 5 * 1024 * 1024  # a phone photo of a slab, as JPEG
 # What each image type starts with: the photo is checked, not its Content-Type believed.
 IMAGE_MAGIC = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",), "image/webp": (b"RIFF",)}
 
-Code = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[^\x00\s][^\x00]*$")]
+Code = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[^\x00\s][^\x00]*$")]  # a stock id in a job
+MaterialName = Annotated[str, Meta(min_length=1, max_length=200, pattern=NO_NUL)]
 SlabStatus = Literal["on_hand", "allocated", "consumed"]
 Defects = Annotated[list[DefectZone], Meta(max_length=MAX_DEFECTS)]
 
@@ -35,7 +36,7 @@ Defects = Annotated[list[DefectZone], Meta(max_length=MAX_DEFECTS)]
 class SlabIn(Struct, forbid_unknown_fields=True):
     """A slab or remnant for the yard; sizes and defect zones in `units`. Without a `code` one is made (S-xxxxxx)."""
 
-    material: Text
+    material: MaterialName
     thickness: Length
     length: Length
     width: Length
@@ -51,7 +52,7 @@ class SlabPatch(Struct, forbid_unknown_fields=True):
     """Corrections to an on-hand slab; `status: "consumed"` takes it out of stock (cut or broken outside Studio)."""
 
     code: Code | None = None
-    material: Text | None = None
+    material: MaterialName | None = None
     material_type: Name | None = None
     thickness: Length | None = None
     length: Length | None = None

@@ -108,6 +108,7 @@ class Recorder:
         """An inventory job's result commits with the allocation of its slabs, or not at all. A slab another job
         took first (allocated, or being allocated: SKIP LOCKED) sends the CAD stage round again on what is left."""
         job_id, worker_id = job["id"], self.settings.worker_id
+        taken: list[dict[str, Any]] = []
         try:
             async with self.pool.connection() as conn, conn.transaction():
                 taken = await store.allocate_slabs(conn, job_id=job_id, ids=slabs)

@@ -73,7 +73,8 @@ async def test_a_slab_is_created_listed_read_changed_and_deleted(client) -> None
 async def test_bad_input_names_the_field(client) -> None:  # type: ignore[no-untyped-def]
     for body, path in [({**SLAB, "length": -5}, "length"), ({**SLAB, "thickness": 0}, "thickness"),
                        ({**SLAB, "units": "cm"}, "units"), ({**SLAB, "kind": "offcut"}, "kind"),
-                       ({**SLAB, "colour": "red"}, "colour"),
+                       ({**SLAB, "colour": "red"}, "colour"), ({**SLAB, "material": ""}, "material"),
+                       ({**SLAB, "code": " X"}, "code"),
                        ({**SLAB, "defects": [{"type": "rect", "x": 0, "y": 0, "length": -1, "width": 3}]},
                         "defects[0].length"),
                        ({**SLAB, "defects": [{"type": "polygon", "vertices": [[0, 0], [1, 1]]}]},
