@@ -134,3 +134,12 @@ async def test_each_owner_sees_only_their_yard(settings: Settings) -> None:
         assert (await c.get(mine["url"], headers=as_("bob"))).status_code == 404
         assert (await c.delete(mine["url"], headers=as_("bob"))).status_code == 404
         assert [s["id"] for s in (await c.get("/api/slabs", headers=as_("alice"))).json()["items"]] == [mine["id"]]
+        job = {"spec_version": "1.0", "job": {"id": "Y", "name": "yard"}, "slab_stock": "inventory",
+               "material": {"name": "Quartz (engineered)", "type": "quartz", "thickness": 30},
+               "pieces": [{"id": "P", "shape": {"type": "rect", "length": 1000, "depth": 600}}]}
+        r = await c.post("/api/cad/generate", json=job, headers=as_("alice"))
+        assert r.status_code == 202, r.text  # no slab check at submission: the yard is read when it runs
+        confirm = f"/api/jobs/{r.json()['id']}/confirm"
+        assert (await c.post(confirm, headers=as_("bob"))).status_code == 404
+        r = await c.post(confirm, headers=as_("alice"))
+        assert r.status_code == 409 and "must be succeeded" in r.json()["detail"]
