@@ -424,15 +424,18 @@ SELECT p.content_type, p.size_bytes, p.sha256, p.data
 
 -- name: list_stock_slabs
 -- What an inventory job is nested on: the on-hand slabs of its owner's yard in its material (by name) and
--- thickness (within 0.5 mm), remnants first and the smallest first (offcuts get used up), at most `limit`.
-SELECT s.id, s.code, s.length, s.width, s.units, s.kind, s.defects
-  FROM slabs s
- WHERE s.status = 'on_hand'
-   AND coalesce(s.owner, '') = coalesce((SELECT owner FROM jobs WHERE id = %(job_id)s), '')
-   AND lower(s.material_name) = lower(%(material)s)
-   AND abs(s.thickness * CASE s.units WHEN 'in' THEN 25.4 ELSE 1 END - %(thickness_mm)s) <= 0.5
- ORDER BY s.kind = 'full', s.length * s.width * CASE s.units WHEN 'in' THEN 645.16 ELSE 1 END, s.code
- LIMIT %(limit)s;
+-- thickness (within 0.5 mm), remnants first and the smallest first (offcuts get used up): at most `remnants`
+-- remnants and `full` full slabs, so a yard full of offcuts still offers its full slabs.
+SELECT id, code, length, width, units, kind, defects
+  FROM (SELECT s.*, row_number() OVER (PARTITION BY s.kind ORDER BY s.length * s.width
+                                           * CASE s.units WHEN 'in' THEN 645.16 ELSE 1 END, s.code) AS n
+          FROM slabs s
+         WHERE s.status = 'on_hand'
+           AND coalesce(s.owner, '') = coalesce((SELECT owner FROM jobs WHERE id = %(job_id)s), '')
+           AND lower(s.material_name) = lower(%(material)s)
+           AND abs(s.thickness * CASE s.units WHEN 'in' THEN 25.4 ELSE 1 END - %(thickness_mm)s) <= 0.5) s
+ WHERE n <= CASE kind WHEN 'remnant' THEN %(remnants)s ELSE %(full)s END
+ ORDER BY kind = 'full', n;
 
 -- name: allocate_slabs
 -- A finished CAD stage takes the slabs it was nested on, in the transaction that records its result. SKIP LOCKED:

@@ -434,10 +434,10 @@ async def get_slab_photo(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | 
 
 
 async def list_stock_slabs(pool: AsyncConnectionPool, *, job_id: uuid.UUID, material: str, thickness_mm: float,
-                           limit: int) -> list[Row]:
+                           remnants: int, full: int) -> list[Row]:
     """The on-hand slabs an inventory job may be nested on: id, code, length, width, units, kind, defects."""
     return await _all(pool, "list_stock_slabs", {"job_id": job_id, "material": material,
-                                                 "thickness_mm": thickness_mm, "limit": limit})
+                                                 "thickness_mm": thickness_mm, "remnants": remnants, "full": full})
 
 
 async def allocate_slabs(conn: AsyncConnection[Any], *, job_id: uuid.UUID, ids: list[uuid.UUID]) -> list[Row]:

@@ -17,6 +17,7 @@ from pipeline import store
 
 MM_PER_UNIT = {"mm": 1.0, "in": MM_PER_INCH}
 REMNANT_CODE_MAX = 64
+FULL_SLABS_OFFERED = 20  # of the job's MAX_STOCK slabs: more than a job of MAX_COPIES pieces needs
 
 
 class _Material(msgspec.Struct):
@@ -71,11 +72,12 @@ def _zone_in(zone: dict[str, Any], k: float) -> dict[str, Any]:
 
 async def stock_for(pool: AsyncConnectionPool, job_id: uuid.UUID, spec_json: bytes) -> Stock | str:
     """The job with its owner's on-hand slabs of its material and thickness as stock (each once, remnants first,
-    in the job's units), or the reason there is none, for a person."""
+    at most 80 remnants and 20 full slabs, in the job's units), or the reason there is none, for a person."""
     fields = _fields(spec_json)
     job_mm = MM_PER_UNIT[fields.units]
     rows = await store.list_stock_slabs(pool, job_id=job_id, material=fields.material.name,
-                                        thickness_mm=fields.material.thickness * job_mm, limit=MAX_STOCK)
+                                        thickness_mm=fields.material.thickness * job_mm,
+                                        remnants=MAX_STOCK - FULL_SLABS_OFFERED, full=FULL_SLABS_OFFERED)
     if not rows:
         thickness = f"{fields.material.thickness:g} {fields.units}"
         return (f"The yard holds no slab on hand of {fields.material.name}, {thickness}: add slabs at /api/slabs, "

@@ -245,3 +245,16 @@ async def test_confirmation_consumes_the_slabs_and_keeps_the_offcuts(settings: S
             await yard.confirm_job(pool, later, None)
         assert (await store.get_slab(pool, other.id)).allocated_to == holder  # type: ignore[union-attr]
         assert len(await store.list_slabs(pool)) == 5  # R-1, R-1-R1, the two offcuts, F-1: no offcut of F-1
+
+
+async def test_a_yard_full_of_offcuts_still_offers_its_full_slabs(settings: Settings) -> None:
+    async with open_pool(settings) as pool:
+        for i in range(90):
+            await add_slab(pool, f"R-{i:03}", 300 + i, 300, kind="remnant")
+        await add_slab(pool, "F-1", 3050, 1440)
+        job_id = await submit(pool, inventory_spec("BIG", [(2500, 900)]))
+        stock = await yard.stock_for(pool, job_id, msgspec.json.encode(inventory_spec("BIG", [(2500, 900)])))
+        assert isinstance(stock, yard.Stock)
+        slabs = msgspec.json.decode(stock.spec_json)["slab_stock"]
+        assert len(slabs) == 81 and slabs[-1]["id"] == "F-1" and slabs[0]["id"] == "R-000"  # smallest offcut first
+        assert all(s["qty"] == 1 for s in slabs)
