@@ -21,7 +21,7 @@ from pipeline.completion import Recorder
 from pipeline.db import open_pool
 from pipeline.stages import StageRunner, run_stage
 from pipeline.worker import Worker
-from tests.integration.conftest import wait_until
+from tests.integration.conftest import roll_back, wait_until
 
 pytestmark = pytest.mark.anyio
 QUARTZ = "Quartz (engineered)"
@@ -177,18 +177,9 @@ def test_stock_is_converted_into_the_jobs_units() -> None:
 
 
 def test_the_migration_rolls_back_and_applies_again(db_url: str) -> None:
-    from yoyo import get_backend, read_migrations
+    from ops.migrate import migrate
 
-    from ops.config.dsn import yoyo_url
-    from ops.migrate import MIGRATIONS_DIR, migrate
-
-    backend = get_backend(yoyo_url(db_url))
-    try:
-        migrations = read_migrations(str(MIGRATIONS_DIR))
-        with backend.lock():
-            backend.rollback_migrations(backend.to_rollback(migrations.filter(lambda m: m.id == "0006.slab_yard")))
-    finally:
-        backend.connection.close()
+    roll_back(db_url, "0006.slab_yard")
     with psycopg.connect(db_url, autocommit=True) as conn:
         assert conn.execute("SELECT to_regclass('slabs'), to_regclass('slab_photos')").fetchone() == (None, None)
         assert conn.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'jobs_release_slabs'").fetchone() == (0,)
