@@ -69,3 +69,31 @@ def test_a_job_is_cut_from_the_yard_and_its_offcut_goes_back(cluster: Cluster) -
                             "slab_stock": [{"id": "S", "length": 3050, "width": 1440}]}).json()["id"]
     cluster.wait_job(plain)
     assert http.post(f"/api/jobs/{plain}/confirm").status_code == 409
+
+
+def test_two_workers_never_cut_two_jobs_from_one_remnant(cluster: Cluster) -> None:
+    cluster.api()
+    workers = [cluster.worker(WORKER_ID=f"yard-{i}") for i in range(2)]
+    http = cluster.http
+    rem = http.post("/api/slabs", json={**QUARTZ, "code": "R-1", "kind": "remnant", "length": 1300, "width": 800})
+    full = http.post("/api/slabs", json={**QUARTZ, "code": "F-1", "length": 3050, "width": 1440})
+    assert rem.status_code == full.status_code == 201
+    jobs = []
+    for i in range(4):  # each fits the remnant alone; submitted together, so the workers race for it
+        r = cluster.submit({"spec_version": "1.0", "job": {"id": f"RACE-{i}", "name": "race"},
+                            "material": {"name": "Quartz (engineered)", "type": "quartz", "thickness": 30},
+                            "slab_stock": "inventory", "options": {"outputs": {"pdf": None}},
+                            "pieces": [{"id": "P", "shape": {"type": "rect", "length": 1200, "depth": 600}}]})
+        jobs.append(r.json()["id"])
+    done = [cluster.wait_job(job_id) for job_id in jobs]
+    slabs = [lay["slab_id"] for job in done if job["status"] == "succeeded"
+             for lay in job["summary"]["slabs"]["layouts"]]
+    assert slabs.count("R-1") == 1 and slabs.count("F-1") <= 1  # each slab to one job at most
+    on_remnant = next(job["id"] for job in done if job["status"] == "succeeded"
+                      and job["summary"]["slabs"]["layouts"][0]["slab_id"] == "R-1")
+    assert http.get(rem.json()["url"]).json()["allocated_to"] == on_remnant
+    # Two slabs for four jobs: the last two find the yard empty and fail saying so.
+    failed = [job for job in done if job["status"] == "failed"]
+    assert len(failed) == 2 and all("no slab on hand" in job["error"] for job in failed)
+    outcomes = [e["outcome"] for w in workers for e in w.events("stage_finished")]
+    assert outcomes.count("succeeded") == 2 and set(outcomes) <= {"succeeded", "renest", "failed"}, outcomes
