@@ -53,7 +53,7 @@ async def test_a_stage_past_its_memory_limit_fails_once_with_a_readable_error(se
         assert job.status == "failed"
         assert job.last_error == "the stage ran out of memory (limit 512 MB)"
         assert len((fault_dir / "OOM-cad").read_text().splitlines()) == 1  # no retry storm
-        assert fits["status"] == "succeeded"  # the worker and its next child carry on
+        assert fits.status == "succeeded"  # the worker and its next child carry on
 
 
 async def test_count_active_jobs_counts_one_owners_queued_and_running_jobs(settings) -> None:  # type: ignore[no-untyped-def]
