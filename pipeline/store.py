@@ -50,9 +50,10 @@ def notifying_row(cls: type[T]) -> BaseRowFactory[T]:
     fields: tuple[str, ...] = cls.__struct_fields__  # type: ignore[attr-defined]
 
     def maker(cursor: BaseCursor[Any, Any]) -> RowMaker[T]:
-        if cursor.description is None:
+        result = cursor.pgresult
+        if result is None or not result.nfields:
             return no_result
-        names = [column.name for column in cursor.description]
+        names = [result.fname(i).decode() for i in range(result.nfields)]  # as class_row reads them (no Column)
         at = [names.index(name) for name in fields]
 
         def row(values: Sequence[Any]) -> T:
