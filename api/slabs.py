@@ -22,6 +22,7 @@ from api.security import identity
 from engine.spec import NO_NUL, DefectZone, Length, Name, Text, Units
 from engine.spec.job import MAX_DEFECTS
 from pipeline import store, yard
+from pipeline.rows import SlabRow
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024  # a phone photo of a slab, as JPEG
 # What each image type starts with: the photo is checked, not its Content-Type believed.
@@ -102,7 +103,7 @@ def slab_url(slab_id: uuid.UUID) -> str:
     return f"/api/slabs/{slab_id}"
 
 
-def view(row: store.SlabRow) -> SlabView:
+def view(row: SlabRow) -> SlabView:
     url = slab_url(row.id)
     return SlabView(id=row.id, code=row.code, material=row.material_name, material_type=row.material_type,
                     thickness=row.thickness, length=row.length, width=row.width, units=row.units, kind=row.kind,
@@ -215,8 +216,8 @@ class SlabsController(Controller):
         row = await store.get_slab_photo(state.pool, slab_id, _owner(request))
         if row is None:
             raise NotFoundException(detail=f"slab {slab_id} has no photo")
-        return Response(bytes(row["data"]), media_type=row["content_type"], headers={
-            "ETag": f'"{row["sha256"]}"', "Cache-Control": "private, no-cache", "Vary": "Origin"})
+        return Response(bytes(row.data), media_type=row.content_type, headers={
+            "ETag": f'"{row.sha256}"', "Cache-Control": "private, no-cache", "Vary": "Origin"})
 
 
 class ConfirmController(Controller):
@@ -238,7 +239,7 @@ class ConfirmController(Controller):
         return Confirmation(job_id=job_id, consumed=done.consumed, remnants=[view(row) for row in done.remnants])
 
 
-async def _slab(state: State, request: Request[Any, Any, Any], slab_id: uuid.UUID) -> store.SlabRow:
+async def _slab(state: State, request: Request[Any, Any, Any], slab_id: uuid.UUID) -> SlabRow:
     row = await store.get_slab(state.pool, slab_id, _owner(request))
     if row is None:
         raise NotFoundException(detail=f"no slab {slab_id}")

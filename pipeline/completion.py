@@ -17,6 +17,7 @@ import structlog
 from ops.config.settings import Settings
 from pipeline import store
 from pipeline.db import GroupCommit
+from pipeline.rows import ClaimedJob, TakenSlab
 from pipeline.stages import StageOutput, next_stage
 from pipeline.supervise import DB_ERRORS
 
@@ -75,10 +76,10 @@ class Recorder:
         self.completions: GroupCommit[Completion, bool] = GroupCommit(
             functools.partial(write_completions, pool, settings.worker_id))
 
-    async def succeeded(self, job: dict[str, Any], out: StageOutput, slabs: list[uuid.UUID] | None = None) -> Result:
+    async def succeeded(self, job: ClaimedJob, out: StageOutput, slabs: list[uuid.UUID] | None = None) -> Result:
         """Record the stage's result; `slabs` are the yard's slabs an inventory job's CAD stage was nested on."""
-        job_id, stage = job["id"], job["stage"]
-        nxt = next_stage(stage, job["spec_json"])
+        job_id, stage = job.id, job.stage
+        nxt = next_stage(stage, job.spec_json)
         warnings = out.summary.get("warnings") if isinstance(out.summary, dict) else None
         if slabs:
             return await self._succeeded_with_slabs(job, out, nxt, warnings, slabs)
@@ -103,12 +104,12 @@ class Recorder:
         while len(self.handoff) > 2 * self.settings.worker_concurrency:
             self.handoff.popitem(last=False)  # another worker ran that PDF stage (or will read them back)
 
-    async def _succeeded_with_slabs(self, job: dict[str, Any], out: StageOutput, nxt: str | None, warnings: Any,
+    async def _succeeded_with_slabs(self, job: ClaimedJob, out: StageOutput, nxt: str | None, warnings: Any,
                                     slabs: list[uuid.UUID]) -> Result:
         """An inventory job's result commits with the allocation of its slabs, or not at all. A slab another job
         took first (allocated, or being allocated: SKIP LOCKED) sends the CAD stage round again on what is left."""
-        job_id, worker_id = job["id"], self.settings.worker_id
-        taken: list[dict[str, Any]] = []
+        job_id, worker_id = job.id, self.settings.worker_id
+        taken: list[TakenSlab] = []
         try:
             async with self.pool.connection() as conn, conn.transaction():
                 taken = await store.allocate_slabs(conn, job_id=job_id, ids=slabs)
@@ -123,7 +124,7 @@ class Recorder:
                 if not held:
                     raise _RollBack("lease_lost")
                 for name, content_type, data in out.artifacts:
-                    await store.replace_artifact(conn, job_id=job_id, stage=job["stage"], name=name,
+                    await store.replace_artifact(conn, job_id=job_id, stage=job.stage, name=name,
                                                  content_type=content_type, data=data)
         except _RollBack as exc:
             if exc.args[0] == "lease_lost":
@@ -134,24 +135,24 @@ class Recorder:
             async with self.pool.connection() as conn:
                 requeued = await store.renest_job(conn, id=job_id, worker_id=worker_id, error=error, delay_s=delay)
             return ("renest" if requeued else "lease_lost"), error
-        log.info("slabs_allocated", slabs=[row["code"] for row in taken])
+        log.info("slabs_allocated", slabs=[row.code for row in taken])
         if nxt == "pdf":
             self._hand_off(job_id, out.artifacts)
         return "succeeded", None
 
-    async def failed(self, job: dict[str, Any], error: str, warnings: Any = None) -> Result:
+    async def failed(self, job: ClaimedJob, error: str, warnings: Any = None) -> Result:
         async with self.pool.connection() as conn:
-            ok = await store.fail_job(conn, id=job["id"], worker_id=self.settings.worker_id, error=error,
+            ok = await store.fail_job(conn, id=job.id, worker_id=self.settings.worker_id, error=error,
                                       warnings=warnings)
         return ("failed" if ok else "lease_lost"), error
 
-    async def retry_or_fail(self, job: dict[str, Any], error: str) -> Result:
-        if job["attempts"] >= job["max_attempts"]:
-            return await self.failed(job, f"{error} (attempt {job['attempts']} of {job['max_attempts']})")
-        delay = min(self.settings.retry_max_s, self.settings.retry_base_s * 2 ** (job["attempts"] - 1))
+    async def retry_or_fail(self, job: ClaimedJob, error: str) -> Result:
+        if job.attempts >= job.max_attempts:
+            return await self.failed(job, f"{error} (attempt {job.attempts} of {job.max_attempts})")
+        delay = min(self.settings.retry_max_s, self.settings.retry_base_s * 2 ** (job.attempts - 1))
         delay *= 0.5 + random.random()  # noqa: S311 - jitter spreads retries of jobs that failed together
         async with self.pool.connection() as conn:
-            ok = await store.schedule_retry(conn, id=job["id"], worker_id=self.settings.worker_id, error=error,
+            ok = await store.schedule_retry(conn, id=job.id, worker_id=self.settings.worker_id, error=error,
                                             delay_s=delay)
         return ("retry" if ok else "lease_lost"), error
 

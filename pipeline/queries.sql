@@ -257,20 +257,6 @@ SELECT status, stage, count(*) AS jobs,
 -- Health check: the database answers.
 SELECT 1 AS ok;
 
--- name: list_materials
--- The catalogue's materials, for the frontend's pickers and for quotes.
-SELECT name, type, density_kg_m3::float8 AS density_kg_m3, thicknesses_mm::float8[] AS thicknesses_mm,
-       price_per_m2::text AS price_per_m2, price_per_slab::text AS price_per_slab
-  FROM catalogue_materials ORDER BY name;
-
--- name: list_finishes
--- Surface finishes and their surcharge per m².
-SELECT name, description, surcharge_per_m2::text AS surcharge_per_m2 FROM catalogue_finishes ORDER BY name;
-
--- name: list_edge_profiles
--- Edge profiles and their price per metre.
-SELECT name, description, price_per_m::text AS price_per_m FROM catalogue_edge_profiles ORDER BY name;
-
 -- name: list_cutout_prices
 -- Cutout prices by type.
 SELECT type, description, price_each::text AS price_each FROM catalogue_cutouts ORDER BY type;
@@ -450,8 +436,7 @@ RETURNING id, code;
 
 -- name: lock_job_for_confirm
 -- The job being confirmed, locked so two confirmations of it run one after the other.
-SELECT id, status, owner, summary, spec->'material' AS material, spec->>'units' AS units,
-       jsonb_typeof(spec->'slab_stock') = 'string' AS from_inventory
+SELECT id, status, owner, summary, jsonb_typeof(spec->'slab_stock') = 'string' AS from_inventory
   FROM jobs
  WHERE id = %(id)s AND (%(owner)s::text IS NULL OR owner = %(owner)s)
    FOR UPDATE;
@@ -465,7 +450,7 @@ UPDATE slabs
                WHERE coalesce(owner, '') = coalesce(%(owner)s, '') AND code = ANY(%(codes)s)
                  AND (status = 'on_hand' OR (status = 'allocated' AND allocated_to = %(job_id)s))
                  FOR UPDATE)
-RETURNING id, code, material_name, material_type, thickness, units;
+RETURNING id, code, units;
 
 -- name: count_consumed_by
 -- A confirmation already made: the slabs this job consumed.

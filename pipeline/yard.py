@@ -14,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from engine.spec import INVENTORY, MAX_STOCK, MM_PER_INCH
 from pipeline import store
+from pipeline.rows import SlabRow
 
 MM_PER_UNIT = {"mm": 1.0, "in": MM_PER_INCH}
 REMNANT_CODE_MAX = 64
@@ -84,12 +85,12 @@ async def stock_for(pool: AsyncConnectionPool, job_id: uuid.UUID, spec_json: byt
                 "or give the job its own slab_stock.")
     stock = []
     for row in rows:
-        k = MM_PER_UNIT[row["units"]] / job_mm
-        stock.append({"id": row["code"], "length": row["length"] * k, "width": row["width"] * k, "qty": 1,
-                      "kind": row["kind"], "defects": [_zone_in(zone, k) for zone in row["defects"]]})
+        k = MM_PER_UNIT[row.units] / job_mm
+        stock.append({"id": row.code, "length": row.length * k, "width": row.width * k, "qty": 1,
+                      "kind": row.kind, "defects": [_zone_in(zone, k) for zone in row.defects]})
     spec = msgspec.json.decode(spec_json)
     spec["slab_stock"] = stock
-    return Stock(msgspec.json.encode(spec), {row["code"]: row["id"] for row in rows})
+    return Stock(msgspec.json.encode(spec), {row.code: row.id for row in rows})
 
 
 # ---- confirmation ---------------------------------------------------------------------------------------------------
@@ -106,7 +107,7 @@ class ConfirmRefused(Exception):
 @dataclass(frozen=True, slots=True)
 class Confirmed:
     consumed: list[str]  # the codes of the slabs cut
-    remnants: list[store.SlabRow]  # the offcuts now on hand
+    remnants: list[SlabRow]  # the offcuts now on hand
 
 
 def _floor(value: float, units: str) -> float:
@@ -123,16 +124,16 @@ async def confirm_job(pool: AsyncConnectionPool, job_id: uuid.UUID, owner: str |
         job = await store.lock_job_for_confirm(conn, job_id, owner)
         if job is None:
             raise ConfirmRefused(404, f"no job {job_id}")
-        if not job["from_inventory"]:
+        if not job.from_inventory:
             raise ConfirmRefused(409, "only a job nested on the yard (\"slab_stock\": \"inventory\") is confirmed")
-        if job["status"] != "succeeded":
-            raise ConfirmRefused(409, f"cannot confirm a job that is {job['status']}; it must be succeeded")
+        if job.status != "succeeded":
+            raise ConfirmRefused(409, f"cannot confirm a job that is {job.status}; it must be succeeded")
         if await store.count_consumed_by(conn, job_id):
             raise ConfirmRefused(409, "the job is already confirmed: its slabs are consumed")
-        layouts = (job["summary"] or {}).get("slabs", {}).get("layouts", [])
+        layouts = (job.summary or {}).get("slabs", {}).get("layouts", [])
         codes = [layout["slab_id"] for layout in layouts]
-        taken = {row["code"]: row for row in await store.consume_slabs(conn, job_id=job_id, owner=job["owner"],
-                                                                         codes=codes)}
+        taken = {row.code: row for row in await store.consume_slabs(conn, job_id=job_id, owner=job.owner,
+                                                                      codes=codes)}
         missing = [code for code in codes if code not in taken]
         if missing:
             raise ConfirmRefused(409, f"slab{'s' if len(missing) > 1 else ''} {', '.join(missing)} of this job "
@@ -140,11 +141,11 @@ async def confirm_job(pool: AsyncConnectionPool, job_id: uuid.UUID, owner: str |
         remnants = []
         for layout in layouts:
             parent = taken[layout["slab_id"]]
-            k = 1.0 / MM_PER_UNIT[parent["units"]]
+            k = 1.0 / MM_PER_UNIT[parent.units]
             for n, rem in enumerate(layout.get("remnants", []), start=1):
-                code = f"{parent['code'][:REMNANT_CODE_MAX - 4]}-R{n}"
-                remnants.append({"id": uuid.uuid4(), "parent": parent["id"], "code": code,
-                                 "length": _floor(rem["length_mm"] * k, parent["units"]),
-                                 "width": _floor(rem["width_mm"] * k, parent["units"])})
-        added = await store.insert_remnants(conn, owner=job["owner"], remnants=remnants) if remnants else []
+                code = f"{parent.code[:REMNANT_CODE_MAX - 4]}-R{n}"
+                remnants.append({"id": uuid.uuid4(), "parent": parent.id, "code": code,
+                                 "length": _floor(rem["length_mm"] * k, parent.units),
+                                 "width": _floor(rem["width_mm"] * k, parent.units)})
+        added = await store.insert_remnants(conn, owner=job.owner, remnants=remnants) if remnants else []
     return Confirmed(consumed=codes, remnants=added)

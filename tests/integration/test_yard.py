@@ -19,6 +19,7 @@ from ops.config.settings import Settings
 from pipeline import store, yard
 from pipeline.completion import Recorder
 from pipeline.db import open_pool
+from pipeline.rows import ClaimedJob
 from pipeline.stages import StageRunner, run_stage
 from pipeline.worker import Worker
 from tests.integration.conftest import roll_back, wait_until
@@ -70,8 +71,8 @@ async def test_an_inventory_job_is_nested_on_the_remnant_first_and_holds_it(sett
         job_id = await submit(pool, inventory_spec("INV-1"))
         async with engine_worker(settings):
             (job,) = await wait_until(pool, [job_id])
-        assert job["status"] == "succeeded", job["last_error"]
-        assert [lay["slab_id"] for lay in job["summary"]["slabs"]["layouts"]] == ["R-1"]
+        assert job.status == "succeeded", job.last_error
+        assert [lay["slab_id"] for lay in job.summary["slabs"]["layouts"]] == ["R-1"]
         now = {code: await store.get_slab(pool, row.id) for code, row in
                (("F-1", full), ("R-1", rem), ("G-1", other))}  # type: ignore[union-attr]
         assert (now["R-1"].status, now["R-1"].allocated_to) == ("allocated", job_id)  # type: ignore[union-attr]
@@ -80,8 +81,8 @@ async def test_an_inventory_job_is_nested_on_the_remnant_first_and_holds_it(sett
         inch_id = await submit(pool, inventory_spec("INV-2", [(47.24, 23.62)], units="in"))
         async with engine_worker(settings):
             (inch,) = await wait_until(pool, [inch_id])
-        assert inch["status"] == "succeeded", inch["last_error"]
-        assert [lay["slab_id"] for lay in inch["summary"]["slabs"]["layouts"]] == ["F-1"]
+        assert inch.status == "succeeded", inch.last_error
+        assert [lay["slab_id"] for lay in inch.summary["slabs"]["layouts"]] == ["F-1"]
 
 
 async def test_an_empty_yard_fails_the_job_with_a_reason(settings: Settings) -> None:
@@ -89,16 +90,17 @@ async def test_an_empty_yard_fails_the_job_with_a_reason(settings: Settings) -> 
         job_id = await submit(pool, inventory_spec("EMPTY"))
         async with engine_worker(settings):
             (job,) = await wait_until(pool, [job_id])
-    assert job["status"] == "failed" and "no slab on hand of Quartz (engineered), 30 mm" in job["last_error"]
+    assert job.status == "failed" and "no slab on hand of Quartz (engineered), 30 mm" in job.last_error
 
 
-async def claimed_and_nested(pool: Any, settings: Settings, job_ids: list[uuid.UUID]) -> list[tuple[dict, Any, yard.Stock]]:
+async def claimed_and_nested(pool: Any, settings: Settings,
+                             job_ids: list[uuid.UUID]) -> list[tuple[ClaimedJob, Any, yard.Stock]]:
     """Claim the jobs and run their CAD stages in this process: each is nested on the yard as it is now."""
     jobs = await store.claim_jobs(pool, worker_id=settings.worker_id, stages=("cad",), lease_s=60, limit=len(job_ids))
-    assert sorted(j["id"] for j in jobs) == sorted(job_ids)
+    assert sorted(j.id for j in jobs) == sorted(job_ids)
     out = []
     for job in jobs:
-        stock = await yard.stock_for(pool, job["id"], job["spec_json"].encode())
+        stock = await yard.stock_for(pool, job.id, job.spec_json.encode())
         assert isinstance(stock, yard.Stock)
         out.append((job, run_stage("cad", stock.spec_json, None, []), stock))
     return out
@@ -118,13 +120,13 @@ async def test_two_jobs_never_take_the_same_remnant(settings: Settings) -> None:
         winner, loser = (ids[0], ids[1]) if outcomes[0][0] == "succeeded" else (ids[1], ids[0])
         assert (await store.get_slab(pool, rem.id)).allocated_to == winner  # type: ignore[union-attr]
         lost = await store.get_job(pool, loser)
-        assert (lost["status"], lost["attempts"], lost["summary"]) == ("queued", 0, None)  # attempt refunded
-        assert "another job" in lost["last_error"]
+        assert (lost.status, lost.attempts, lost.summary) == ("queued", 0, None)  # attempt refunded
+        assert "another job" in lost.last_error
         # Nested again on what is left: the full slab.
         async with engine_worker(settings):
             (done,) = await wait_until(pool, [loser])
-        assert done["status"] == "succeeded"
-        assert [lay["slab_id"] for lay in done["summary"]["slabs"]["layouts"]] == ["F-1"]
+        assert done.status == "succeeded"
+        assert [lay["slab_id"] for lay in done.summary["slabs"]["layouts"]] == ["F-1"]
         assert (await store.get_slab(pool, full.id)).allocated_to == loser  # type: ignore[union-attr]
         assert (await store.get_slab(pool, rem.id)).allocated_to == winner  # type: ignore[union-attr]
 
@@ -153,11 +155,11 @@ async def test_a_job_that_ends_uncut_gives_its_slabs_back(settings: Settings, en
             assert len(await store.allocate_slabs(conn, job_id=job_id, ids=[rem.id])) == 1
         assert (await store.get_slab(pool, rem.id)).status == "allocated"  # type: ignore[union-attr]
         if end == "cancel":
-            assert (await store.cancel_job(pool, job_id))["status"] == "cancelled"  # type: ignore[index]
+            assert (await store.cancel_job(pool, job_id)).status == "cancelled"  # type: ignore[union-attr]
         elif end == "fail":
             (job,) = await store.claim_jobs(pool, worker_id="w", stages=("cad",), lease_s=30)
             async with pool.connection() as conn:
-                assert await store.fail_job(conn, id=job["id"], worker_id="w", error="boom")
+                assert await store.fail_job(conn, id=job.id, worker_id="w", error="boom")
         else:
             assert await store.delete_job(pool, job_id)
         back = await store.get_slab(pool, rem.id)
