@@ -18,7 +18,7 @@ from pipeline.rows import SlabRow
 
 MM_PER_UNIT = {"mm": 1.0, "in": MM_PER_INCH}
 REMNANT_CODE_MAX = 64
-FULL_SLABS_OFFERED = 20  # of the job's MAX_STOCK slabs: more than a job of MAX_COPIES pieces needs
+FULL_SLABS_OFFERED = 20  # of the job's MAX_STOCK slabs; a job that needs more fails as when stock runs out
 
 
 class _Material(msgspec.Struct):
@@ -30,7 +30,6 @@ class _YardFields(msgspec.Struct):
     """What the yard reads of a claimed job's spec (validated on submission): decoding only this skips the rest."""
 
     material: _Material
-    slab_stock: msgspec.Raw
     units: str = "mm"
 
 
