@@ -212,6 +212,9 @@ def slab_dxf(job: JobSpec, slab_layout: SlabLayout) -> bytes:
     corners = [(0, 0), (length, 0), (length, width), (0, width)]
     rect = [geometry.Seg(corner, following) for corner, following in zip(corners, corners[1:] + corners[:1])]
     dxf.polyline(rect, "SLAB", closed=True)
+    for zone in job_mm.defect_outlines(slab_layout.slab_id):  # on their own layer, which no CAM cuts
+        sides = [geometry.Seg(corner, following) for corner, following in zip(zone, zone[1:] + zone[:1])]
+        dxf.polyline(sides, "DEFECTS", closed=True)
     text_mm = _text_height_mm(length, width)
     for placement in slab_layout.placements:
         piece = pieces[placement.piece]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import drawsvg as draw
 
 from engine import geometry
-from engine.drawing.palette import EDGE_STYLES, GROOVE, SCREEN_INK, SCREEN_STONE, edge_order
+from engine.drawing.palette import DEFECT, EDGE_STYLES, GROOVE, SCREEN_INK, SCREEN_STONE, edge_order
 from engine.drawing.svgpath import number, path_d
 from engine.drawing.units import Lengths, Numbers
 from engine.dxf import drip_groove_lines, placement_transform, runs
@@ -182,6 +182,9 @@ def slab_svg(job: JobSpec, slab_layout: SlabLayout) -> bytes:
         svg.append(draw.Rectangle(margin, -(width - margin), length - 2 * margin, width - 2 * margin, fill="none",
                                   stroke="#bdbdbd", stroke_width=stroke,
                                   stroke_dasharray=f"{font * 0.4:.2f} {font * 0.3:.2f}"))
+    for zone in job_mm.defect_outlines(slab_layout.slab_id):
+        svg.append(draw.Lines(*[value for x, y in zone for value in (_rounded(x), _rounded(-y))], close=True,
+                              fill=DEFECT, fill_opacity=0.3, stroke=DEFECT, stroke_width=stroke))
     for remnant in slab_layout.remnants:
         svg.append(draw.Rectangle(_rounded(remnant.x_mm), _rounded(-(remnant.y_mm + remnant.width_mm)),
                                   _rounded(remnant.length_mm), _rounded(remnant.width_mm), fill="none",
