@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from shapely.geometry import LineString
@@ -44,8 +45,11 @@ def cutout_positions(piece_mm: Piece, lengths: Lengths) -> list[CutoutPos]:
     return out
 
 
-def piece_drawing(piece: Piece, lengths: Lengths, room_w: float, room_h: float) -> tuple[str, float, float, int]:
-    """A dimensioned plan view of one piece (mm job), fitted to room_w x room_h print mm: (svg, w, h, scale N)."""
+def piece_drawing(piece: Piece, lengths: Lengths, room_w: float, room_h: float, seams: Sequence[float] = (),
+                  parts: Sequence[str] = ()) -> tuple[str, float, float, int]:
+    """A dimensioned plan view of one piece (mm job), fitted to room_w x room_h print mm: (svg, w, h, scale N).
+
+    `seams` (x, mm) are drawn across the piece and dimensioned from its left end above it, `parts` named between."""
     outline = geometry.outline(piece)
     minx, miny, maxx, maxy = geometry.bbox(outline.segs)
     length, depth = maxx - minx, maxy - miny
@@ -56,7 +60,7 @@ def piece_drawing(piece: Piece, lengths: Lengths, room_w: float, room_h: float) 
             centre_xs.append(c.center[0])
     centre_xs.sort()
     tiers = min(len(centre_xs), 6)
-    m_left, m_right, m_top = 20.0, 10.0, 10.0
+    m_left, m_right, m_top = 20.0, 10.0, 10.0 + (6.5 * len(seams) + 5.0 if seams else 0.0)
     m_bottom = 16.0 + 6.5 * tiers
     n = pick_scale(length, depth, room_w - m_left - m_right, room_h - m_top - m_bottom)
     scale = 1.0 / n
@@ -126,6 +130,7 @@ def piece_drawing(piece: Piece, lengths: Lengths, room_w: float, room_h: float) 
         body.append(line(x0, y0, x1, y1, PRINT_DIM, 0.15))
         label = f"R{lengths(c.size)}" if c.type == "radius" else f"C{lengths(c.size)}"
         body.append(text(x1 + (0.5 if ox >= 0 else -0.5), y1 - 0.5, label, 2.5, "start" if ox >= 0 else "end"))
+    body += _seam_marks(outline, seams, parts, to_paper, m_top, lengths)
     # Overall dimensions.
     left, right, top, bottom = m_left, m_left + length * scale, m_top, m_top + depth * scale
     y_total = bottom + 10.0 + 6.5 * tiers
@@ -148,6 +153,32 @@ def piece_drawing(piece: Piece, lengths: Lengths, room_w: float, room_h: float) 
         body += vdim(to_paper((0, by0))[1], bottom, xp, xp, xp, lengths(by0 - miny))
     svg = svg_document(w, h, body)
     return svg, w, h, n
+
+
+def _seam_marks(outline: geometry.Outline, seams: Sequence[float], parts: Sequence[str],
+                to_paper: Callable[[geometry.Pt], geometry.Pt], top: float, lengths: Lengths) -> list[str]:
+    """Each seam as a seam line across the piece, dimensioned from the left end (one tier each, nearest the
+    piece first), and each part's name above its stretch."""
+    if not seams:
+        return []
+    minx, miny, maxx, maxy = geometry.bbox(outline.segs)
+    poly = outline.polygon()
+    colour, width, dash = _print_style("seam")
+    left = to_paper((minx, 0))[0]
+    out = []
+    for t, x in enumerate(sorted(seams)):
+        cut = poly.intersection(LineString([(x, miny - 1), (x, maxy + 1)]))
+        xp, reach = to_paper((x, 0))[0], top  # the dimension's extension line runs down to the seam's end
+        if not cut.is_empty:
+            _, y0, _, y1 = cut.bounds
+            (px, py0), (_, reach) = to_paper((x, y0)), to_paper((x, y1))
+            out.append(line(px, py0, px, reach, colour, width, dash))
+        out += hdim(left, xp, top, reach, top - 6.5 * (t + 1), lengths(x - minx))
+    ends = [minx, *sorted(seams), maxx]
+    for name, a, b in zip(parts, ends, ends[1:]):
+        out.append(text((to_paper((a, 0))[0] + to_paper((b, 0))[0]) / 2, top - 6.5 * len(seams) - 5.5, name, 3.0,
+                        weight="bold"))
+    return out
 
 
 def legend_sample(kind: str) -> str:
