@@ -183,8 +183,9 @@ def _blocked(job_mm: JobSpec, piece: Piece, outline: geometry.Outline, rules: Th
     corners_x = [pts[i][0] for i, turn in enumerate(geometry.vertex_turns(piece)) if turn * orientation < -1e-3]
     d = rules.min_seam_to_inside_corner
     out += [Blocked(x - d, x + d, f"a seam within {fmt(d)} of the inside corner at {fmt(x)} cracks") for x in corners_x]
+    left, right = min(x for x, _ in pts), max(x for x, _ in pts)
     out += [Blocked(x - AT_A_VERTEX_MM, x + AT_A_VERTEX_MM, f"a corner of the outline is at {fmt(x)}")
-            for x, _ in pts]
+            for x, _ in pts if left + AT_A_VERTEX_MM < x < right - AT_A_VERTEX_MM]
     names = geometry.edge_names(piece)
     for i in range(n):
         if abs(bulges[i]) > geometry.EPS:
@@ -232,12 +233,15 @@ def _stuck_message(err: _Stuck, strip: _Strip, blocked: list[Blocked], crossings
                 "auto_seams cuts across the length only, so split it front to back by hand")
     lo, hi = float(xs[err.p]), float(xs[err.r])
     where = f"after the seam at {fmt(lo)}, the next" if err.p else "a seam"
+    last = len(xs) - 1 - strip.mirrored().reach(0)  # where the last part may start at the earliest
+    if lo < xs[last] <= hi:  # one seam would finish the piece: it must also leave the last part short enough
+        lo = float(xs[last])
     why = [b.why for b in blocked if b.lo < hi and b.hi > lo]
     inside = (xs > lo) & (xs <= hi)
     if (crossings[inside] != 2).any():
         why.append("a cut there would cross the piece more than once")
-    return (f"{where} must fall between {fmt(lo)} and {fmt(hi)} from the left end for the part before it to fit a "
-            f"slab, and no seam may go there: {'; '.join(dict.fromkeys(why))}")
+    return (f"{where} must fall between {fmt(lo)} and {fmt(hi)} from the left end for the parts to fit a slab, and "
+            f"no seam may go there: {'; '.join(dict.fromkeys(why))}")
 
 
 def plan_piece(job_mm: JobSpec, piece: Piece, rules: Thresholds, fmt: LengthFormat) -> PiecePlans:
