@@ -196,3 +196,17 @@ def test_bad_appliance_zones_and_rules_name_the_field() -> None:
         decode_job(msgspec.json.encode(job([top()], rules={"min_sink_to_seam": -1})))
     with pytest.raises(msgspec.ValidationError, match=r"pieces\[0\]\.appliance_zones\[0\]\.type"):
         decode_job(msgspec.json.encode(job([top(appliance_zones=[{"type": "fridge", "from": 1, "to": 2}])])))
+
+
+def test_the_example_keeps_its_seam_and_figures() -> None:
+    import json
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    expected = json.loads((examples / "expected.json").read_text())["long-run-auto-seam.json"]
+    result = run_cad(decode_job((examples / "long-run-auto-seam.json").read_bytes()))
+    assert [{"piece": s.piece, "position": s.position, "parts": s.parts} for s in result.summary.seams] == (
+        expected["seams"])
+    assert (result.summary.area_gross_m2, result.summary.area_net_m2, result.summary.weight_kg) == (
+        expected["area_gross_m2"], expected["area_net_m2"], expected["weight_kg"])
+    assert result.summary.slabs.used == expected["slabs"][0]["guillotine_slabs_reached_by_a_simple_packer"]
