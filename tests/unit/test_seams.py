@@ -210,3 +210,15 @@ def test_the_example_keeps_its_seam_and_figures() -> None:
     assert (result.summary.area_gross_m2, result.summary.area_net_m2, result.summary.weight_kg) == (
         expected["area_gross_m2"], expected["area_net_m2"], expected["weight_kg"])
     assert result.summary.slabs.used == expected["slabs"][0]["guillotine_slabs_reached_by_a_simple_packer"]
+
+
+def test_the_openapi_schema_marks_the_seam_fields_as_spec_1_1() -> None:
+    from api.openapi import _COMPONENTS
+
+    assert _COMPONENTS["Options"]["properties"]["auto_seams"]["x-added-in"] == "1.1"
+    rules = _COMPONENTS["Rules"]["properties"]
+    assert rules["min_seam_to_inside_corner"]["x-added-in"] == rules["min_sink_to_seam"]["x-added-in"] == "1.1"
+    assert "x-added-in" not in rules["min_cutout_to_seam"]
+    zones = _COMPONENTS["Piece"]["properties"]["appliance_zones"]
+    assert zones["x-added-in"] == "1.1" and "dishwasher" in zones["description"]
+    assert set(_COMPONENTS["ApplianceZone"]["properties"]) == {"type", "from", "to"}
