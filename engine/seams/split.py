@@ -15,7 +15,7 @@ from shapely.geometry import Polygon, box
 
 from engine import geometry
 from engine.checks.joins import JOIN_REF
-from engine.spec import RECT_SIDES, ApplianceZone, Edge, JobSpec, Join, Piece, PolygonShape, RectShape, Support
+from engine.spec import MM_PER_INCH, RECT_SIDES, ApplianceZone, Edge, JobSpec, Join, Piece, PolygonShape, RectShape, Support
 
 __all__ = ["Part", "split_job", "split_piece"]
 
@@ -206,7 +206,7 @@ def split_job(job: JobSpec, positions: dict[str, list[float]]) -> tuple[JobSpec,
         parts_of[piece.id] = parts
         pieces += [part.piece for part in parts]
     original = {p.id: p for p in job.pieces}
-    slack = 0.5 / (25.4 if job.units == "in" else 1.0)  # check_joins lets a range run half a millimetre long
+    slack = 0.5 / (MM_PER_INCH if job.units == "in" else 1.0)  # check_joins lets a range run 0.5 mm long
     joins = [msgspec.structs.replace(j, a=_remap(j.a, original, parts_of, slack), b=_remap(j.b, original, parts_of, slack))
              for j in job.joins]
     for parts in parts_of.values():

@@ -222,3 +222,13 @@ def test_the_openapi_schema_marks_the_seam_fields_as_spec_1_1() -> None:
     zones = _COMPONENTS["Piece"]["properties"]["appliance_zones"]
     assert zones["x-added-in"] == "1.1" and "dishwasher" in zones["description"]
     assert set(_COMPONENTS["ApplianceZone"]["properties"]) == {"type", "from", "to"}
+
+
+def test_a_hand_placed_seam_in_an_inches_job_is_measured_in_inches() -> None:
+    # The seam runs along the first 25" of the front; the sink starts 0.5" past its end, 2.5" behind the front.
+    sink = {"id": "S1", "type": "undermount_sink", "shape": "rect", "center": [40.5, 11], "length": 30, "width": 17}
+    body = job([top(length=100, depth=25.5, cutouts=[sink])], units="in", slab=(126, 63), auto_seams=False)
+    body["joins"] = [{"a": "A.front[0:25]", "b": "B.left"}]
+    body["pieces"].append({"id": "B", "shape": {"type": "rect", "length": 40, "depth": 25.5}})
+    found = [(f.code, f.path) for f in check(decode_job(msgspec.json.encode(body)))]
+    assert found == [("CUTOUT_TOO_CLOSE_TO_SEAM", "pieces[0].cutouts[0]")]
