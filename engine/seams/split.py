@@ -15,7 +15,8 @@ from shapely.geometry import Polygon, box
 
 from engine import geometry
 from engine.checks.joins import JOIN_REF
-from engine.spec import MM_PER_INCH, RECT_SIDES, ApplianceZone, Edge, JobSpec, Join, Piece, PolygonShape, RectShape, Support
+from engine.spec import (MM_PER_INCH, RECT_SIDES, ApplianceZone, Edge, JobSpec, Join, Piece, PolygonShape, RectShape,
+                         Support)
 
 __all__ = ["Part", "split_job", "split_piece"]
 
@@ -84,12 +85,13 @@ def _cut(piece: Piece, sources: list[_Source], s: float) -> tuple[Part, Part]:
     ring2 += [(pts[k % n], bulges[k % n], k % n, (k % n, None, None)) for k in range(b + 1, a + n)]
     ring2 += [(pts[a], 0.0, a, (a, 0.0, ta)), (p, 0.0, None, None)]
     left, right = (ring1, ring2) if pts[a + 1][0] < s else (ring2, ring1)
-    return _part(piece, sources, edges, left, 0.0, s), _part(piece, sources, edges, right, s, None)
+    inf = float("inf")
+    return _part(piece, sources, edges, left, -inf, s, 0.0), _part(piece, sources, edges, right, s, inf, s)
 
 
-def _part(piece: Piece, sources: list[_Source], edges: list[Edge | None], ring: list, x0: float,
-          x1: float | None) -> Part:
-    """One side of a cut as a piece in its own frame (x - x0), starting at its lowest left vertex."""
+def _part(piece: Piece, sources: list[_Source], edges: list[Edge | None], ring: list, lo: float, hi: float,
+          x0: float) -> Part:
+    """The side of a cut between x = lo and hi as a piece in its own frame (x - x0), from its lowest left vertex."""
     first = min(range(len(ring)), key=lambda i: (round(ring[i][0][0], 6), round(ring[i][0][1], 6)))
     ring = ring[first:] + ring[:first]
     corners_at = {c.at: c for c in piece.corners}
@@ -104,18 +106,17 @@ def _part(piece: Piece, sources: list[_Source], edges: list[Edge | None], ring: 
             continue
         k, u0, u1 = source
         whole = u0 is None
-        new_edges.append(edges[k] or Edge(kind="sawn") if whole else _clip_edge(edges[k], u0, u1))
+        new_edges.append((edges[k] or Edge(kind="sawn")) if whole else _clip_edge(edges[k], u0, u1))
         old = sources[k]  # this piece's edge k is itself a stretch of an edge of the piece as submitted
         new_sources.append(old if whole or old.edge is None else _Source(old.edge, old.u0 + u0, old.u0 + u1))
-    hi = float("inf") if x1 is None else x1
-    inside = [c for c in piece.cutouts if x0 <= c.center[0] < hi]
+    inside = [c for c in piece.cutouts if lo <= c.center[0] < hi]
     cutouts = [msgspec.structs.replace(c, center=[round(c.center[0] - x0, 6), c.center[1]]) for c in inside]
-    zones = [ApplianceZone(type=z.type, start=round(max(z.start, x0) - x0, 6), end=round(min(z.end, hi) - x0, 6))
-             for z in piece.appliance_zones if x0 <= (z.start + z.end) / 2 < hi]
+    zones = [ApplianceZone(type=z.type, start=round(max(z.start, lo) - x0, 6), end=round(min(z.end, hi) - x0, 6))
+             for z in piece.appliance_zones if lo <= (z.start + z.end) / 2 < hi]
     changes: dict = {"corners": corners, "cutouts": cutouts, "appliance_zones": zones,
-                     "support": _clip_support(piece.support, x0, hi)}
+                     "support": _clip_support(piece.support, lo, hi, x0)}
     if isinstance(piece.shape, RectShape):
-        length = (x1 if x1 is not None else piece.shape.length) - x0
+        length = min(hi, piece.shape.length) - x0
         changes |= {"shape": RectShape(length=round(length, 6), depth=piece.shape.depth),
                     "edges": dict(zip(RECT_SIDES, new_edges))}
     else:
@@ -123,11 +124,12 @@ def _part(piece: Piece, sources: list[_Source], edges: list[Edge | None], ring: 
     return Part(msgspec.structs.replace(piece, **changes), new_sources)
 
 
-def _clip_support(support: Support | None, x0: float, x1: float) -> Support | None:
-    """The cabinet footprint under the part, moved with it (None when no cabinet is under it)."""
+def _clip_support(support: Support | None, lo: float, hi: float, x0: float) -> Support | None:
+    """The cabinet footprint under the part (lo < x < hi), moved with it (None when no cabinet is under it)."""
     if support is None or not support.cabinet_footprint:
         return support
-    clipped = geometry.footprint_polygon(support.cabinet_footprint).intersection(box(x0, -1e9, min(x1, 1e9), 1e9))
+    strip = box(max(lo, -1e9), -1e9, min(hi, 1e9), 1e9)
+    clipped = geometry.footprint_polygon(support.cabinet_footprint).intersection(strip)
     if not isinstance(clipped, Polygon) or clipped.is_empty:
         return None
     ring = shapely.simplify(clipped, 0.01).exterior.coords[:-1]
@@ -207,11 +209,11 @@ def split_job(job: JobSpec, positions: dict[str, list[float]]) -> tuple[JobSpec,
         pieces += [part.piece for part in parts]
     original = {p.id: p for p in job.pieces}
     slack = 0.5 / (MM_PER_INCH if job.units == "in" else 1.0)  # check_joins lets a range run 0.5 mm long
-    joins = [msgspec.structs.replace(j, a=_remap(j.a, original, parts_of, slack), b=_remap(j.b, original, parts_of, slack))
-             for j in job.joins]
+    joins = [msgspec.structs.replace(j, a=_remap(j.a, original, parts_of, slack),
+                                     b=_remap(j.b, original, parts_of, slack)) for j in job.joins]
     for parts in parts_of.values():
         for left, right in zip(parts, parts[1:]):
-            joins.append(Join(a=f"{left.piece.id}.{left.seam_edges()[-1]}", b=f"{right.piece.id}.{right.seam_edges()[0]}",
-                              type="butt_seam"))
+            joins.append(Join(a=f"{left.piece.id}.{left.seam_edges()[-1]}",
+                              b=f"{right.piece.id}.{right.seam_edges()[0]}", type="butt_seam"))
     split = msgspec.structs.replace(job, pieces=pieces, joins=joins)
     return split, {pid: [part.piece.id for part in parts] for pid, parts in parts_of.items()}

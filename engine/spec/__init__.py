@@ -6,18 +6,18 @@
 """
 
 from engine.spec.convert import decode_job, to_mm
-from engine.spec.job import ApplianceZone
 from engine.spec.job import (DEFAULT_RULES_MM, MAX_CUTOUTS, MAX_PIECES, MAX_VERTICES, MM_PER_INCH, NO_NUL, RECT_SIDES,
-                             Base, Bulge, Coord, Corner, Currency, Cutout, CutoutType, CuttingProcess, DripGroove, Edge,
-                             EdgeKind, Grain, JobInfo, JobSpec, Join, Length, Material, Money, Name, Offset, Options,
-                             Outputs, PdfOutput, Piece, Point, PolygonShape, Pricing, Rate, RectShape, RectSide, Rules,
-                             Segment, SlabStock, Support, Text, Units, Vertex, added, changed, max_overhang_mm)
+                             ApplianceZone, Base, Bulge, Coord, Corner, Currency, Cutout, CutoutType, CuttingProcess,
+                             DripGroove, Edge, EdgeKind, Grain, JobInfo, JobSpec, Join, Length, Material, Money, Name,
+                             Offset, Options, Outputs, PdfOutput, Piece, Point, PolygonShape, Pricing, Rate, RectShape,
+                             RectSide, Rules, Segment, SlabStock, Support, Text, Units, Vertex, added, changed,
+                             max_overhang_mm)
 from engine.spec.legacy import LegacyDims, LegacyEdges, LegacyNamed, LegacyRequest, legacy_to_v1
 
-__all__ = ["ApplianceZone", "Base", "Bulge", "Coord", "Corner", "Currency", "Cutout", "CutoutType", "CuttingProcess", "DEFAULT_RULES_MM",
-           "DripGroove", "Edge", "EdgeKind", "Grain", "JobInfo", "JobSpec", "Join", "LegacyDims", "LegacyEdges",
-           "LegacyNamed", "LegacyRequest", "Length", "MAX_CUTOUTS", "MAX_PIECES", "MAX_VERTICES", "MM_PER_INCH",
-           "Material", "Money", "NO_NUL", "Name", "Offset", "Options", "Outputs", "PdfOutput", "Piece", "Point",
-           "PolygonShape", "Pricing", "RECT_SIDES", "Rate", "RectShape", "RectSide", "Rules", "Segment", "SlabStock",
-           "Support", "Text", "Units", "Vertex", "added", "changed", "decode_job", "legacy_to_v1", "max_overhang_mm",
-           "to_mm"]
+__all__ = ["ApplianceZone", "Base", "Bulge", "Coord", "Corner", "Currency", "Cutout", "CutoutType", "CuttingProcess",
+           "DEFAULT_RULES_MM", "DripGroove", "Edge", "EdgeKind", "Grain", "JobInfo", "JobSpec", "Join", "LegacyDims",
+           "LegacyEdges", "LegacyNamed", "LegacyRequest", "Length", "MAX_CUTOUTS", "MAX_PIECES", "MAX_VERTICES",
+           "MM_PER_INCH", "Material", "Money", "NO_NUL", "Name", "Offset", "Options", "Outputs", "PdfOutput", "Piece",
+           "Point", "PolygonShape", "Pricing", "RECT_SIDES", "Rate", "RectShape", "RectSide", "Rules", "Segment",
+           "SlabStock", "Support", "Text", "Units", "Vertex", "added", "changed", "decode_job", "legacy_to_v1",
+           "max_overhang_mm", "to_mm"]

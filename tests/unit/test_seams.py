@@ -232,3 +232,27 @@ def test_a_hand_placed_seam_in_an_inches_job_is_measured_in_inches() -> None:
     body["pieces"].append({"id": "B", "shape": {"type": "rect", "length": 40, "depth": 25.5}})
     found = [(f.code, f.path) for f in check(decode_job(msgspec.json.encode(body)))]
     assert found == [("CUTOUT_TOO_CLOSE_TO_SEAM", "pieces[0].cutouts[0]")]
+
+
+def test_a_curved_end_a_footprint_and_copies_survive_the_split_with_the_same_figures() -> None:
+    from engine.summary import summarize
+
+    piece = {"id": "BAR", "qty": 2, "shape": {"type": "polygon", "vertices": [[0, 0], [4400, 0, 0.4], [4400, 600],
+                                                                               [0, 600]]},
+             "edges": [{"kind": "finished", "profile": "eased"}, {"kind": "finished", "profile": "bullnose"},
+                       {"kind": "finished", "profile": "eased", "drip_groove": {}}, {"kind": "wall"}],
+             "corners": [{"at": 0, "type": "radius", "size": 30}],
+             "support": {"cabinet_footprint": [[0, 0], [4000, 0], [4000, 560], [0, 560]]}}
+    spec = decode_job(msgspec.json.encode(job([piece], slab=(3200, 1600))))
+    result = run_cad(spec)
+    [seam] = result.summary.seams
+    split = apply_seams(spec, result.summary.seams)
+    left, right = split.pieces
+    assert (left.qty, right.qty) == (2, 2) and [c.at for c in left.corners] == [0] and right.corners == []
+    assert len(right.shape.vertices[1]) == 3 and right.edges[1].profile == "bullnose"  # the arc stays whole
+    assert right.edges[2].drip_groove is not None and right.edges[3].kind == "seam"
+    assert max(x for x, _ in right.support.cabinet_footprint) == pytest.approx(4000 - seam.position)
+    whole, parts = summarize(spec, None, []), summarize(split, None, [])
+    assert (parts.area_gross_m2, parts.finished_edge_m) == (whole.area_gross_m2, whole.finished_edge_m)
+    assert parts.finished_edge_by_profile_m == whole.finished_edge_by_profile_m
+    assert [f for f in check(split) if f.severity == "error"] == []
