@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from shapely.geometry import LineString
+from shapely.geometry import LineString, Polygon, box
 
 from engine import geometry
 from engine.drawing.palette import EDGE_STYLES, GROOVE, PRINT_DIM, PRINT_INK, PRINT_STONE
@@ -13,6 +13,9 @@ from engine.drawing.svgpath import number, path_d, polyline_d
 from engine.drawing.units import Lengths
 from engine.pdf.marks import hdim, line, pick_scale, svg_document, text, vdim
 from engine.spec import Piece
+
+
+ZONE_FILL = "#fcd34d"  # an opening with no cabinet under it: a warm shade no edge kind uses
 
 
 @dataclass
@@ -89,6 +92,16 @@ def piece_drawing(piece: Piece, lengths: Lengths, room_w: float, room_h: float, 
         moved = [to_paper(p) for p in pts]
         body.append(f'<path d="{polyline_d(moved)}" fill="none" stroke="{GROOVE}" '
                     f'stroke-width="0.3" stroke-dasharray="1.6 0.8"/>')
+    # Appliance openings under the piece (a dishwasher): shaded across the piece, named at the back.
+    for zone in piece.appliance_zones:
+        under = outline.polygon().intersection(box(zone.start, miny, zone.end, maxy))
+        for part in getattr(under, "geoms", [under]):
+            if isinstance(part, Polygon) and not part.is_empty:
+                d = polyline_d([to_paper((x, y)) for x, y in part.exterior.coords])
+                body.append(f'<path d="{d}" fill="{ZONE_FILL}" fill-opacity="0.35" stroke="none"/>')
+                bx0, _, bx1, by1 = part.bounds
+                body.append(text(to_paper(((bx0 + bx1) / 2, by1))[0], to_paper((0, by1))[1] + 3.2,
+                                 zone.type.replace("other", "opening"), 2.2, fill="#92400e"))
     # Cutouts: outline, centre lines, name.
     for c, segs in cuts:
         body.append(f'<path d="{path_d(segs, to_paper, scale)}" fill="#ffffff" stroke="{PRINT_INK}" stroke-width="0.35"/>')

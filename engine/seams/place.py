@@ -41,6 +41,8 @@ def place_seams(job: JobSpec, nest: Callable[[JobSpec], Slabs]) -> Placed:
     """Split every piece no slab can hold, at the positions that keep the rules, with the fewest seams, then the
     fewest slabs (`nest` a split job), then farthest from cutouts. Raises EngineError when a piece has no plan."""
     mm = to_mm(job)
+    if not isinstance(mm.slab_stock, list):  # slabs not known here (a yard the pipeline resolves): nothing to fit
+        return Placed(job, [], None)
     rules, fmt = thresholds_mm(mm), LengthFormat(job.units)
     plans: dict[str, PiecePlans] = {}
     pieces: dict[str, Piece] = {}
@@ -111,7 +113,8 @@ def _describe(job: JobSpec, piece: Piece, found: PiecePlans, plan: Plan, parts: 
             corner_gap, cx = min((abs(x - c), c) for c in found.corners_x)
             kept.append(f"{fmt(corner_gap)} from the inside corner at {fmt(cx)} "
                         f"(at least {fmt(rules.min_seam_to_inside_corner)})")
-        for zone in piece.appliance_zones:
+        if piece.appliance_zones:
+            zone = min(piece.appliance_zones, key=lambda z: max(z.start - x, x - z.end, 0.0))
             kept.append(f"clear of the {ZONE_WORDS[zone.type]} opening from {fmt(zone.start)} to {fmt(zone.end)}")
         out.append(Seam(piece=piece.id, parts=[parts[k], parts[k + 1]], position=_in_units(job, x),
                         position_mm=round(x, 3), reason=reason, rules=kept,
