@@ -17,6 +17,7 @@ import structlog
 from ops.config.settings import Settings
 from pipeline import store
 from pipeline.db import GroupCommit
+from pipeline.rows import ClaimedJob
 from pipeline.stages import StageOutput, next_stage
 from pipeline.supervise import DB_ERRORS
 
@@ -68,9 +69,9 @@ class Recorder:
         self.completions: GroupCommit[Completion, bool] = GroupCommit(
             functools.partial(write_completions, pool, settings.worker_id))
 
-    async def succeeded(self, job: dict[str, Any], out: StageOutput) -> Result:
-        job_id, stage = job["id"], job["stage"]
-        nxt = next_stage(stage, job["spec_json"])
+    async def succeeded(self, job: ClaimedJob, out: StageOutput) -> Result:
+        job_id, stage = job.id, job.stage
+        nxt = next_stage(stage, job.spec_json)
         warnings = out.summary.get("warnings") if isinstance(out.summary, dict) else None
         if nxt is None:  # the last stage: group-committed with other jobs finishing at the same time
             if not await self.completions.submit(Completion(job_id, stage, out.summary, warnings, out.artifacts)):
@@ -89,19 +90,19 @@ class Recorder:
                 self.handoff.popitem(last=False)  # another worker ran that PDF stage (or will read them back)
         return "succeeded", None
 
-    async def failed(self, job: dict[str, Any], error: str, warnings: Any = None) -> Result:
+    async def failed(self, job: ClaimedJob, error: str, warnings: Any = None) -> Result:
         async with self.pool.connection() as conn:
-            ok = await store.fail_job(conn, id=job["id"], worker_id=self.settings.worker_id, error=error,
+            ok = await store.fail_job(conn, id=job.id, worker_id=self.settings.worker_id, error=error,
                                       warnings=warnings)
         return ("failed" if ok else "lease_lost"), error
 
-    async def retry_or_fail(self, job: dict[str, Any], error: str) -> Result:
-        if job["attempts"] >= job["max_attempts"]:
-            return await self.failed(job, f"{error} (attempt {job['attempts']} of {job['max_attempts']})")
-        delay = min(self.settings.retry_max_s, self.settings.retry_base_s * 2 ** (job["attempts"] - 1))
+    async def retry_or_fail(self, job: ClaimedJob, error: str) -> Result:
+        if job.attempts >= job.max_attempts:
+            return await self.failed(job, f"{error} (attempt {job.attempts} of {job.max_attempts})")
+        delay = min(self.settings.retry_max_s, self.settings.retry_base_s * 2 ** (job.attempts - 1))
         delay *= 0.5 + random.random()  # noqa: S311 - jitter spreads retries of jobs that failed together
         async with self.pool.connection() as conn:
-            ok = await store.schedule_retry(conn, id=job["id"], worker_id=self.settings.worker_id, error=error,
+            ok = await store.schedule_retry(conn, id=job.id, worker_id=self.settings.worker_id, error=error,
                                             delay_s=delay)
         return ("retry" if ok else "lease_lost"), error
 

@@ -257,20 +257,6 @@ SELECT status, stage, count(*) AS jobs,
 -- Health check: the database answers.
 SELECT 1 AS ok;
 
--- name: list_materials
--- The catalogue's materials, for the frontend's pickers and for quotes.
-SELECT name, type, density_kg_m3::float8 AS density_kg_m3, thicknesses_mm::float8[] AS thicknesses_mm,
-       price_per_m2::text AS price_per_m2, price_per_slab::text AS price_per_slab
-  FROM catalogue_materials ORDER BY name;
-
--- name: list_finishes
--- Surface finishes and their surcharge per m².
-SELECT name, description, surcharge_per_m2::text AS surcharge_per_m2 FROM catalogue_finishes ORDER BY name;
-
--- name: list_edge_profiles
--- Edge profiles and their price per metre.
-SELECT name, description, price_per_m::text AS price_per_m FROM catalogue_edge_profiles ORDER BY name;
-
 -- name: list_cutout_prices
 -- Cutout prices by type.
 SELECT type, description, price_each::text AS price_each FROM catalogue_cutouts ORDER BY type;

@@ -60,9 +60,9 @@ async def wait_until(pool, job_ids, statuses=("succeeded", "failed", "cancelled"
     deadline = time.monotonic() + timeout
     while True:
         jobs = [await store.get_job(pool, j) for j in job_ids]
-        if all(j["status"] in statuses for j in jobs):
+        if all(j.status in statuses for j in jobs):
             return jobs
-        assert time.monotonic() < deadline, f"jobs still {[j['status'] for j in jobs]}"
+        assert time.monotonic() < deadline, f"jobs still {[j.status for j in jobs]}"
         await asyncio.sleep(0.05)
 
 
