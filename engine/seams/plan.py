@@ -163,8 +163,8 @@ def _slab_sizes(job_mm: JobSpec) -> list[tuple[float, float]]:
     return out
 
 
-def _blocked(job_mm: JobSpec, piece: Piece, outline: geometry.Outline, rules: Thresholds, fmt: LengthFormat,
-             units: str) -> tuple[list[Blocked], list[float]]:
+def _blocked(job_mm: JobSpec, piece: Piece, outline: geometry.Outline, rules: Thresholds,
+             fmt: LengthFormat) -> tuple[list[Blocked], list[float]]:
     """Every interval where a seam may not go, and the x of each inside corner."""
     out: list[Blocked] = []
     for cutout in piece.cutouts:
@@ -196,7 +196,7 @@ def _blocked(job_mm: JobSpec, piece: Piece, outline: geometry.Outline, rules: Th
         if span.corner is not None:
             x0, _, x1, _ = geometry.bbox([span.seg])
             out.append(Blocked(x0, x1, f"the corner at vertex {span.corner} runs from {fmt(x0)} to {fmt(x1)}"))
-    unit_mm = MM_PER_INCH if units == "in" else 1.0  # join ranges are written in the job's units
+    unit_mm = MM_PER_INCH if fmt.units == "in" else 1.0  # join ranges are written in the job's units
     for join in job_mm.joins:
         for ref, other in ((join.a, join.b), (join.b, join.a)):
             match = JOIN_REF.match(ref)
@@ -240,6 +240,7 @@ def _stuck_message(err: _Stuck, strip: _Strip, blocked: list[Blocked], crossings
     inside = (xs > lo) & (xs <= hi)
     if (crossings[inside] != 2).any():
         why.append("a cut there would cross the piece more than once")
+    why = why or ["the rules leave no room there"]
     return (f"{where} must fall between {fmt(lo)} and {fmt(hi)} from the left end for the parts to fit a slab, and "
             f"no seam may go there: {'; '.join(dict.fromkeys(why))}")
 
@@ -252,7 +253,7 @@ def plan_piece(job_mm: JobSpec, piece: Piece, rules: Thresholds, fmt: LengthForm
     ring = np.asarray(outline.polygon(DEPTH_SAGITTA_MM).exterior.coords)
     ylo, yhi, crossings = _cells(xs, ring)
     strip = _Strip(xs, ylo, yhi, _slab_sizes(job_mm))
-    blocked, corners_x = _blocked(job_mm, piece, outline, rules, fmt, fmt.units)
+    blocked, corners_x = _blocked(job_mm, piece, outline, rules, fmt)
     valid = crossings == 2
     valid[0] = valid[-1] = False
     for b in blocked:

@@ -256,3 +256,11 @@ def test_a_curved_end_a_footprint_and_copies_survive_the_split_with_the_same_fig
     assert (parts.area_gross_m2, parts.finished_edge_m) == (whole.area_gross_m2, whole.finished_edge_m)
     assert parts.finished_edge_by_profile_m == whole.finished_edge_by_profile_m
     assert [f for f in check(split) if f.severity == "error"] == []
+
+
+def test_a_cut_that_would_cross_the_piece_twice_is_not_a_seam() -> None:
+    c_shape = [[0, 0], [4000, 0], [4000, 640], [640, 640], [640, 1360], [4000, 1360], [4000, 2000], [0, 2000]]
+    body = job([{"id": "C", "shape": {"type": "polygon", "vertices": c_shape}}])
+    [finding] = [f for f in check(decode_job(msgspec.json.encode(body))) if f.severity == "error"]
+    assert finding.code == "PIECE_LARGER_THAN_SLABS" and "a cut there would cross the piece more than once" in (
+        finding.message)
