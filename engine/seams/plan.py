@@ -28,6 +28,8 @@ MAX_POSITIONS = 20_000  # a longer piece gets a coarser step: the work stays bou
 MAX_SEAMS = 9
 AT_A_VERTEX_MM = 1.0  # a cut this close to a corner of the outline would leave a sliver edge
 DEPTH_SAGITTA_MM = 1.0  # arcs as chords for the depth profile; curved stretches are blocked anyway
+INSIDE_CORNER_RAD = math.radians(30)  # a notch, not the bend between two stretches of a scribed edge
+MAX_REASONS = 4  # rules named in an error; the rest are counted
 ZONE_WORDS = {"dishwasher": "dishwasher", "range": "range", "other": "appliance"}
 
 
@@ -180,7 +182,8 @@ def _blocked(job_mm: JobSpec, piece: Piece, outline: geometry.Outline, rules: Th
     pts, bulges = geometry.raw_vertices(piece)
     n = len(pts)
     orientation = 1.0 if geometry.signed_area_vertices(pts) >= 0 else -1.0
-    corners_x = [pts[i][0] for i, turn in enumerate(geometry.vertex_turns(piece)) if turn * orientation < -1e-3]
+    corners_x = [pts[i][0] for i, turn in enumerate(geometry.vertex_turns(piece))
+                 if turn * orientation < -INSIDE_CORNER_RAD]
     d = rules.min_seam_to_inside_corner
     out += [Blocked(x - d, x + d, f"a seam within {fmt(d)} of the inside corner at {fmt(x)} cracks") for x in corners_x]
     left, right = min(x for x, _ in pts), max(x for x, _ in pts)
@@ -238,11 +241,12 @@ def _stuck_message(err: _Stuck, strip: _Strip, blocked: list[Blocked], crossings
         lo = float(xs[last])
     why = [b.why for b in blocked if b.lo < hi and b.hi > lo]
     inside = (xs > lo) & (xs <= hi)
-    if (crossings[inside] != 2).any():
+    if (crossings[inside] > 2).any():
         why.append("a cut there would cross the piece more than once")
-    why = why or ["the rules leave no room there"]
+    why = list(dict.fromkeys(why)) or ["the rules leave no room there"]
+    more = f"; and {len(why) - MAX_REASONS} more" if len(why) > MAX_REASONS else ""
     return (f"{where} must fall between {fmt(lo)} and {fmt(hi)} from the left end for the parts to fit a slab, and "
-            f"no seam may go there: {'; '.join(dict.fromkeys(why))}")
+            f"no seam may go there: {'; '.join(why[:MAX_REASONS])}{more}")
 
 
 def plan_piece(job_mm: JobSpec, piece: Piece, rules: Thresholds, fmt: LengthFormat) -> PiecePlans:
