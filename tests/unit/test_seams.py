@@ -264,3 +264,11 @@ def test_a_cut_that_would_cross_the_piece_twice_is_not_a_seam() -> None:
     [finding] = [f for f in check(decode_job(msgspec.json.encode(body))) if f.severity == "error"]
     assert finding.code == "PIECE_LARGER_THAN_SLABS" and "a cut there would cross the piece more than once" in (
         finding.message)
+
+
+def test_a_scribed_back_edge_is_no_row_of_inside_corners() -> None:
+    # A templated top: its back follows the wall in 40 short straight runs, each bend a few degrees.
+    back = [[4200 - 4200 * k / 40, 640 + 5 * (-1) ** k] for k in range(41)]
+    piece = {"id": "T", "shape": {"type": "polygon", "vertices": [[0, 0], [4200, 0], *back]}, "cutouts": [SINK]}
+    [seam] = cad(job([piece])).summary.seams
+    assert seam.inside_corner_clearance is None and gap_to(seam.position, SINK) >= 76
