@@ -115,7 +115,7 @@ class Seam(Struct, frozen=True):
 
     piece: str  # the piece as submitted
     parts: list[str]  # the part left of the seam, the part right of it
-    position: float  # x in the piece's frame (from its left end), in the job's units
+    position: float  # x in the piece's frame, in the job's units: from its left end when that is at x = 0
     position_mm: float
     reason: str  # why the piece needs a seam: "A is 4200 mm long; the longest slab holds 3180 mm of it"
     rules: list[str]  # the rules the position keeps, in words and the job's units

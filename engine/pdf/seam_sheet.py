@@ -3,6 +3,7 @@ where it is; the parts follow on sheets of their own."""
 
 from __future__ import annotations
 
+from engine import geometry
 from engine.model import Seam
 from engine.pdf.blocks import DrawingSheet, SheetContext, box, content, drawing_div, foreign_or_missing, rows_table
 from engine.pdf.marks import escape
@@ -22,7 +23,11 @@ def seam_sheet(doc: SheetContext, piece: Piece, seams: list[Seam]) -> DrawingShe
         drawing, scale_note = drawing_div(svg, w, h, 0, HEAD_H, rw, rh), f"Scale 1:{denominator} on {page.name}"
     except Exception:  # a piece the geometry cannot build: say so rather than lose the sheet
         drawing, scale_note = foreign_or_missing(None, 0, HEAD_H, rw, rh), "Not to scale"
-    rows = [[f"<b>{k}</b>", doc.lengths(seam.position_mm), escape(" + ".join(seam.parts)),
+    try:
+        left_end = geometry.bbox(geometry.outline(piece).segs)[0]  # the drawing dimensions from here
+    except geometry.GeometryError:
+        left_end = 0.0
+    rows = [[f"<b>{k}</b>", doc.lengths(seam.position_mm - left_end), escape(" + ".join(seam.parts)),
              escape("; ".join(seam.rules) or "—")] for k, seam in enumerate(seams, start=1)]
     table = rows_table([("Seam", ""), ("From the left end", "num"), ("Joins", ""), ("Keeps", "")], rows,
                        widths=["7%", "15%", "16%", "62%"])
