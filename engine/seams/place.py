@@ -52,8 +52,8 @@ def place_seams(job: JobSpec, nest: Callable[[JobSpec], Slabs]) -> Placed:
         try:
             found = plan_piece(mm, piece, rules, fmt)
         except SeamError as err:
-            finding = Finding("PIECE_LARGER_THAN_SLABS", f"pieces[{i}]", f"Piece {piece.id} needs a seam, and {err}.")
-            raise EngineError(f"No seam can be placed on {piece.id}: {err}.", [finding]) from None
+            message = f"No seam on piece {piece.id} keeps the rules: {err}."  # check() says this on submission
+            raise EngineError(message, [Finding("PIECE_LARGER_THAN_SLABS", f"pieces[{i}]", message)]) from None
         if found.plans:
             plans[piece.id], pieces[piece.id] = found, piece
     if not plans:

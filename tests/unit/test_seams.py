@@ -272,3 +272,13 @@ def test_a_scribed_back_edge_is_no_row_of_inside_corners() -> None:
     piece = {"id": "T", "shape": {"type": "polygon", "vertices": [[0, 0], [4200, 0], *back]}, "cutouts": [SINK]}
     [seam] = cad(job([piece])).summary.seams
     assert seam.inside_corner_clearance is None and gap_to(seam.position, SINK) >= 76
+
+
+def test_place_seams_refuses_a_piece_without_a_plan_even_past_the_checks() -> None:
+    from engine.seams import place_seams
+
+    zone = {"type": "dishwasher", "from": 200, "to": 4000}
+    spec = decode_job(msgspec.json.encode(job([top(cutouts=[], appliance_zones=[zone])])))
+    with pytest.raises(EngineError, match="No seam on piece A keeps the rules: after the seam at 200 mm") as err:
+        place_seams(spec, lambda split: pytest.fail("nothing to nest"))
+    assert [(f.code, f.path) for f in err.value.findings] == [("PIECE_LARGER_THAN_SLABS", "pieces[0]")]
