@@ -146,13 +146,13 @@ class JobsController(Controller):
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
     ) -> JobPage:
         """Jobs newest first; pass `next_cursor` back as `cursor` for the next page."""
-        before = _decode_cursor(cursor) if cursor else None
+        before = decode_cursor(cursor) if cursor else None
         rows = await store.list_jobs(state.pool, owner=owner_of(request), status=status, before=before, limit=limit)
         items = [JobListItem(id=r.id, job_ref=r.job_ref, status=r.status, stage=r.stage, attempts=r.attempts,
                              error=r.last_error, created_at=r.created_at, updated_at=r.updated_at,
                              finished_at=r.finished_at, url=job_url(r.id))
                  for r in rows]
-        nxt = _encode_cursor(rows[-1].created_at, rows[-1].id) if len(rows) == limit else None
+        nxt = encode_cursor(rows[-1].created_at, rows[-1].id) if len(rows) == limit else None
         return JobPage(items=items, next_cursor=nxt)
 
     @get("/{job_id:uuid}", operation_id="getJob", responses=errors(404))
@@ -272,11 +272,11 @@ async def _explain_conflict(state: State, request: Request[Any, Any, Any], job_i
                         detail=f"cannot {action} a job that is {status}; it must be {allowed}")
 
 
-def _encode_cursor(created_at: dt.datetime, job_id: uuid.UUID) -> str:
+def encode_cursor(created_at: dt.datetime, job_id: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{job_id}".encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created, _, jid = raw.partition("|")

@@ -47,7 +47,10 @@ def nest_job(job_mm: JobSpec) -> Slabs:
         for copy in range(1, piece.qty + 1):
             parts.append(Part(key=f"{piece.id}#{copy}", piece=piece.id, copy=copy, length=maxx - minx,
                               width=maxy - miny, can_rotate=rotate, outline=pts))
-    stock = [StockSlab(id=s.id, length=s.length, width=s.width, qty=s.qty, kind=s.kind) for s in job_mm.slab_stock]
+    if isinstance(job_mm.slab_stock, str):  # the pipeline puts the yard's slabs here before the CAD stage
+        raise EngineError('"slab_stock": "inventory" is nested on the shop\'s yard, which only the pipeline reads')
+    stock = [StockSlab(id=s.id, length=s.length, width=s.width, qty=s.qty, kind=s.kind,
+                       defects=job_mm.defect_outlines(s.id)) for s in job_mm.slab_stock]
     options = job_mm.options
     slabs = nest(parts, stock, kerf=options.kerf, margin=options.slab_margin, guillotine=job_mm.guillotine,
                  prefer_remnants=options.prefer_remnants, time_limit_s=options.time_limit_s, seed=options.seed,

@@ -216,3 +216,78 @@ class CutoutPrice(Struct, frozen=True):
     type: str
     description: str
     price_each: str
+
+
+# ---- the slab yard ----------------------------------------------------------------------------------------------
+
+SlabStatus = Literal["on_hand", "allocated", "consumed"]
+
+
+class SlabRow(Struct, frozen=True):
+    """insert_slab, list_slabs, get_slab, update_slab, insert_remnants: a slab of the yard as stored, sizes and
+    defect zones in its own `units`."""
+
+    id: uuid.UUID
+    code: str
+    owner: str | None
+    material_name: str
+    material_type: str | None
+    thickness: float
+    length: float
+    width: float
+    units: Literal["mm", "in"]
+    kind: Literal["full", "remnant"]
+    status: SlabStatus
+    defects: list[Any]
+    allocated_to: uuid.UUID | None
+    parent_id: uuid.UUID | None
+    notes: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    has_photo: bool
+
+
+class SlabPhotoRow(Struct, frozen=True):
+    """get_slab_photo: the photo's bytes."""
+
+    content_type: str
+    size_bytes: int
+    sha256: str
+    data: bytes
+
+
+class StockSlabRow(Struct, frozen=True):
+    """list_stock_slabs: an on-hand slab an inventory job may be nested on."""
+
+    id: uuid.UUID
+    code: str
+    length: float
+    width: float
+    units: Literal["mm", "in"]
+    kind: Literal["full", "remnant"]
+    defects: list[Any]
+
+
+class TakenSlab(Struct, frozen=True):
+    """allocate_slabs: a slab this job now holds."""
+
+    id: uuid.UUID
+    code: str
+
+
+class ConfirmingJob(Struct, frozen=True):
+    """lock_job_for_confirm: the job being confirmed, locked."""
+
+    id: uuid.UUID
+    status: Status
+    owner: str | None
+    summary: dict[str, Any] | None
+    from_inventory: bool
+
+
+class ConsumedSlab(Struct, frozen=True):
+    """consume_slabs: a slab a confirmed job cut, with what its offcuts inherit."""
+
+    id: uuid.UUID
+    code: str
+    units: Literal["mm", "in"]

@@ -15,7 +15,7 @@ import structlog
 
 from ops.config.dsn import is_pooler
 from ops.config.settings import Settings
-from pipeline import store
+from pipeline import store, yard
 from pipeline.completion import Completion, Recorder, Result, write_completions
 from pipeline.db import listen, open_pool
 from pipeline.heartbeat import heartbeat
@@ -141,6 +141,12 @@ class Worker:
                 for row in await store.list_stage_files(self.pool, job_id, "cad")]
         else:
             catalogue = await self._catalogue()
+        stock = None
+        if stage == "cad" and yard.from_inventory(spec_json):  # the yard's slabs are read now, not at submission
+            stock = await yard.stock_for(self.pool, job_id, spec_json)
+            if isinstance(stock, str):
+                return await self.record.failed(job, stock)
+            spec_json = stock.spec_json
         try:
             try:
                 out = await self.runner.run(self.settings.stage_timeout_s, stage, spec_json, summary_json, files, catalogue)
@@ -163,7 +169,7 @@ class Worker:
         if job_id in self.lost:
             log.warning("lease_lost", detail="result dropped: another attempt owns the job")
             return "lease_lost", None
-        return await self.record.succeeded(job, out)
+        return await self.record.succeeded(job, out, slabs=stock.chosen(out.summary) if stock else None)
 
     async def _catalogue(self) -> bytes | None:
         """The price catalogue, read at most once a minute: prices change rarely, CAD stages run often."""

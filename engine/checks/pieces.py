@@ -69,6 +69,8 @@ def check_piece_shape(piece: Piece, path: str, fmt: LengthFormat,
 def check_slab_fit(job: JobSpec, piece: Piece, poly: Polygon, limits: Thresholds, path: str, fmt: LengthFormat,
                     findings: list[Finding]) -> None:
     """A piece no slab in stock can hold (bbox vs the usable slab area, turned if the stone allows)."""
+    if isinstance(job.slab_stock, str):
+        return  # the yard's slabs are known when the job is nested, not when it is submitted
     minx, miny, maxx, maxy = poly.bounds
     length, depth = maxx - minx, maxy - miny
     margin = job.options.slab_margin

@@ -14,6 +14,8 @@ MM_PER_INCH = 25.4
 MAX_PIECES = 200
 MAX_VERTICES = 500
 MAX_CUTOUTS = 50
+MAX_STOCK = 100
+INVENTORY = "inventory"  # slab_stock's value for "the yard's slabs", resolved by the pipeline
 
 # Limits keep hostile input out of the geometry code: NaN fails every range check, 1e12 fails the bound.
 Length = Annotated[float, Meta(ge=0.01, le=100_000)]  # nothing in stone is cut finer than 0.01 mm (or inch)
@@ -74,12 +76,44 @@ class Material(Base):
     color: Annotated[str, Meta(pattern="^#[0-9A-Fa-f]{6}$")] | None = None  # the 3D model's colour; default: by type
 
 
+MAX_DEFECTS = 20  # per slab: a slab with more marked zones is scrap, not stock
+MAX_DEFECT_VERTICES = 100
+
+
+class RectZone(Base, tag="rect", tag_field="type"):
+    """A defect zone's rectangle in slab coordinates (origin at the slab's corner, x along its length)."""
+
+    x: Coord
+    y: Coord
+    length: Length
+    width: Length
+
+    def outline(self) -> list[tuple[float, float]]:
+        x, y = self.x, self.y
+        return [(x, y), (x + self.length, y), (x + self.length, y + self.width), (x, y + self.width)]
+
+
+class PolygonZone(Base, tag="polygon", tag_field="type"):
+    """A defect zone's outline in slab coordinates, `[x, y]` vertices."""
+
+    vertices: Annotated[list[Point], Meta(min_length=3, max_length=MAX_DEFECT_VERTICES)]
+
+    def outline(self) -> list[tuple[float, float]]:
+        return [(v[0], v[1]) for v in self.vertices]
+
+
+DefectZone = RectZone | PolygonZone
+
+
 class SlabStock(Base):
     id: Name
     length: Length
     width: Length
     qty: Annotated[int, Meta(ge=0, le=10_000)] | None = None
     kind: Literal["full", "remnant"] = "full"
+    defects: Annotated[list[DefectZone], Meta(max_length=MAX_DEFECTS), added(
+        "1.1", "Zones of the slab no piece may cover (cracks, fissures, pits), in slab coordinates: a piece stays "
+               "at least one kerf clear of each.")] = []
 
 
 class RectShape(Base, tag="rect", tag_field="type"):
@@ -282,7 +316,10 @@ class JobSpec(Base):
     spec_version: Literal["1.0"]
     job: JobInfo
     material: Material
-    slab_stock: Annotated[list[SlabStock], Meta(min_length=1, max_length=100)]
+    slab_stock: Annotated[Annotated[list[SlabStock], Meta(min_length=1, max_length=MAX_STOCK)] | Literal["inventory"],
+                          changed("1.1", "The slabs to nest on, or `\"inventory\"`: the on-hand slabs of the shop's "
+                                  "yard (`/api/slabs`) in the job's material and thickness, remnants first; the "
+                                  "slabs the job is nested on are allocated to it until it is confirmed.")]
     pieces: Annotated[list[Piece], Meta(min_length=1, max_length=MAX_PIECES)]
     units: Units = "mm"
     joins: Annotated[list[Join], Meta(max_length=MAX_PIECES)] = []
@@ -294,6 +331,16 @@ class JobSpec(Base):
         if own and self.job.currency and own != self.job.currency:  # a quote is in one currency; none is converted
             raise ValueError(f"pricing.currency {own} differs from job.currency {self.job.currency}: give one "
                              "currency (Studio does not convert)")
+
+    def defect_outlines(self, slab_id: str) -> list[list[tuple[float, float]]]:
+        """The defect zones of the stock slab `slab_id` as polygons (none before the yard's stock is filled in)."""
+        stock = [] if isinstance(self.slab_stock, str) else self.slab_stock
+        return [zone.outline() for slab in stock if slab.id == slab_id for zone in slab.defects]
+
+    @property
+    def from_inventory(self) -> bool:
+        """The job is nested on the shop's yard, which the pipeline resolves into `slab_stock` before the CAD stage."""
+        return isinstance(self.slab_stock, str)
 
     @property
     def guillotine(self) -> bool:
