@@ -60,13 +60,16 @@ def place_seams(job: JobSpec, nest: Callable[[JobSpec], Slabs]) -> Placed:
         return Placed(job, [], None)
     choice = {pid: found.plans[0] for pid, found in plans.items()}
 
+    failures: list[EngineError] = []
+
     def attempt(chosen: dict[str, Plan]) -> tuple[JobSpec, Slabs | None]:
         from engine.nest import NestError  # here, so check() (which plans too) never loads the nester
 
         split = split_job(job, {pid: [_in_units(job, x) for x in plan.xs] for pid, plan in chosen.items()})[0]
         try:
             return split, nest(split)
-        except NestError:
+        except NestError as err:
+            failures.append(err)
             return split, None
 
     best_job, best = attempt(choice)
@@ -80,6 +83,9 @@ def place_seams(job: JobSpec, nest: Callable[[JobSpec], Slabs]) -> Placed:
             split, slabs = attempt(trial)
             if slabs is not None and (best is None or slabs.used < best.used):
                 choice, best_job, best = trial, split, slabs
+    if best is None:  # the parts fit the slabs' sizes, but not the stock's count or around its defect zones
+        raise EngineError(f"{failures[0]} (options.auto_seams places seams by the slabs' sizes; it cannot make the "
+                          "parts fit around defect zones or within the stock's quantities)", failures[0].findings)
     parts = split_job(job, {pid: [_in_units(job, x) for x in plan.xs] for pid, plan in choice.items()})[1]
     seams = [seam for pid, plan in choice.items()
              for seam in _describe(job, pieces[pid], plans[pid], plan, parts[pid], fmt)]

@@ -282,3 +282,10 @@ def test_place_seams_refuses_a_piece_without_a_plan_even_past_the_checks() -> No
     with pytest.raises(EngineError, match="No seam on piece A keeps the rules: after the seam at 200 mm") as err:
         place_seams(spec, lambda split: pytest.fail("nothing to nest"))
     assert [(f.code, f.path) for f in err.value.findings] == [("PIECE_LARGER_THAN_SLABS", "pieces[0]")]
+
+
+def test_parts_that_fit_the_sizes_but_not_the_stock_fail_with_the_nesters_words_and_why() -> None:
+    body = job([top()], slab=(3200, 700))
+    body["slab_stock"][0]["qty"] = 1  # one slab a part wide: the two parts need two
+    with pytest.raises(EngineError, match=r"Not enough slabs in stock.*auto_seams places seams by the slabs' sizes"):
+        cad(body)
