@@ -38,10 +38,13 @@ def piece_list_chunks(n_pieces: int, page: PageGeometry) -> list[tuple[int, int]
 
 
 def expected_pages(job: JobSpec, summary: Summary, priced: bool) -> int:
-    """How many pages render_pdf makes: piece-list sheets, one per piece, one per slab, the quote."""
+    """How many pages render_pdf makes: piece-list sheets, one per piece (a seamed piece: one for its seams and
+    one per part), one per slab, the quote."""
     page = PAGES[job.options.outputs.pdf.page if job.options.outputs.pdf else "A3"]
     slabs = len(summary.slabs.layouts) if summary.slabs else 0
-    return len(piece_list_chunks(len(job.pieces), page)) + len(job.pieces) + slabs + (1 if priced else 0)
+    listed = len(job.pieces) + len(summary.seams)  # each seam adds a part to the piece list
+    seamed = len({seam.piece for seam in summary.seams})
+    return len(piece_list_chunks(listed, page)) + listed + seamed + slabs + (1 if priced else 0)
 
 
 

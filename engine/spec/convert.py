@@ -10,9 +10,9 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
-from engine.spec.job import (DEFAULT_RULES_MM, MM_PER_INCH, Corner, Cutout, DripGroove, JobSpec, Material, Options,
-                             PolygonShape, PolygonZone, Pricing, RectShape, RectZone, Rules, Segment, SlabStock,
-                             Support)
+from engine.spec.job import (DEFAULT_RULES_MM, MM_PER_INCH, ApplianceZone, Corner, Cutout, DripGroove, JobSpec,
+                             Material, Options, PolygonShape, PolygonZone, Pricing, RectShape, RectZone, Rules, Segment,
+                             SlabStock, Support)
 from engine.spec.legacy import LegacyRequest, legacy_to_v1
 
 _REQUIRED = ("spec_version", "job", "material", "slab_stock", "pieces")
@@ -54,7 +54,8 @@ _LENGTH_FIELDS: dict[type, tuple[str, ...]] = {
     DripGroove: ("offset", "width", "depth"),
     Cutout: ("length", "width", "diameter", "corner_radius"),
     Options: ("kerf", "slab_margin", "part_spacing"),
-    Rules: tuple(DEFAULT_RULES_MM) + ("max_unsupported_overhang",),
+    Rules: tuple(DEFAULT_RULES_MM) + ("max_unsupported_overhang", "min_sink_to_seam"),
+    ApplianceZone: ("start", "end"),
     Pricing: ("measure_rounding",),
 }
 

@@ -167,6 +167,18 @@ class Cutout(Base):
                                               "sink: priced per m or ft of cutout perimeter.")] = None
 
 
+class ApplianceZone(Base):
+    """An opening under the piece with no cabinet to carry a seam: a dishwasher, a slide-in range's gap."""
+
+    type: Literal["dishwasher", "range", "other"]
+    start: Offset = field(name="from")  # along x in the piece frame, in the job's units
+    end: Offset = field(name="to")
+
+    def __post_init__(self) -> None:
+        if self.end <= self.start:
+            raise ValueError(f"`to` ({self.end:g}) must be greater than `from` ({self.start:g})")
+
+
 class Support(Base):
     cabinet_footprint: Annotated[list[Vertex], Meta(min_length=3, max_length=MAX_VERTICES)] | None = None
 
@@ -181,6 +193,9 @@ class Piece(Base):
     edges: dict[RectSide, Edge] | Annotated[list[Edge], Meta(max_length=MAX_VERTICES)] | None = None
     cutouts: Annotated[list[Cutout], Meta(max_length=MAX_CUTOUTS)] = []
     support: Support | None = None
+    appliance_zones: Annotated[list[ApplianceZone], Meta(max_length=20), added(
+        "1.1", "Openings under the piece (dishwasher, range) from `from` to `to` along x in the piece frame, in "
+               "the job's units: `options.auto_seams` never puts a seam over one.")] = []
 
 
 class Join(Base):
@@ -255,6 +270,11 @@ class Rules(Base):
     min_cutout_to_seam: Offset | None = None
     min_inside_corner_radius: Offset | None = None
     max_unsupported_overhang: Offset | None = None
+    min_seam_to_inside_corner: Annotated[Offset | None, added(
+        "1.1", "How far a seam `options.auto_seams` places stays from an inside corner (default 150 mm).")] = None
+    min_sink_to_seam: Annotated[Offset | None, added(
+        "1.1", "How far a seam stays from a sink or cooktop, when more than `min_cutout_to_seam`: 457 mm (18 in) "
+               "is the AWI guideline. Absent: `min_cutout_to_seam`.")] = None
 
 
 class Grain(Base):
@@ -283,6 +303,10 @@ class Options(Base):
     part_spacing: Offset | None = None
     grain: Grain | None = None
     rules: Rules = Rules()
+    auto_seams: Annotated[bool, added(
+        "1.1", "Split a piece no slab can hold into parts joined by butt seams, placed by the rules (clear of "
+               "cutouts, appliance zones and inside corners; fewest seams, then fewest slabs). The summary's "
+               "`seams` says where and why.")] = False
     outputs: Outputs = Outputs()
     time_limit_s: Annotated[float, Meta(gt=0, le=30)] = 3.0
     seed: Annotated[int, Meta(ge=0, le=2**31)] = 0
@@ -332,6 +356,7 @@ DEFAULT_RULES_MM: dict[str, float] = {
     "min_web_between_cutouts": 25.0,
     "min_cutout_to_seam": 76.0,
     "min_inside_corner_radius": 4.0,
+    "min_seam_to_inside_corner": 150.0,
 }
 
 
