@@ -86,6 +86,10 @@ class _Writer:
         entity.set_placement(self.scaled(at), align=TextEntityAlignment.MIDDLE_CENTER)
 
     def to_bytes(self) -> bytes:
+        # ezdxf adds a CLASS for each entity type in use by walking a set, whose order follows the string hash
+        # (PYTHONHASHSEED); a class registered once keeps its place, so registering them sorted fixes the order.
+        for dxftype in sorted(self.doc.entitydb.dxf_types_in_use()):
+            self.doc.classes.add_class(dxftype)
         buf = io.StringIO()
         with _fixed_metadata():
             self.doc.write(buf)

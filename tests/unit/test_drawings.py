@@ -3,6 +3,9 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -181,6 +184,32 @@ def test_run_cad_examples(name):
             ET.fromstring(a.data)
     again = run_cad(example(name))
     assert [a.data for a in again.artifacts] == [a.data for a in result.artifacts]  # deterministic
+
+
+_DXF_DIGESTS = """
+import hashlib, sys
+from engine.cad import run_cad
+from engine.spec import decode_job
+result = run_cad(decode_job(open(sys.argv[1], "rb").read()))
+print(*(a.name + " " + hashlib.sha256(a.data).hexdigest() for a in result.artifacts if a.name.endswith(".dxf")))
+"""
+
+
+def test_dxf_bytes_are_the_same_in_processes_with_different_hash_seeds():
+    """A set or dict ordered by string hashes inside ezdxf (the CLASSES section) would reorder the file with
+    PYTHONHASHSEED (seeds 0 and 4 did, before the fix); a clock or GUID in the header would differ between two
+    processes started apart."""
+    root = EXAMPLES.parent
+
+    def digests(seed: int) -> str:
+        done = subprocess.run([sys.executable, "-c", _DXF_DIGESTS, str(EXAMPLES / "l-kitchen.json")], cwd=root,
+                              env={**os.environ, "PYTHONHASHSEED": str(seed)}, capture_output=True, text=True,
+                              check=True, timeout=120)
+        return done.stdout.strip()
+
+    first = digests(0)
+    assert first.count(".dxf") == 3  # piece-A, piece-B, slab-1
+    assert digests(4) == first
 
 
 def test_run_cad_refuses_a_job_with_errors():
