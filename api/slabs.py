@@ -21,7 +21,7 @@ from api.jobs import decode_cursor, encode_cursor
 from api.security import identity
 from engine.spec import NO_NUL, DefectZone, Length, Name, Text, Units
 from engine.spec.job import MAX_DEFECTS
-from pipeline import store, yard
+from pipeline import yard, yard_store
 from pipeline.rows import SlabRow
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024  # a phone photo of a slab, as JPEG
@@ -130,8 +130,8 @@ class SlabsController(Controller):
                      data: JSONBody[SlabIn]) -> Response[SlabView]:
         """Add a slab or remnant to the yard, on hand; its code must be new among the yard's live slabs."""
         code = data.code or f"S-{uuid.uuid4().hex[:6].upper()}"
-        row = await store.insert_slab(state.pool, **{**msgspec.structs.asdict(data), "code": code},
-                                      owner=_owner(request))
+        row = await yard_store.insert_slab(state.pool, **{**msgspec.structs.asdict(data), "code": code},
+                                           owner=_owner(request))
         if row is None:
             raise _conflict(f"code: the yard already has a slab {code!r} (on hand or allocated)")
         return Response(view(row), status_code=201, headers={"Location": slab_url(row.id)})
@@ -149,8 +149,8 @@ class SlabsController(Controller):
     ) -> SlabPage:
         """The yard newest first; pass `next_cursor` back as `cursor` for the next page."""
         before = decode_cursor(cursor) if cursor else None
-        rows = await store.list_slabs(state.pool, owner=_owner(request), status=status, kind=kind,
-                                      material=material, before=before, limit=limit)
+        rows = await yard_store.list_slabs(state.pool, owner=_owner(request), status=status, kind=kind,
+                                           material=material, before=before, limit=limit)
         nxt = encode_cursor(rows[-1].created_at, rows[-1].id) if len(rows) == limit else None
         return SlabPage(items=[view(row) for row in rows], next_cursor=nxt)
 
@@ -170,12 +170,12 @@ class SlabsController(Controller):
                 current.status, changes.status) != ("on_hand", "consumed"):
             raise _conflict(f"status: a slab goes from on_hand to consumed by hand, not from {current.status} to "
                             f"{changes.status}; jobs allocate slabs, and a job's end or confirmation moves them on")
-        fields = {name: getattr(changes, name) for name in store.SLAB_FIELDS if name != "material_name"}
+        fields = {name: getattr(changes, name) for name in yard_store.SLAB_FIELDS if name != "material_name"}
         fields["material_name"] = changes.material
         if fields["status"] == current.status:
             fields["status"] = None
         try:
-            row = await store.update_slab(state.pool, slab_id, _owner(request), **fields)
+            row = await yard_store.update_slab(state.pool, slab_id, _owner(request), **fields)
         except psycopg.errors.UniqueViolation:
             raise _conflict(f"code: the yard already has a slab {changes.code!r}") from None
         if row is None:
@@ -185,7 +185,7 @@ class SlabsController(Controller):
     @delete("/{slab_id:uuid}", operation_id="deleteSlab", status_code=204, responses=errors(404, 409))
     async def delete_slab(self, request: Request[Any, Any, Any], state: State, slab_id: FromPath[uuid.UUID]) -> None:
         """Remove a slab from the yard (with its photo); an allocated slab belongs to its job until that ends."""
-        if not await store.delete_slab(state.pool, slab_id, _owner(request)):
+        if not await yard_store.delete_slab(state.pool, slab_id, _owner(request)):
             current = await _slab(state, request, slab_id)
             raise _conflict(f"slab {current.code} is allocated to job {current.allocated_to}: cancel or confirm "
                             "that job first")
@@ -205,7 +205,7 @@ class SlabsController(Controller):
         if not data.startswith(IMAGE_MAGIC[declared]) or (declared == "image/webp" and data[8:12] != b"WEBP"):
             raise HTTPException(status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                                 detail=f"photo: the body is not a {declared.removeprefix('image/').upper()} image")
-        if not await store.put_slab_photo(state.pool, slab_id, _owner(request), content_type=declared, data=data):
+        if not await yard_store.put_slab_photo(state.pool, slab_id, _owner(request), content_type=declared, data=data):
             raise NotFoundException(detail=f"no slab {slab_id}")
 
     @get("/{slab_id:uuid}/photo", operation_id="getSlabPhoto", media_type="application/octet-stream",
@@ -213,7 +213,7 @@ class SlabsController(Controller):
     async def get_photo(self, request: Request[Any, Any, Any], state: State,
                         slab_id: FromPath[uuid.UUID]) -> Response[bytes]:
         """The slab's photo, with its content type."""
-        row = await store.get_slab_photo(state.pool, slab_id, _owner(request))
+        row = await yard_store.get_slab_photo(state.pool, slab_id, _owner(request))
         if row is None:
             raise NotFoundException(detail=f"slab {slab_id} has no photo")
         return Response(bytes(row.data), media_type=row.content_type, headers={
@@ -240,7 +240,7 @@ class ConfirmController(Controller):
 
 
 async def _slab(state: State, request: Request[Any, Any, Any], slab_id: uuid.UUID) -> SlabRow:
-    row = await store.get_slab(state.pool, slab_id, _owner(request))
+    row = await yard_store.get_slab(state.pool, slab_id, _owner(request))
     if row is None:
         raise NotFoundException(detail=f"no slab {slab_id}")
     return row

@@ -15,7 +15,7 @@ import psycopg_pool
 import structlog
 
 from ops.config.settings import Settings
-from pipeline import store
+from pipeline import store, yard_store
 from pipeline.db import GroupCommit
 from pipeline.rows import ClaimedJob, TakenSlab
 from pipeline.stages import StageOutput, next_stage
@@ -112,7 +112,7 @@ class Recorder:
         taken: list[TakenSlab] = []
         try:
             async with self.pool.connection() as conn, conn.transaction():
-                taken = await store.allocate_slabs(conn, job_id=job_id, ids=slabs)
+                taken = await yard_store.allocate_slabs(conn, job_id=job_id, ids=slabs)
                 if len(taken) < len(slabs):
                     raise _RollBack("slabs_taken")
                 if nxt is None:

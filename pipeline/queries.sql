@@ -1,4 +1,4 @@
--- Every runtime query, by name; store.py has one typed function per query, of the same name.
+-- Every runtime query, by name; store.py (the yard's: yard_store.py) has one typed function per query, of its name.
 -- Channels: `studio_jobs` wakes workers (empty payload: a hint, the claim decides);
 -- `studio_job_events` carries {"id","status","stage"} for live status streams.
 
@@ -343,7 +343,7 @@ SELECT (SELECT name FROM catalogue_materials WHERE id = %(material_id)s) AS mate
        (SELECT name FROM catalogue_finishes WHERE id = %(finish_id)s) AS finish,
        (SELECT name FROM catalogue_edge_profiles WHERE id = %(profile_id)s) AS profile;
 
--- ---- the slab yard (pipeline/yard.py, api/slabs.py) ---------------------------------------------------------------
+-- ---- the slab yard (pipeline/yard.py, yard_store.py, api/slabs.py) ------------------------------------------------
 -- `owner` NULL means no owner scoping (auth off, or an operator), as for jobs.
 
 -- name: insert_slab

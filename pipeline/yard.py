@@ -13,7 +13,7 @@ import msgspec
 from psycopg_pool import AsyncConnectionPool
 
 from engine.spec import INVENTORY, MAX_STOCK, MM_PER_INCH
-from pipeline import store
+from pipeline import yard_store
 from pipeline.rows import SlabRow
 
 MM_PER_UNIT = {"mm": 1.0, "in": MM_PER_INCH}
@@ -75,9 +75,9 @@ async def stock_for(pool: AsyncConnectionPool, job_id: uuid.UUID, spec_json: byt
     at most 80 remnants and 20 full slabs, in the job's units), or the reason there is none, for a person."""
     fields = _fields(spec_json)
     job_mm = MM_PER_UNIT[fields.units]
-    rows = await store.list_stock_slabs(pool, job_id=job_id, material=fields.material.name,
-                                        thickness_mm=fields.material.thickness * job_mm,
-                                        remnants=MAX_STOCK - FULL_SLABS_OFFERED, full=FULL_SLABS_OFFERED)
+    rows = await yard_store.list_stock_slabs(pool, job_id=job_id, material=fields.material.name,
+                                             thickness_mm=fields.material.thickness * job_mm,
+                                             remnants=MAX_STOCK - FULL_SLABS_OFFERED, full=FULL_SLABS_OFFERED)
     if not rows:
         thickness = f"{fields.material.thickness:g} {fields.units}"
         return (f"The yard holds no slab on hand of {fields.material.name}, {thickness}: add slabs at /api/slabs, "
@@ -120,19 +120,19 @@ async def confirm_job(pool: AsyncConnectionPool, job_id: uuid.UUID, owner: str |
     transaction. Raises ConfirmRefused: no such job (404); not an inventory job, not succeeded, already
     confirmed, or a slab of it consumed or taken by another job since (409)."""
     async with pool.connection() as conn, conn.transaction():
-        job = await store.lock_job_for_confirm(conn, job_id, owner)
+        job = await yard_store.lock_job_for_confirm(conn, job_id, owner)
         if job is None:
             raise ConfirmRefused(404, f"no job {job_id}")
         if not job.from_inventory:
             raise ConfirmRefused(409, "only a job nested on the yard (\"slab_stock\": \"inventory\") is confirmed")
         if job.status != "succeeded":
             raise ConfirmRefused(409, f"cannot confirm a job that is {job.status}; it must be succeeded")
-        if await store.count_consumed_by(conn, job_id):
+        if await yard_store.count_consumed_by(conn, job_id):
             raise ConfirmRefused(409, "the job is already confirmed: its slabs are consumed")
         layouts = (job.summary or {}).get("slabs", {}).get("layouts", [])
         codes = [layout["slab_id"] for layout in layouts]
-        taken = {row.code: row for row in await store.consume_slabs(conn, job_id=job_id, owner=job.owner,
-                                                                      codes=codes)}
+        consumed = await yard_store.consume_slabs(conn, job_id=job_id, owner=job.owner, codes=codes)
+        taken = {row.code: row for row in consumed}
         missing = [code for code in codes if code not in taken]
         if missing:
             raise ConfirmRefused(409, f"slab{'s' if len(missing) > 1 else ''} {', '.join(missing)} of this job "
@@ -146,5 +146,5 @@ async def confirm_job(pool: AsyncConnectionPool, job_id: uuid.UUID, owner: str |
                 remnants.append({"id": uuid.uuid4(), "parent": parent.id, "code": code,
                                  "length": _floor(rem["length_mm"] * k, parent.units),
                                  "width": _floor(rem["width_mm"] * k, parent.units)})
-        added = await store.insert_remnants(conn, owner=job.owner, remnants=remnants) if remnants else []
+        added = await yard_store.insert_remnants(conn, owner=job.owner, remnants=remnants) if remnants else []
     return Confirmed(consumed=codes, remnants=added)

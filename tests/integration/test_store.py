@@ -9,7 +9,7 @@ import uuid
 import psycopg
 import pytest
 
-from pipeline import store
+from pipeline import store, yard_store
 from pipeline.db import open_pool
 
 pytestmark = pytest.mark.anyio
@@ -19,6 +19,17 @@ SPEC = {"spec_version": "1.0", "job": {"id": "T", "name": "t"}}
 
 async def _submit(pool, n: int = 1, **kw) -> list[uuid.UUID]:  # type: ignore[no-untyped-def]
     return [(await store.insert_job(pool, spec=SPEC, job_ref="T", **kw)).id for _ in range(n)]
+
+
+def test_each_named_query_has_a_store_function_of_its_name() -> None:
+    """`claim_jobs` <-> `store.claim_jobs`; the yard's in yard_store. A private runner (`_transition_job`) serves
+    several named functions, and insert_jobs reads `get_job_by_idempotency_key` itself."""
+    public = {name for module in (store, yard_store) for name in dir(module) if not name.startswith("_")}
+    unmatched = [name for name in store.QUERIES if name not in public and f"_{name}" not in dir(store)]
+    assert unmatched == ["get_job_by_idempotency_key"]
+    yard_functions = [name for name, value in vars(yard_store).items()
+                      if callable(value) and getattr(value, "__module__", None) == yard_store.__name__]
+    assert yard_functions and set(yard_functions) <= set(store.QUERIES)
 
 
 async def test_concurrent_claims_never_share_a_job(settings) -> None:  # type: ignore[no-untyped-def]

@@ -16,10 +16,10 @@ import psycopg
 import pytest
 
 from ops.config.settings import Settings
-from pipeline import store, yard
+from pipeline import store, yard, yard_store
 from pipeline.completion import Recorder
 from pipeline.db import open_pool
-from pipeline.rows import ClaimedJob
+from pipeline.rows import ClaimedJob, SlabRow
 from pipeline.stages import StageRunner, run_stage
 from pipeline.worker import Worker
 from tests.integration.conftest import roll_back, wait_until
@@ -37,9 +37,9 @@ def inventory_spec(job_id: str, pieces: list[tuple[float, float]] | None = None,
             "options": {"outputs": {"pdf": None, "glb": False, "svg": False}}}
 
 
-async def add_slab(pool: Any, code: str, length: float, width: float, kind: str = "full", **more: Any) -> store.SlabRow:
-    row = await store.insert_slab(pool, code=code, material=QUARTZ, thickness=30, length=length, width=width,
-                                  kind=kind, **more)
+async def add_slab(pool: Any, code: str, length: float, width: float, kind: str = "full", **more: Any) -> SlabRow:
+    row = await yard_store.insert_slab(pool, code=code, material=QUARTZ, thickness=30, length=length, width=width,
+                                       kind=kind, **more)
     assert row is not None
     return row
 
@@ -66,14 +66,14 @@ async def test_an_inventory_job_is_nested_on_the_remnant_first_and_holds_it(sett
     async with open_pool(settings) as pool:
         full = await add_slab(pool, "F-1", 3050, 1440)
         rem = await add_slab(pool, "R-1", 1300, 800, kind="remnant")
-        other = await store.insert_slab(pool, code="G-1", material="Granite", thickness=30, length=1300, width=800,
-                                        kind="remnant")
+        other = await yard_store.insert_slab(pool, code="G-1", material="Granite", thickness=30, length=1300, width=800,
+                                             kind="remnant")
         job_id = await submit(pool, inventory_spec("INV-1"))
         async with engine_worker(settings):
             (job,) = await wait_until(pool, [job_id])
         assert job.status == "succeeded", job.last_error
         assert [lay["slab_id"] for lay in job.summary["slabs"]["layouts"]] == ["R-1"]
-        now = {code: await store.get_slab(pool, row.id) for code, row in
+        now = {code: await yard_store.get_slab(pool, row.id) for code, row in
                (("F-1", full), ("R-1", rem), ("G-1", other))}  # type: ignore[union-attr]
         assert (now["R-1"].status, now["R-1"].allocated_to) == ("allocated", job_id)  # type: ignore[union-attr]
         assert now["F-1"].status == now["G-1"].status == "on_hand"  # type: ignore[union-attr]
@@ -118,7 +118,7 @@ async def test_two_jobs_never_take_the_same_remnant(settings: Settings) -> None:
                                           for job, out, stock in nested))
         assert sorted(outcome for outcome, _ in outcomes) == ["renest", "succeeded"]
         winner, loser = (ids[0], ids[1]) if outcomes[0][0] == "succeeded" else (ids[1], ids[0])
-        assert (await store.get_slab(pool, rem.id)).allocated_to == winner  # type: ignore[union-attr]
+        assert (await yard_store.get_slab(pool, rem.id)).allocated_to == winner  # type: ignore[union-attr]
         lost = await store.get_job(pool, loser)
         assert (lost.status, lost.attempts, lost.summary) == ("queued", 0, None)  # attempt refunded
         assert "another job" in lost.last_error
@@ -127,8 +127,8 @@ async def test_two_jobs_never_take_the_same_remnant(settings: Settings) -> None:
             (done,) = await wait_until(pool, [loser])
         assert done.status == "succeeded"
         assert [lay["slab_id"] for lay in done.summary["slabs"]["layouts"]] == ["F-1"]
-        assert (await store.get_slab(pool, full.id)).allocated_to == loser  # type: ignore[union-attr]
-        assert (await store.get_slab(pool, rem.id)).allocated_to == winner  # type: ignore[union-attr]
+        assert (await yard_store.get_slab(pool, full.id)).allocated_to == loser  # type: ignore[union-attr]
+        assert (await yard_store.get_slab(pool, rem.id)).allocated_to == winner  # type: ignore[union-attr]
 
 
 async def test_a_slab_being_taken_by_another_transaction_is_skipped_not_waited_on(settings: Settings) -> None:
@@ -142,7 +142,7 @@ async def test_a_slab_being_taken_by_another_transaction_is_skipped_not_waited_o
                 started = time.monotonic()
                 outcome, _ = await Recorder(pool, settings).succeeded(job, out, slabs=stock.chosen(out.summary))
                 assert outcome == "renest" and time.monotonic() - started < 5
-        assert (await store.get_slab(pool, rem.id)).status == "on_hand"  # type: ignore[union-attr]
+        assert (await yard_store.get_slab(pool, rem.id)).status == "on_hand"  # type: ignore[union-attr]
         assert not await store.list_artifacts(pool, job_id)  # the result was not recorded either
 
 
@@ -152,8 +152,8 @@ async def test_a_job_that_ends_uncut_gives_its_slabs_back(settings: Settings, en
         rem = await add_slab(pool, "R-1", 1300, 800, kind="remnant")
         job_id = await submit(pool, inventory_spec("END"))
         async with pool.connection() as conn:
-            assert len(await store.allocate_slabs(conn, job_id=job_id, ids=[rem.id])) == 1
-        assert (await store.get_slab(pool, rem.id)).status == "allocated"  # type: ignore[union-attr]
+            assert len(await yard_store.allocate_slabs(conn, job_id=job_id, ids=[rem.id])) == 1
+        assert (await yard_store.get_slab(pool, rem.id)).status == "allocated"  # type: ignore[union-attr]
         if end == "cancel":
             assert (await store.cancel_job(pool, job_id)).status == "cancelled"  # type: ignore[union-attr]
         elif end == "fail":
@@ -162,7 +162,7 @@ async def test_a_job_that_ends_uncut_gives_its_slabs_back(settings: Settings, en
                 assert await store.fail_job(conn, id=job.id, worker_id="w", error="boom")
         else:
             assert await store.delete_job(pool, job_id)
-        back = await store.get_slab(pool, rem.id)
+        back = await yard_store.get_slab(pool, rem.id)
         assert (back.status, back.allocated_to) == ("on_hand", None)  # type: ignore[union-attr]
         # A consumed slab stays consumed when its job goes.
         async with pool.connection() as conn:
@@ -204,8 +204,8 @@ def layout(code: str, *remnants: tuple[float, float]) -> dict[str, Any]:
 
 async def test_confirmation_consumes_the_slabs_and_keeps_the_offcuts(settings: Settings) -> None:
     async with open_pool(settings) as pool:
-        inch = await store.insert_slab(pool, code="R-1", material=QUARTZ, material_type="quartz", thickness=1.25,
-                                       length=80, width=40, units="in", kind="remnant")
+        inch = await yard_store.insert_slab(pool, code="R-1", material=QUARTZ, material_type="quartz", thickness=1.25,
+                                            length=80, width=40, units="in", kind="remnant")
         await add_slab(pool, "R-1-R1", 500, 500, kind="remnant")  # a code the first offcut would take
         job_id = await submit(pool, inventory_spec("CONFIRM"))
         with pytest.raises(yard.ConfirmRefused, match="must be succeeded") as refused:
@@ -223,7 +223,7 @@ async def test_confirmation_consumes_the_slabs_and_keeps_the_offcuts(settings: S
         assert (first.units, first.length, first.width, first.thickness, first.material_type) == \
             ("in", 39.37, 15.76, 1.25, "quartz")  # 1000 mm and 400.37 mm, rounded down to 0.01 in
         assert (first.kind, first.status, first.parent_id) == ("remnant", "on_hand", inch.id)  # type: ignore[union-attr]
-        used = await store.get_slab(pool, inch.id)  # type: ignore[union-attr]
+        used = await yard_store.get_slab(pool, inch.id)  # type: ignore[union-attr]
         assert (used.status, used.allocated_to) == ("consumed", job_id)  # type: ignore[union-attr]
         with pytest.raises(yard.ConfirmRefused, match="already confirmed"):
             await yard.confirm_job(pool, job_id, None)
@@ -232,12 +232,12 @@ async def test_confirmation_consumes_the_slabs_and_keeps_the_offcuts(settings: S
         later = await submit(pool, inventory_spec("LATER"))
         holder = await submit(pool, inventory_spec("HOLDER"))
         async with pool.connection() as conn:
-            await store.allocate_slabs(conn, job_id=holder, ids=[other.id])
+            await yard_store.allocate_slabs(conn, job_id=holder, ids=[other.id])
         await finished(pool, later, [layout("F-1", (900.0, 900.0))])
         with pytest.raises(yard.ConfirmRefused, match="F-1 of this job left the yard"):
             await yard.confirm_job(pool, later, None)
-        assert (await store.get_slab(pool, other.id)).allocated_to == holder  # type: ignore[union-attr]
-        assert len(await store.list_slabs(pool)) == 5  # R-1, R-1-R1, the two offcuts, F-1: no offcut of F-1
+        assert (await yard_store.get_slab(pool, other.id)).allocated_to == holder  # type: ignore[union-attr]
+        assert len(await yard_store.list_slabs(pool)) == 5  # R-1, R-1-R1, the two offcuts, F-1: no offcut of F-1
 
 
 async def test_a_yard_full_of_offcuts_still_offers_its_full_slabs(settings: Settings) -> None:
