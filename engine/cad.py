@@ -49,8 +49,8 @@ def nest_job(job_mm: JobSpec) -> Slabs:
                               width=maxy - miny, can_rotate=rotate, outline=pts))
     if isinstance(job_mm.slab_stock, str):  # the pipeline puts the yard's slabs here before the CAD stage
         raise EngineError('"slab_stock": "inventory" is nested on the shop\'s yard, which only the pipeline reads')
-    stock = [StockSlab(id=s.id, length=s.length, width=s.width, qty=s.qty, kind=s.kind,
-                       defects=job_mm.defect_outlines(s.id)) for s in job_mm.slab_stock]
+    stock = [StockSlab(id=slab.id, length=slab.length, width=slab.width, qty=slab.qty, kind=slab.kind,
+                       defects=job_mm.defect_outlines(slab.id)) for slab in job_mm.slab_stock]
     options = job_mm.options
     slabs = nest(parts, stock, kerf=options.kerf, margin=options.slab_margin, guillotine=job_mm.guillotine,
                  prefer_remnants=options.prefer_remnants, time_limit_s=options.time_limit_s, seed=options.seed,
@@ -60,18 +60,20 @@ def nest_job(job_mm: JobSpec) -> Slabs:
     layouts = []
     for layout in slabs.layouts:
         placements = []
-        for p in layout.placements:
-            mx, my = offsets[p.piece]
-            a = math.radians(p.rotation_deg)
-            rx, ry = mx * math.cos(a) - my * math.sin(a), mx * math.sin(a) + my * math.cos(a)
-            placements.append(msgspec.structs.replace(p, x_mm=round(p.x_mm - rx, 3), y_mm=round(p.y_mm - ry, 3)))
+        for placement in layout.placements:
+            mx, my = offsets[placement.piece]
+            angle = math.radians(placement.rotation_deg)
+            rx, ry = mx * math.cos(angle) - my * math.sin(angle), mx * math.sin(angle) + my * math.cos(angle)
+            placements.append(msgspec.structs.replace(placement, x_mm=round(placement.x_mm - rx, 3),
+                                                      y_mm=round(placement.y_mm - ry, 3)))
         layouts.append(msgspec.structs.replace(layout, placements=placements))
     return msgspec.structs.replace(slabs, layouts=layouts)
 
 
 def _error_message(errors: list[Finding]) -> str:
     head = f"The job has {len(errors)} error{'s' if len(errors) != 1 else ''}; no files were made"
-    return head + ": " + " ".join(f"[{f.path}] {f.message}" for f in errors[:20]) + (" ..." if len(errors) > 20 else "")
+    listed = " ".join(f"[{error.path}] {error.message}" for error in errors[:20])
+    return head + ": " + listed + (" ..." if len(errors) > 20 else "")
 
 
 def run_cad(job: JobSpec, catalogue: Catalogue | None = None) -> CadResult:
@@ -81,7 +83,8 @@ def run_cad(job: JobSpec, catalogue: Catalogue | None = None) -> CadResult:
     The quote uses the job's own `pricing` over the shop's `catalogue` (None: the job's pricing alone).
     """
     findings = check(job)
-    errors = [f for f in findings if f.severity == "error"]
+    errors = [finding for finding in findings if finding.severity == "error"]
+
     if errors:
         raise EngineError(_error_message(errors), errors)
     placed = place_seams(job, lambda split: nest_job(to_mm(split))) if job.options.auto_seams else None
