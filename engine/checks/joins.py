@@ -21,7 +21,7 @@ def check_joins(job: JobSpec, outlines: dict[str, geometry.Outline], findings: l
     """Validate join references of a job in mm whose ranges are written in `units` (the job's own); returns the
     seam lines (mm, piece frame) per piece id."""
     seams: dict[str, list[LineString]] = {}
-    pieces = {p.id: p for p in job.pieces}
+    pieces = {piece.id: piece for piece in job.pieces}
     for pid, outline in outlines.items():
         for span in outline.spans:
             if span.kind == "seam":
@@ -49,8 +49,9 @@ def check_joins(job: JobSpec, outlines: dict[str, geometry.Outline], findings: l
                     if end <= start or end > length + 0.5:
                         problem = f"'{ref}': the range must lie within the edge (0 to {length / unit_mm:g})"
                     else:
-                        n = len(outline.vertices)
-                        start_pt, end_pt = outline.vertices[edge], outline.vertices[(edge + 1) % n]
+                        corners = len(outline.vertices)
+                        start_pt, end_pt = outline.vertices[edge], outline.vertices[(edge + 1) % corners]
+
                         raw = geometry.Seg(start_pt, end_pt, _bulge(piece, edge))
                         span = geometry.Span(raw.sub(start / length, end / length), "seam", None, edge)
                         seams.setdefault(piece.id, []).append(geometry.span_line(span))
