@@ -29,15 +29,16 @@ def farthest_sample(coords: np.ndarray, foot: Polygon, limit: float) -> tuple[in
     """
     parts = [] if foot.is_empty else [foot] if foot.geom_type == "Polygon" else \
         list(foot.geoms) if foot.geom_type == "MultiPolygon" else []
-    rings = [np.asarray(r.coords) for part in parts for r in (part.exterior, *part.interiors)]
-    if not rings or len(coords) * sum(len(r) - 1 for r in rings) > MAX_OVERHANG_PAIRS:
+    rings = [np.asarray(ring.coords) for part in parts for ring in (part.exterior, *part.interiors)]
+    if not rings or len(coords) * sum(len(ring) - 1 for ring in rings) > MAX_OVERHANG_PAIRS:
         dists = shapely.distance(shapely.points(coords), foot)
     else:
         # Segments down, samples across: numpy's inner loops then run along the samples, not the few segments.
-        starts = np.concatenate([r[:-1] for r in rings])
-        seg = np.concatenate([r[1:] for r in rings]) - starts
-        ax, ay, ex, ey = (np.ascontiguousarray(v)[:, None]
-                          for v in (starts[:, 0], starts[:, 1], seg[:, 0], seg[:, 1]))
+        starts = np.concatenate([ring[:-1] for ring in rings])
+        seg = np.concatenate([ring[1:] for ring in rings]) - starts
+        ax, ay, ex, ey = (np.ascontiguousarray(column)[:, None]
+                          for column in (starts[:, 0], starts[:, 1], seg[:, 0], seg[:, 1]))
+
         len2 = ex * ex + ey * ey
         dx = np.ascontiguousarray(coords[:, 0]) - ax
         dy = np.ascontiguousarray(coords[:, 1]) - ay
