@@ -29,7 +29,8 @@ def check_piece_shape(piece: Piece, path: str, fmt: LengthFormat,
             where = reason.split("[", 1)[-1].rstrip("]") if "[" in reason else ""
             near = ""
             try:
-                x, y = (float(v) for v in where.split()[:2])
+                x, y = (float(number) for number in where.split()[:2])
+
                 near = f" near ({fmt(x)}, {fmt(y)})".replace(" mm,", ",")
             except ValueError:
                 pass
