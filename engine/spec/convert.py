@@ -60,11 +60,11 @@ _LENGTH_FIELDS: dict[type, tuple[str, ...]] = {
 }
 
 
-def _scale(obj: Any, k: float) -> Any:
+def _scale(obj: Any, factor: float) -> Any:
     if isinstance(obj, list):
-        return [_scale(v, k) for v in obj]
+        return [_scale(item, factor) for item in obj]
     if isinstance(obj, dict):
-        return {key: _scale(v, k) for key, v in obj.items()}
+        return {key: _scale(item, factor) for key, item in obj.items()}
     if not isinstance(obj, Struct):
         return obj
     changes: dict[str, Any] = {}
@@ -72,15 +72,17 @@ def _scale(obj: Any, k: float) -> Any:
     for name in obj.__struct_fields__:
         value = getattr(obj, name)
         if name in lengths and value is not None:
-            changes[name] = value * k
+            changes[name] = value * factor
         elif isinstance(obj, (PolygonShape, Support)) and name in ("vertices", "cabinet_footprint") and value:
-            changes[name] = [[v[0] * k, v[1] * k, *v[2:]] for v in value]  # bulge is a ratio, not a length
+            # the bulge is a ratio, not a length
+            changes[name] = [[vertex[0] * factor, vertex[1] * factor, *vertex[2:]] for vertex in value]
         elif isinstance(obj, PolygonZone) and name == "vertices":
-            changes[name] = [[v[0] * k, v[1] * k] for v in value]
+            changes[name] = [[vertex[0] * factor, vertex[1] * factor] for vertex in value]
         elif isinstance(obj, Cutout) and name == "center":
-            changes[name] = [c * k for c in value]
+            changes[name] = [coordinate * factor for coordinate in value]
         elif isinstance(value, (Struct, list, dict)):
-            changes[name] = _scale(value, k)
+            changes[name] = _scale(value, factor)
+
     return msgspec.structs.replace(obj, **changes) if changes else obj
 
 
