@@ -99,7 +99,7 @@ class PolygonZone(Base, tag="polygon", tag_field="type"):
     vertices: Annotated[list[Point], Meta(min_length=3, max_length=MAX_DEFECT_VERTICES)]
 
     def outline(self) -> list[tuple[float, float]]:
-        return [(v[0], v[1]) for v in self.vertices]
+        return [(vertex[0], vertex[1]) for vertex in self.vertices]
 
 
 DefectZone = RectZone | PolygonZone
@@ -241,7 +241,8 @@ class Pricing(Base):
                   self.fabrication_per_ft2, self.drip_groove_per_m, self.drip_groove_per_ft,
                   *self.edge_per_m.values(), *self.edge_per_ft.values(), *self.cutout_each.values(),
                   *self.cutout_edge_per_m.values(), *self.cutout_edge_per_ft.values()]
-        if any(p is not None and not (0 <= p <= 10_000_000) for p in prices):
+        if any(price is not None and not (0 <= price <= 10_000_000) for price in prices):
+
             raise ValueError("prices must be between 0 and 10000000")
         for name in ("vat_rate", "sales_tax_rate"):
             rate = getattr(self, name)
