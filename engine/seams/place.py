@@ -97,13 +97,13 @@ def _describe(job: JobSpec, piece: Piece, found: PiecePlans, plan: Plan, parts: 
     """Each seam of a plan: where, which parts, why the piece needs it and the rules it keeps."""
     mm = to_mm(job)
     margin = mm.options.slab_margin
-    largest = max(mm.slab_stock, key=lambda s: s.length * s.width)
+    largest = max(mm.slab_stock, key=lambda slab: slab.length * slab.width)
     reason = (f"{piece.id} is {fmt(found.length_mm)} long and {fmt(found.depth_mm)} deep; no slab holds it whole "
               f"(the largest, {largest.id}, holds {fmt(largest.length - 2 * margin)} x "
               f"{fmt(largest.width - 2 * margin)} inside its {fmt(margin)} margin)")
     rules = found.rules
     out = []
-    for k, x in enumerate(plan.xs):
+    for seam_index, x in enumerate(plan.xs):
         kept: list[str] = []
         cutout_gap = corner_gap = None
         near = []
@@ -112,17 +112,18 @@ def _describe(job: JobSpec, piece: Piece, found: PiecePlans, plan: Plan, parts: 
                 c0, _, c1, _ = geometry.bbox(geometry.cutout_segs(cutout))
                 near.append((max(c0 - x, x - c1, 0.0), cutout))
         if near:
-            cutout_gap, cutout = min(near, key=lambda t: t[0])
+            cutout_gap, cutout = min(near, key=lambda pair: pair[0])
             name = f"{CUTOUT_NAMES.get(cutout.type, 'Cutout').lower()} {cutout.id}"
             kept.append(f"{fmt(cutout_gap)} from {name} (at least {fmt(rules.cutout_to_seam(cutout.type))})")
         if found.corners_x:
-            corner_gap, cx = min((abs(x - c), c) for c in found.corners_x)
+            corner_gap, cx = min((abs(x - corner_x), corner_x) for corner_x in found.corners_x)
             kept.append(f"{fmt(corner_gap)} from the inside corner at {fmt(cx)} "
                         f"(at least {fmt(rules.min_seam_to_inside_corner)})")
         if piece.appliance_zones:
-            zone = min(piece.appliance_zones, key=lambda z: max(z.start - x, x - z.end, 0.0))
+            zone = min(piece.appliance_zones, key=lambda opening: max(opening.start - x, x - opening.end, 0.0))
             kept.append(f"clear of the {ZONE_WORDS[zone.type]} opening from {fmt(zone.start)} to {fmt(zone.end)}")
-        out.append(Seam(piece=piece.id, parts=[parts[k], parts[k + 1]], position=_in_units(job, x),
+        out.append(Seam(piece=piece.id, parts=[parts[seam_index], parts[seam_index + 1]], position=_in_units(job, x),
+
                         position_mm=round(x, 3), reason=reason, rules=kept,
                         cutout_clearance=None if cutout_gap is None else _in_units(job, cutout_gap),
                         inside_corner_clearance=None if corner_gap is None else _in_units(job, corner_gap)))
