@@ -76,45 +76,46 @@ class _Strip:
             best = np.where(depth <= width + 1e-6, np.maximum(best, length), best)
         return best
 
-    def reach(self, p: int) -> int:
-        """The farthest position j such that the part from xs[p] to xs[j] fits a slab (p: not even one cell)."""
-        depth = np.maximum.accumulate(self.yhi[p:]) - np.minimum.accumulate(self.ylo[p:])
-        fits = self.xs[p + 1:] - self.xs[p] <= self.run(depth) + 1e-6
-        return p + (len(fits) if fits.all() else int(np.argmin(fits)))
+    def reach(self, start: int) -> int:
+        """The farthest position such that the part from xs[start] to it fits a slab (start: not even one cell)."""
+        depth = np.maximum.accumulate(self.yhi[start:]) - np.minimum.accumulate(self.ylo[start:])
+        fits = self.xs[start + 1:] - self.xs[start] <= self.run(depth) + 1e-6
+        return start + (len(fits) if fits.all() else int(np.argmin(fits)))
 
     def mirrored(self) -> _Strip:
         return _Strip(-self.xs[::-1], self.ylo[::-1], self.yhi[::-1], self.slabs)
 
 
 class _Stuck(Exception):
-    """The greedy plan cannot go on from position p: the part from there fits up to position r at most."""
+    """The greedy plan cannot go on from position `start`: the part from there fits up to position `farthest` at
+    most."""
 
-    def __init__(self, p: int, r: int, too_many: bool = False) -> None:
-        self.p, self.r, self.too_many = p, r, too_many
+    def __init__(self, start: int, farthest: int, too_many: bool = False) -> None:
+        self.start, self.farthest, self.too_many = start, farthest, too_many
 
 
 def _greedy(strip: _Strip, valid: np.ndarray) -> list[int]:
     """Fewest seams: each as far along as the part before it allows (indices into strip.xs)."""
-    n = len(strip.xs) - 1
+    last = len(strip.xs) - 1
     seams: list[int] = []
-    p = 0
+    start = 0
     while True:
-        r = strip.reach(p)
-        if r >= n:
+        farthest = strip.reach(start)
+        if farthest >= last:
             return seams
-        window = np.flatnonzero(valid[p + 1:r + 1])
-        if r == p or not len(window):
-            raise _Stuck(p, r)
+        window = np.flatnonzero(valid[start + 1:farthest + 1])
+        if farthest == start or not len(window):
+            raise _Stuck(start, farthest)
         if len(seams) == MAX_SEAMS:
-            raise _Stuck(p, r, too_many=True)
-        p = p + 1 + int(window[-1])
-        seams.append(p)
+            raise _Stuck(start, farthest, too_many=True)
+        start = start + 1 + int(window[-1])
+        seams.append(start)
 
 
 def _from_right(strip: _Strip, valid: np.ndarray) -> list[int]:
     """_greedy from the right end: the last parts longest."""
-    n = len(strip.xs) - 1
-    return sorted(n - i for i in _greedy(strip.mirrored(), valid[::-1]))
+    last = len(strip.xs) - 1
+    return sorted(last - i for i in _greedy(strip.mirrored(), valid[::-1]))
 
 
 def _positions(lo: float, hi: float, step: float) -> np.ndarray:
@@ -173,26 +174,27 @@ def _blocked(job_mm: JobSpec, piece: Piece, outline: geometry.Outline, rules: Th
         if geometry.cutout_missing(cutout):
             continue
         c0, _, c1, _ = geometry.bbox(geometry.cutout_segs(cutout))
-        d = rules.cutout_to_seam(cutout.type)
+        gap = rules.cutout_to_seam(cutout.type)
         name = f"{CUTOUT_NAMES.get(cutout.type, 'Cutout').lower()} {cutout.id}"
-        out.append(Blocked(c0 - d, c1 + d, f"{name} needs {fmt(d)} of stone between it and a seam"))
+        out.append(Blocked(c0 - gap, c1 + gap, f"{name} needs {fmt(gap)} of stone between it and a seam"))
     for zone in piece.appliance_zones:
         out.append(Blocked(zone.start, zone.end, f"the {ZONE_WORDS[zone.type]} opening from {fmt(zone.start)} to "
                                                  f"{fmt(zone.end)} has no cabinet under it to carry a seam"))
     pts, bulges = geometry.raw_vertices(piece)
-    n = len(pts)
+    sides = len(pts)
     orientation = 1.0 if geometry.signed_area_vertices(pts) >= 0 else -1.0
     corners_x = [pts[i][0] for i, turn in enumerate(geometry.vertex_turns(piece))
                  if turn * orientation < -INSIDE_CORNER_RAD]
-    d = rules.min_seam_to_inside_corner
-    out += [Blocked(x - d, x + d, f"a seam within {fmt(d)} of the inside corner at {fmt(x)} cracks") for x in corners_x]
+    gap = rules.min_seam_to_inside_corner
+    out += [Blocked(x - gap, x + gap, f"a seam within {fmt(gap)} of the inside corner at {fmt(x)} cracks")
+            for x in corners_x]
     left, right = min(x for x, _ in pts), max(x for x, _ in pts)
     out += [Blocked(x - AT_A_VERTEX_MM, x + AT_A_VERTEX_MM, f"a corner of the outline is at {fmt(x)}")
             for x, _ in pts if left + AT_A_VERTEX_MM < x < right - AT_A_VERTEX_MM]
     names = geometry.edge_names(piece)
-    for i in range(n):
+    for i in range(sides):
         if abs(bulges[i]) > geometry.EPS:
-            x0, _, x1, _ = geometry.bbox([geometry.Seg(pts[i], pts[(i + 1) % n], bulges[i])])
+            x0, _, x1, _ = geometry.bbox([geometry.Seg(pts[i], pts[(i + 1) % sides], bulges[i])])
             out.append(Blocked(x0, x1, f"{names[i]} is curved from {fmt(x0)} to {fmt(x1)} (a seam is a straight "
                                        "cut between straight edges)"))
     for span in outline.spans:
@@ -206,11 +208,11 @@ def _blocked(job_mm: JobSpec, piece: Piece, outline: geometry.Outline, rules: Th
             if not match or match["piece"] != piece.id or match["edge"] not in names:
                 continue
             i = names.index(match["edge"])
-            seg = geometry.Seg(pts[i], pts[(i + 1) % n], bulges[i])
+            seg = geometry.Seg(pts[i], pts[(i + 1) % sides], bulges[i])
             length = seg.length()
-            a = float(match["a"]) * unit_mm / length if match["a"] else 0.0
-            b = float(match["b"]) * unit_mm / length if match["b"] else 1.0
-            x0, _, x1, _ = geometry.bbox([seg.sub(max(0.0, a), min(1.0, b))])
+            start = float(match["a"]) * unit_mm / length if match["a"] else 0.0
+            end = float(match["b"]) * unit_mm / length if match["b"] else 1.0
+            x0, _, x1, _ = geometry.bbox([seg.sub(max(0.0, start), min(1.0, end))])
             out.append(Blocked(x0, x1, f"the join {ref} with {other.split('.')[0]} runs from {fmt(x0)} to {fmt(x1)}"))
     return out, corners_x
 
@@ -230,16 +232,16 @@ def _stuck_message(err: _Stuck, strip: _Strip, blocked: list[Blocked], crossings
     xs = strip.xs
     if err.too_many:
         return f"it would need more than {MAX_SEAMS} seams"
-    if err.r == err.p:
-        depth = float(strip.yhi[err.p] - strip.ylo[err.p])
-        return (f"its depth of {fmt(depth)} at {fmt(xs[err.p])} is more than any slab's width after the margins; "
+    if err.farthest == err.start:
+        depth = float(strip.yhi[err.start] - strip.ylo[err.start])
+        return (f"its depth of {fmt(depth)} at {fmt(xs[err.start])} is more than any slab's width after the margins; "
                 "auto_seams cuts across the length only, so split it front to back by hand")
-    lo, hi = float(xs[err.p]), float(xs[err.r])
-    where = f"after the seam at {fmt(lo)}, the next" if err.p else "a seam"
+    lo, hi = float(xs[err.start]), float(xs[err.farthest])
+    where = f"after the seam at {fmt(lo)}, the next" if err.start else "a seam"
     last = len(xs) - 1 - strip.mirrored().reach(0)  # where the last part may start at the earliest
     if lo < xs[last] <= hi:  # one seam would finish the piece: it must also leave the last part short enough
         lo = float(xs[last])
-    why = [b.why for b in blocked if b.lo < hi and b.hi > lo]
+    why = [block.why for block in blocked if block.lo < hi and block.hi > lo]
     inside = (xs > lo) & (xs <= hi)
     if (crossings[inside] > 2).any():
         why.append("a cut there would cross the piece more than once")
@@ -260,8 +262,8 @@ def plan_piece(job_mm: JobSpec, piece: Piece, rules: Thresholds, fmt: LengthForm
     blocked, corners_x = _blocked(job_mm, piece, outline, rules, fmt)
     valid = crossings == 2
     valid[0] = valid[-1] = False
-    for b in blocked:
-        valid[np.searchsorted(xs, b.lo, side="right"):np.searchsorted(xs, b.hi, side="left")] = False
+    for block in blocked:
+        valid[np.searchsorted(xs, block.lo, side="right"):np.searchsorted(xs, block.hi, side="left")] = False
     found = PiecePlans([], maxx - minx, maxy - miny, rules, blocked, corners_x)
     try:
         fewest = _greedy(strip, valid)
@@ -291,7 +293,7 @@ def plan_piece(job_mm: JobSpec, piece: Piece, rules: Thresholds, fmt: LengthForm
             continue
         seen.add(tuple(candidate))
         ends = [0, *candidate, len(xs) - 1]
-        parts = [float(xs[b] - xs[a]) for a, b in zip(ends, ends[1:])]
+        parts = [float(xs[end] - xs[start]) for start, end in zip(ends, ends[1:])]
         found.plans.append(Plan(tuple(float(xs[i]) for i in candidate), float(clearance[candidate].min()),
                                 max(parts) - min(parts)))
     found.plans.sort(key=lambda plan: (-plan.clearance_mm, plan.spread_mm))
@@ -303,10 +305,11 @@ def _even(strip: _Strip, valid: np.ndarray, count: int) -> list[int] | None:
     xs = strip.xs
     allowed = np.flatnonzero(valid)
     picks = []
-    for k in range(1, count + 1):
-        ideal = xs[0] + (xs[-1] - xs[0]) * k / (count + 1)
+    for seam in range(1, count + 1):
+        ideal = xs[0] + (xs[-1] - xs[0]) * seam / (count + 1)
         picks.append(int(allowed[np.argmin(np.abs(xs[allowed] - ideal))]))
     ends = [0, *picks, len(xs) - 1]
-    if len(set(picks)) != count or any(strip.reach(a) < b for a, b in zip(ends, ends[1:])):
+    if len(set(picks)) != count or any(strip.reach(start) < end for start, end in zip(ends, ends[1:])):
+
         return None
     return picks
