@@ -40,7 +40,7 @@ class Part:
     def seam_edges(self) -> list[str]:
         """The names of the part's seam edges (left first)."""
         names = geometry.edge_names(self.piece)
-        return [names[i] for i, s in enumerate(self.sources) if s.edge is None]
+        return [names[i] for i, source in enumerate(self.sources) if source.edge is None]
 
 
 def _num(value: float) -> str:
@@ -54,39 +54,41 @@ def _clip_edge(edge: Edge | None, u0: float, u1: float) -> Edge:
         return Edge(kind="sawn")
     segments = []
     for seg in edge.segments:
-        a, b = max(seg.start, u0), min(seg.end, u1)
-        if b - a > _TINY:
-            segments.append(msgspec.structs.replace(seg, start=round(a - u0, 6), end=round(b - u0, 6)))
+        start, end = max(seg.start, u0), min(seg.end, u1)
+        if end - start > _TINY:
+            segments.append(msgspec.structs.replace(seg, start=round(start - u0, 6), end=round(end - u0, 6)))
     return msgspec.structs.replace(edge, segments=segments)
 
 
-def _cut(piece: Piece, sources: list[_Source], s: float) -> tuple[Part, Part]:
-    """The parts left and right of x = s; the right part is moved so that its seam is at x = 0."""
+def _cut(piece: Piece, sources: list[_Source], cut_x: float) -> tuple[Part, Part]:
+    """The parts left and right of x = cut_x; the right part is moved so that its seam is at x = 0."""
     pts, bulges = geometry.raw_vertices(piece)
     edges = geometry.piece_edges(piece)
-    n = len(pts)
-    crossing = [i for i in range(n) if (pts[i][0] - s) * (pts[(i + 1) % n][0] - s) < 0]
+    sides = len(pts)
+    crossing = [i for i in range(sides) if (pts[i][0] - cut_x) * (pts[(i + 1) % sides][0] - cut_x) < 0]
     if len(crossing) != 2 or any(abs(bulges[i]) > geometry.EPS for i in crossing):
-        raise geometry.GeometryError(f"{piece.id}: a straight cut at x = {s:g} must cross two straight edges")
-    a, b = crossing
-    lengths = [geometry.Seg(pts[i], pts[(i + 1) % n]).length() if i in crossing else 0.0 for i in range(n)]
+        raise geometry.GeometryError(f"{piece.id}: a straight cut at x = {cut_x:g} must cross two straight edges")
+    first, second = crossing
+    lengths = [geometry.Seg(pts[i], pts[(i + 1) % sides]).length() if i in crossing else 0.0 for i in range(sides)]
 
     def at(i: int) -> tuple[geometry.Pt, float]:  # the crossing point on edge i, and its distance along the edge
-        (x0, y0), (x1, y1) = pts[i], pts[(i + 1) % n]
-        f = (s - x0) / (x1 - x0)
-        return (s, y0 + (y1 - y0) * f), f * lengths[i]
+        (x0, y0), (x1, y1) = pts[i], pts[(i + 1) % sides]
+        fraction = (cut_x - x0) / (x1 - x0)
+        return (cut_x, y0 + (y1 - y0) * fraction), fraction * lengths[i]
 
-    (p, ta), (q, tb) = at(a), at(b)
+    (first_point, ta), (second_point, tb) = at(first), at(second)
     # Each ring: (start vertex, bulge of the edge from it, original vertex index or None, where the edge came from)
-    ring1 = [(p, 0.0, None, (a, ta, lengths[a]))]
-    ring1 += [(pts[k], bulges[k], k, (k, None, None)) for k in range(a + 1, b)]
-    ring1 += [(pts[b], 0.0, b, (b, 0.0, tb)), (q, 0.0, None, None)]
-    ring2 = [(q, 0.0, None, (b, tb, lengths[b]))]
-    ring2 += [(pts[k % n], bulges[k % n], k % n, (k % n, None, None)) for k in range(b + 1, a + n)]
-    ring2 += [(pts[a], 0.0, a, (a, 0.0, ta)), (p, 0.0, None, None)]
-    left, right = (ring1, ring2) if pts[a + 1][0] < s else (ring2, ring1)
+    ring1 = [(first_point, 0.0, None, (first, ta, lengths[first]))]
+    ring1 += [(pts[i], bulges[i], i, (i, None, None)) for i in range(first + 1, second)]
+    ring1 += [(pts[second], 0.0, second, (second, 0.0, tb)), (second_point, 0.0, None, None)]
+    ring2 = [(second_point, 0.0, None, (second, tb, lengths[second]))]
+    ring2 += [(pts[i % sides], bulges[i % sides], i % sides, (i % sides, None, None))
+              for i in range(second + 1, first + sides)]
+    ring2 += [(pts[first], 0.0, first, (first, 0.0, ta)), (first_point, 0.0, None, None)]
+    left, right = (ring1, ring2) if pts[first + 1][0] < cut_x else (ring2, ring1)
     inf = float("inf")
-    return _part(piece, sources, edges, left, -inf, s, 0.0), _part(piece, sources, edges, right, s, inf, s)
+    return (_part(piece, sources, edges, left, -inf, cut_x, 0.0),
+            _part(piece, sources, edges, right, cut_x, inf, cut_x))
 
 
 def _part(piece: Piece, sources: list[_Source], edges: list[Edge | None], ring: list, lo: float, hi: float,
@@ -94,7 +96,7 @@ def _part(piece: Piece, sources: list[_Source], edges: list[Edge | None], ring: 
     """The side of a cut between x = lo and hi as a piece in its own frame (x - x0), from its lowest left vertex."""
     first = min(range(len(ring)), key=lambda i: (round(ring[i][0][0], 6), round(ring[i][0][1], 6)))
     ring = ring[first:] + ring[:first]
-    corners_at = {c.at: c for c in piece.corners}
+    corners_at = {corner.at: corner for corner in piece.corners}
     vertices, new_edges, new_sources, corners = [], [], [], []
     for i, (pt, bulge, vertex, source) in enumerate(ring):
         vertices.append([round(pt[0] - x0, 6), round(pt[1], 6), *([bulge] if abs(bulge) > geometry.EPS else [])])
@@ -104,15 +106,17 @@ def _part(piece: Piece, sources: list[_Source], edges: list[Edge | None], ring: 
             new_edges.append(Edge(kind="seam"))
             new_sources.append(_Source(None))
             continue
-        k, u0, u1 = source
+        edge, u0, u1 = source
         whole = u0 is None
-        new_edges.append((edges[k] or Edge(kind="sawn")) if whole else _clip_edge(edges[k], u0, u1))
-        old = sources[k]  # this piece's edge k is itself a stretch of an edge of the piece as submitted
+        new_edges.append((edges[edge] or Edge(kind="sawn")) if whole else _clip_edge(edges[edge], u0, u1))
+        old = sources[edge]  # this piece's edge is itself a stretch of an edge of the piece as submitted
         new_sources.append(old if whole or old.edge is None else _Source(old.edge, old.u0 + u0, old.u0 + u1))
-    inside = [c for c in piece.cutouts if lo <= c.center[0] < hi]
-    cutouts = [msgspec.structs.replace(c, center=[round(c.center[0] - x0, 6), c.center[1]]) for c in inside]
-    zones = [ApplianceZone(type=z.type, start=round(max(z.start, lo) - x0, 6), end=round(min(z.end, hi) - x0, 6))
-             for z in piece.appliance_zones if lo <= (z.start + z.end) / 2 < hi]
+    inside = [cutout for cutout in piece.cutouts if lo <= cutout.center[0] < hi]
+    cutouts = [msgspec.structs.replace(cutout, center=[round(cutout.center[0] - x0, 6), cutout.center[1]])
+               for cutout in inside]
+    zones = [ApplianceZone(type=zone.type, start=round(max(zone.start, lo) - x0, 6),
+                           end=round(min(zone.end, hi) - x0, 6))
+             for zone in piece.appliance_zones if lo <= (zone.start + zone.end) / 2 < hi]
     changes: dict = {"corners": corners, "cutouts": cutouts, "appliance_zones": zones,
                      "support": _clip_support(piece.support, lo, hi, x0)}
     if isinstance(piece.shape, RectShape):
@@ -139,8 +143,8 @@ def _clip_support(support: Support | None, lo: float, hi: float, x0: float) -> S
 def split_piece(piece: Piece, xs: list[float], ids: list[str]) -> list[Part]:
     """The parts of a piece cut across at each x (its frame, its units), left to right, named by `ids`."""
     pts, bulges = geometry.raw_vertices(piece)
-    n = len(pts)
-    sources = [_Source(i, 0.0, geometry.Seg(pts[i], pts[(i + 1) % n], bulges[i]).length()) for i in range(n)]
+    sides = len(pts)
+    sources = [_Source(i, 0.0, geometry.Seg(pts[i], pts[(i + 1) % sides], bulges[i]).length()) for i in range(sides)]
     parts: list[Part] = []
     rest, done = piece, 0.0
     for x in sorted(xs):
@@ -150,8 +154,8 @@ def split_piece(piece: Piece, xs: list[float], ids: list[str]) -> list[Part]:
     parts.append(Part(rest, sources))
     total = len(parts)
     named = []
-    for k, (part, pid) in enumerate(zip(parts, ids), start=1):
-        label = f"{piece.label or piece.id}, part {k} of {total}"[:200]
+    for number, (part, pid) in enumerate(zip(parts, ids), start=1):
+        label = f"{piece.label or piece.id}, part {number} of {total}"[:200]
         named.append(Part(msgspec.structs.replace(part.piece, id=pid, label=label), part.sources))
     return named
 
@@ -159,7 +163,7 @@ def split_piece(piece: Piece, xs: list[float], ids: list[str]) -> list[Part]:
 def _part_ids(piece_id: str, count: int, taken: set[str]) -> list[str]:
     """A1, A2, ... (A-1, A-2, ... when one of those is already a piece of the job)."""
     for sep in ("", "-", "-part-"):
-        ids = [f"{piece_id[:56]}{sep}{k}" for k in range(1, count + 1)]
+        ids = [f"{piece_id[:56]}{sep}{number}" for number in range(1, count + 1)]
         if not taken & set(ids):
             return ids
     raise geometry.GeometryError(f"{piece_id}: no free ids for its parts")
@@ -178,13 +182,13 @@ def _remap(ref: str, original: dict[str, Piece], parts_of: dict[str, list[Part]]
         for i, src in enumerate(part.sources):
             if src.edge != edge:
                 continue
-            a = float(match["a"]) if match["a"] else 0.0
-            b = float(match["b"]) if match["b"] else src.u1
-            if src.u0 - _TINY <= a and b <= src.u1 + slack:
+            start = float(match["a"]) if match["a"] else 0.0
+            end = float(match["b"]) if match["b"] else src.u1
+            if src.u0 - _TINY <= start and end <= src.u1 + slack:
                 name = f"{part.piece.id}.{geometry.edge_names(part.piece)[i]}"
-                if abs(a - src.u0) < _TINY and abs(b - src.u1) < _TINY and not match["a"]:
+                if abs(start - src.u0) < _TINY and abs(end - src.u1) < _TINY and not match["a"]:
                     return name
-                return f"{name}[{_num(a - src.u0)}:{_num(min(b, src.u1) - src.u0)}]"
+                return f"{name}[{_num(start - src.u0)}:{_num(min(end, src.u1) - src.u0)}]"
     raise geometry.GeometryError(f"the join '{ref}' would be cut by a seam")
 
 
@@ -195,7 +199,7 @@ def split_job(job: JobSpec, positions: dict[str, list[float]]) -> tuple[JobSpec,
     positions = {pid: xs for pid, xs in positions.items() if xs}
     if not positions:
         return job, {}
-    taken = {p.id for p in job.pieces}
+    taken = {piece.id for piece in job.pieces}
     pieces: list[Piece] = []
     parts_of: dict[str, list[Part]] = {}
     for piece in job.pieces:
@@ -207,10 +211,11 @@ def split_job(job: JobSpec, positions: dict[str, list[float]]) -> tuple[JobSpec,
         taken |= {part.piece.id for part in parts}
         parts_of[piece.id] = parts
         pieces += [part.piece for part in parts]
-    original = {p.id: p for p in job.pieces}
+    original = {piece.id: piece for piece in job.pieces}
     slack = 0.5 / (MM_PER_INCH if job.units == "in" else 1.0)  # check_joins lets a range run 0.5 mm long
-    joins = [msgspec.structs.replace(j, a=_remap(j.a, original, parts_of, slack),
-                                     b=_remap(j.b, original, parts_of, slack)) for j in job.joins]
+    joins = [msgspec.structs.replace(join, a=_remap(join.a, original, parts_of, slack),
+                                     b=_remap(join.b, original, parts_of, slack)) for join in job.joins]
+
     for parts in parts_of.values():
         for left, right in zip(parts, parts[1:]):
             joins.append(Join(a=f"{left.piece.id}.{left.seam_edges()[-1]}",
