@@ -76,7 +76,9 @@ def run_stage(stage: str, spec_json: bytes, summary_json: bytes | None,
             catalogue = msgspec.json.decode(catalogue_json, type=Catalogue) if catalogue_json else None
             result: CadResult = run_cad(spec, catalogue)
             return StageOutput(summary=to_builtins(result.summary),
-                               artifacts=[(a.name, a.content_type, a.data) for a in result.artifacts])
+                               artifacts=[(artifact.name, artifact.content_type, artifact.data)
+                                          for artifact in result.artifacts])
+
         if stage == "pdf":
             from engine.pdf import render_pdf
 
