@@ -132,7 +132,9 @@ async def insert_jobs(pool: AsyncConnectionPool, jobs: list[NewJob]) -> list[Ins
         rows = await _rows(conn, "insert_jobs", {"jobs": Jsonb(jobs)},  # msgspec encodes the dataclasses
                            notifying_row(InsertedRow))
         inserted = {row.id: row.status for row in rows}
-        return [Inserted(j.id, inserted[j.id], True) if j.id in inserted else await _replay(conn, j) for j in jobs]
+        return [Inserted(job.id, inserted[job.id], True) if job.id in inserted else await _replay(conn, job)
+                for job in jobs]
+
 
 
 async def _replay(conn: AsyncConnection[Any], job: NewJob) -> Inserted | IdempotencyConflict:
