@@ -63,11 +63,11 @@ class Stock:
         return [self.by_code[layout["slab_id"]] for layout in layouts]
 
 
-def _zone_in(zone: dict[str, Any], k: float) -> dict[str, Any]:
-    """A defect zone scaled by `k` (from the slab's units to the job's)."""
+def _zone_in(zone: dict[str, Any], factor: float) -> dict[str, Any]:
+    """A defect zone scaled by `factor` (from the slab's units to the job's)."""
     if zone.get("type") == "polygon":
-        return {"type": "polygon", "vertices": [[x * k, y * k] for x, y in zone["vertices"]]}
-    return {"type": "rect", **{name: zone[name] * k for name in ("x", "y", "length", "width")}}
+        return {"type": "polygon", "vertices": [[x * factor, y * factor] for x, y in zone["vertices"]]}
+    return {"type": "rect", **{name: zone[name] * factor for name in ("x", "y", "length", "width")}}
 
 
 async def stock_for(pool: AsyncConnectionPool, job_id: uuid.UUID, spec_json: bytes) -> Stock | str:
@@ -84,9 +84,9 @@ async def stock_for(pool: AsyncConnectionPool, job_id: uuid.UUID, spec_json: byt
                 "or give the job its own slab_stock.")
     stock = []
     for row in rows:
-        k = MM_PER_UNIT[row.units] / job_mm
-        stock.append({"id": row.code, "length": row.length * k, "width": row.width * k, "qty": 1,
-                      "kind": row.kind, "defects": [_zone_in(zone, k) for zone in row.defects]})
+        to_job = MM_PER_UNIT[row.units] / job_mm  # the slab's units -> the job's
+        stock.append({"id": row.code, "length": row.length * to_job, "width": row.width * to_job, "qty": 1,
+                      "kind": row.kind, "defects": [_zone_in(zone, to_job) for zone in row.defects]})
     spec = msgspec.json.decode(spec_json)
     spec["slab_stock"] = stock
     return Stock(msgspec.json.encode(spec), {row.code: row.id for row in rows})
@@ -140,11 +140,12 @@ async def confirm_job(pool: AsyncConnectionPool, job_id: uuid.UUID, owner: str |
         remnants = []
         for layout in layouts:
             parent = taken[layout["slab_id"]]
-            k = 1.0 / MM_PER_UNIT[parent.units]
-            for n, rem in enumerate(layout.get("remnants", []), start=1):
-                code = f"{parent.code[:REMNANT_CODE_MAX - 4]}-R{n}"
+            to_slab = 1.0 / MM_PER_UNIT[parent.units]  # mm -> the parent slab's units
+            for number, offcut in enumerate(layout.get("remnants", []), start=1):
+                code = f"{parent.code[:REMNANT_CODE_MAX - 4]}-R{number}"
                 remnants.append({"id": uuid.uuid4(), "parent": parent.id, "code": code,
-                                 "length": _floor(rem["length_mm"] * k, parent.units),
-                                 "width": _floor(rem["width_mm"] * k, parent.units)})
+                                 "length": _floor(offcut["length_mm"] * to_slab, parent.units),
+                                 "width": _floor(offcut["width_mm"] * to_slab, parent.units)})
+
         added = await yard_store.insert_remnants(conn, owner=job.owner, remnants=remnants) if remnants else []
     return Confirmed(consumed=codes, remnants=added)
