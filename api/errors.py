@@ -58,12 +58,12 @@ def errors(*codes: int) -> dict[int, ResponseSpec]:
 
     401 and 503 are always listed: any /api route answers 401 when auth is on, and 503 when the database is down.
     """
-    return {c: ResponseSpec(data_container=ErrorBody, description=_WHY[c], generate_examples=False)
-            for c in sorted({401, 503, *codes})}
+    return {code: ResponseSpec(data_container=ErrorBody, description=_WHY[code], generate_examples=False)
+            for code in sorted({401, 503, *codes})}
 
 
 def problems_from_findings(findings: list[Finding]) -> list[Problem]:
-    return [Problem(path=f.path, message=f.message, code=f.code) for f in findings]
+    return [Problem(path=finding.path, message=finding.message, code=finding.code) for finding in findings]
 
 
 def _body(status: int, detail: str, errors: list[Problem] | None = None,
@@ -86,7 +86,8 @@ def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Res
                                       code="INVALID_PARAMETER"))
     detail = exc.detail
     if errors:
-        detail = "; ".join(f"{p.path}: {p.message}" for p in errors)
+        detail = "; ".join(f"{problem.path}: {problem.message}" for problem in errors)
+
     response = _body(exc.status_code, detail, errors)
     headers = dict(exc.headers or {})
     if exc.status_code == 401:
