@@ -96,8 +96,8 @@ async def submit_job(request: Request[Any, Any, Any], state: State, job_id: uuid
     owner = owner_of(request)
     await _check_work_in_flight(state, owner)
     findings = await asyncio.to_thread(check, job) if len(job.pieces) > 20 else check(job)
-    errors = [f for f in findings if f.severity == "error"]
-    warnings = [f for f in findings if f.severity == "warning"]
+    errors = [finding for finding in findings if finding.severity == "error"]
+    warnings = [finding for finding in findings if finding.severity == "warning"]
     if errors:
         raise InvalidJob(f"the job breaks {len(errors)} fabrication rule{'s' if len(errors) > 1 else ''}",
                          problems_from_findings(listed_errors(errors)),
@@ -148,10 +148,10 @@ class JobsController(Controller):
         """Jobs newest first; pass `next_cursor` back as `cursor` for the next page."""
         before = decode_cursor(cursor) if cursor else None
         rows = await store.list_jobs(state.pool, owner=owner_of(request), status=status, before=before, limit=limit)
-        items = [JobListItem(id=r.id, job_ref=r.job_ref, status=r.status, stage=r.stage, attempts=r.attempts,
-                             error=r.last_error, created_at=r.created_at, updated_at=r.updated_at,
-                             finished_at=r.finished_at, url=job_url(r.id))
-                 for r in rows]
+        items = [JobListItem(id=row.id, job_ref=row.job_ref, status=row.status, stage=row.stage, attempts=row.attempts,
+                             error=row.last_error, created_at=row.created_at, updated_at=row.updated_at,
+                             finished_at=row.finished_at, url=job_url(row.id))
+                 for row in rows]
         nxt = encode_cursor(rows[-1].created_at, rows[-1].id) if len(rows) == limit else None
         return JobPage(items=items, next_cursor=nxt)
 
@@ -169,8 +169,10 @@ class JobsController(Controller):
             updated_at=row.updated_at, started_at=row.started_at, finished_at=row.finished_at,
             run_after=row.run_after, cancel_requested=row.cancel_requested, error=row.last_error,
             warnings=row.warnings, summary=row.summary,
-            artifacts=[ArtifactInfo(name=a.name, stage=a.stage, content_type=a.content_type, size_bytes=a.size_bytes,
-                                    sha256=a.sha256, url=f"{job_url(job_id)}/artifacts/{a.name}") for a in artifacts],
+            artifacts=[ArtifactInfo(name=artifact.name, stage=artifact.stage, content_type=artifact.content_type,
+                                    size_bytes=artifact.size_bytes, sha256=artifact.sha256,
+                                    url=f"{job_url(job_id)}/artifacts/{artifact.name}") for artifact in artifacts],
+
             attempt_history=attempts)
 
     @get("/{job_id:uuid}/artifacts/{name:str}", operation_id="getArtifact",
