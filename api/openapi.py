@@ -37,7 +37,8 @@ class RawSchema(Schema):
 def add_spec_schemas(openapi: Any) -> None:
     """Add JobSpec's schemas to the app's built OpenAPI document (Litestar rebuilds `components.schemas`
     from its own registry, so configured components would be dropped)."""
-    openapi.components.schemas.update({name: RawSchema(raw=s) for name, s in _COMPONENTS.items()})
+    openapi.components.schemas.update({name: RawSchema(raw=schema) for name, schema in _COMPONENTS.items()})
+
 
 
 @dataclass
