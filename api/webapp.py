@@ -92,8 +92,8 @@ class ModelRequest(Struct):
             dims=self.dimensions, material=LegacyNamed(self.material_name),
             finish=LegacyNamed(self.surface_finish_name) if self.surface_finish_name else None,
             profile=LegacyNamed(self.edge_profile_name) if self.edge_profile_name else None,
-            processedEdges=LegacyEdges(**{s: True for s in self.processed_edges}),
-            okapnikEdges=LegacyEdges(**{s: True for s in self.okapnik_edges}))
+            processedEdges=LegacyEdges(**{side: True for side in self.processed_edges}),
+            okapnikEdges=LegacyEdges(**{side: True for side in self.okapnik_edges}))
 
 
 class GlbResponse(Struct):
@@ -144,7 +144,7 @@ def body_doc(kind: type[Any]) -> type[Operation]:
 def add_webapp_schemas(openapi: Any) -> None:
     """Add the web app's bodies to the built OpenAPI document (as api/openapi.py does for JobSpec)."""
     _, components = msgspec.json.schema_components(tuple(_DOCUMENTED), ref_template=REF)
-    openapi.components.schemas.update({name: RawSchema(raw=c) for name, c in components.items()})
+    openapi.components.schemas.update({name: RawSchema(raw=schema) for name, schema in components.items()})
 
 
 def answers(ok: type[Any], *codes: int) -> dict[int, ResponseSpec]:
@@ -180,8 +180,8 @@ async def catalogue(state: State) -> AppCatalogue:
     raw = await store.get_catalogue(state.pool)
     rows = await store.list_catalogue_materials(state.pool)
     return AppCatalogue(prices=msgspec.json.decode(raw, type=Catalogue) if raw else None,
-                        materials={r.name: MaterialFacts(type=r.type, density_kg_m3=r.density_kg_m3, color=r.color)
-                                   for r in rows})
+                        materials={row.name: MaterialFacts(type=row.type, density_kg_m3=row.density_kg_m3,
+                                                           color=row.color) for row in rows})
 
 
 MAX_CM = 100_000 / MM_PER_CM  # job spec v1's longest length (100 000 mm), in the app's centimetres
@@ -250,7 +250,7 @@ async def run_to_cad(request: Request[Any, Any, Any], state: State, job: JobSpec
         raise ClientException(status_code=404, detail=f"job {job_id} was deleted while it ran")
     if row.status != "succeeded" and row.stage == "cad":
         return row, {}
-    files = {f.name: bytes(f.data) for f in await store.list_stage_files(state.pool, job_id, "cad")}
+    files = {file.name: bytes(file.data) for file in await store.list_stage_files(state.pool, job_id, "cad")}
     return row, files
 
 
@@ -265,8 +265,8 @@ def _b64(data: bytes) -> str:
 
 
 def _warnings(row: JobRow) -> list[Problem]:
-    return [Problem(path=w.get("path", ""), message=w.get("message", ""), code=w.get("code", "INVALID"))
-            for w in row.warnings or []]
+    return [Problem(path=warning.get("path", ""), message=warning.get("message", ""),
+                    code=warning.get("code", "INVALID")) for warning in row.warnings or []]
 
 
 async def drawing(request: Request[Any, Any, Any], state: State, body: bytes) -> Response[Any]:
@@ -348,8 +348,9 @@ class WebAppController(Controller):
         if (error := _failed(row)) is not None:
             return Response(answer(success=False, error=error, job_id=job_id), status_code=422)
         if renders:
-            views = [Render(name=n.removeprefix("view-").removesuffix(".png"), image=_b64(d))
-                     for n, d in sorted(files.items()) if n.startswith("view-") and n.endswith(".png")]
+            views = [Render(name=name.removeprefix("view-").removesuffix(".png"), image=_b64(png))
+                     for name, png in sorted(files.items()) if name.startswith("view-") and name.endswith(".png")]
+
             if not views:  # the job asked for them: a CAD stage that stored none is our bug, a logged 500
                 raise RuntimeError(f"job {job_id}: the CAD stage stored no view-*.png")
             return Response(RendersResponse(success=True, renders=views, job_id=job_id), status_code=200)
