@@ -115,8 +115,9 @@ def design_findings(job: JobSpec, cat: AppCatalogue) -> list[DesignFinding]:
     findings = check(job)
     summary = summarize(job, None, findings)
     findings += unpriced_names(job, summary, cat.prices)
-    out = [DesignFinding(severity=f.severity, code=f.code, message=f.message, suggestion=suggestion(f))
-           for f in findings]
+    out = [DesignFinding(severity=finding.severity, code=finding.code, message=finding.message,
+                         suggestion=suggestion(finding)) for finding in findings]
+
     if summary.weight_kg > HEAVY_KG:
         out.append(DesignFinding(severity="info", code="HEAVY_PIECE",
                                  message=f"The top weighs {summary.weight_kg:g} kg.",
