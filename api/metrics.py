@@ -63,7 +63,7 @@ class _Snapshot:
         for row in self.durations:
             counts, total = series.setdefault((row.stage, row.outcome), ([0] * (len(STAGE_BUCKETS_S) + 1), 0.0))
             # width_bucket: 0 below the first bound, i for bounds[i-1] <= d < bounds[i], len(bounds) above all
-            counts[min(int(row.bucket), len(STAGE_BUCKETS_S))] += int(row.n)
+            counts[min(int(row.bucket), len(STAGE_BUCKETS_S))] += int(row.attempts)
             series[(row.stage, row.outcome)] = (counts, total + float(row.total_s or 0.0))
         per_stage: dict[str, dict[str, int]] = {}
         for (stage, outcome), (counts, total) in sorted(series.items()):

@@ -265,7 +265,7 @@ SELECT type, description, price_each::text AS price_each FROM catalogue_cutouts 
 -- Stage attempt durations grouped into histogram buckets (upper bounds, seconds) for /metrics.
 SELECT stage, outcome,
        width_bucket(extract(epoch FROM finished_at - started_at)::float8, %(bounds)s::float8[]) AS bucket,
-       count(*) AS n, sum(extract(epoch FROM finished_at - started_at))::float8 AS total_s
+       count(*) AS attempts, sum(extract(epoch FROM finished_at - started_at))::float8 AS total_s
   FROM job_attempts
  WHERE finished_at IS NOT NULL
  GROUP BY 1, 2, 3;

@@ -160,7 +160,7 @@ class DurationBucketRow(Struct, frozen=True):
     stage: Stage
     outcome: Outcome
     bucket: int
-    n: int
+    attempts: int
     total_s: float | None
 
 
