@@ -87,7 +87,6 @@ def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Res
     detail = exc.detail
     if errors:
         detail = "; ".join(f"{problem.path}: {problem.message}" for problem in errors)
-
     response = _body(exc.status_code, detail, errors)
     headers = dict(exc.headers or {})
     if exc.status_code == 401:

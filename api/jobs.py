@@ -172,7 +172,6 @@ class JobsController(Controller):
             artifacts=[ArtifactInfo(name=artifact.name, stage=artifact.stage, content_type=artifact.content_type,
                                     size_bytes=artifact.size_bytes, sha256=artifact.sha256,
                                     url=f"{job_url(job_id)}/artifacts/{artifact.name}") for artifact in artifacts],
-
             attempt_history=attempts)
 
     @get("/{job_id:uuid}/artifacts/{name:str}", operation_id="getArtifact",

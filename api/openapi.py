@@ -40,7 +40,6 @@ def add_spec_schemas(openapi: Any) -> None:
     openapi.components.schemas.update({name: RawSchema(raw=schema) for name, schema in _COMPONENTS.items()})
 
 
-
 @dataclass
 class SubmitOperation(Operation):
     def __post_init__(self) -> None:

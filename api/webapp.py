@@ -350,7 +350,6 @@ class WebAppController(Controller):
         if renders:
             views = [Render(name=name.removeprefix("view-").removesuffix(".png"), image=_b64(png))
                      for name, png in sorted(files.items()) if name.startswith("view-") and name.endswith(".png")]
-
             if not views:  # the job asked for them: a CAD stage that stored none is our bug, a logged 500
                 raise RuntimeError(f"job {job_id}: the CAD stage stored no view-*.png")
             return Response(RendersResponse(success=True, renders=views, job_id=job_id), status_code=200)

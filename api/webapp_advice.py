@@ -117,7 +117,6 @@ def design_findings(job: JobSpec, cat: AppCatalogue) -> list[DesignFinding]:
     findings += unpriced_names(job, summary, cat.prices)
     out = [DesignFinding(severity=finding.severity, code=finding.code, message=finding.message,
                          suggestion=suggestion(finding)) for finding in findings]
-
     if summary.weight_kg > HEAVY_KG:
         out.append(DesignFinding(severity="info", code="HEAVY_PIECE",
                                  message=f"The top weighs {summary.weight_kg:g} kg.",

@@ -84,7 +84,6 @@ def run_cad(job: JobSpec, catalogue: Catalogue | None = None) -> CadResult:
     """
     findings = check(job)
     errors = [finding for finding in findings if finding.severity == "error"]
-
     if errors:
         raise EngineError(_error_message(errors), errors)
     placed = place_seams(job, lambda split: nest_job(to_mm(split))) if job.options.auto_seams else None

@@ -78,7 +78,6 @@ def run_stage(stage: str, spec_json: bytes, summary_json: bytes | None,
             return StageOutput(summary=to_builtins(result.summary),
                                artifacts=[(artifact.name, artifact.content_type, artifact.data)
                                           for artifact in result.artifacts])
-
         if stage == "pdf":
             from engine.pdf import render_pdf
 

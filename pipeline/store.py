@@ -136,7 +136,6 @@ async def insert_jobs(pool: AsyncConnectionPool, jobs: list[NewJob]) -> list[Ins
                 for job in jobs]
 
 
-
 async def _replay(conn: AsyncConnection[Any], job: NewJob) -> Inserted | IdempotencyConflict:
     """The job an earlier request with this Idempotency-Key made."""
     existing = await _rows(conn, "get_job_by_idempotency_key",

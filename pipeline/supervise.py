@@ -40,7 +40,6 @@ async def supervised(name: str, side_task: Callable[[], Awaitable[None]], stop: 
 async def first_of(*aws: Any, timeout: float) -> None:
     """Wait until any of the awaitables completes or `timeout` passes; cancel the rest."""
     tasks = [asyncio.ensure_future(awaitable) for awaitable in aws]
-
     try:
         await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     finally:

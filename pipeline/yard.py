@@ -146,6 +146,5 @@ async def confirm_job(pool: AsyncConnectionPool, job_id: uuid.UUID, owner: str |
                 remnants.append({"id": uuid.uuid4(), "parent": parent.id, "code": code,
                                  "length": _floor(offcut["length_mm"] * to_slab, parent.units),
                                  "width": _floor(offcut["width_mm"] * to_slab, parent.units)})
-
         added = await yard_store.insert_remnants(conn, owner=job.owner, remnants=remnants) if remnants else []
     return Confirmed(consumed=codes, remnants=added)

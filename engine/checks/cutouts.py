@@ -72,7 +72,6 @@ def check_cutouts(piece: Piece, outline: geometry.Outline, poly: Polygon, seams:
     left, right = tree.query(geoms, predicate="dwithin", distance=max(limits.min_web_between_cutouts, 1e-6))
     for first, second in sorted({(int(x), int(y)) for x, y in zip(left, right) if x < y}):
         (ia, pa), (ib, pb) = inside[first], inside[second]
-
         na, nb = cutout_name(piece, ia), cutout_name(piece, ib)
         if pa.intersection(pb).area > 1e-3:
             findings.append(Finding("CUTOUTS_OVERLAP", f"{path}.cutouts[{ib}]", f"{nb} overlaps {na} on {piece.id}."))

@@ -51,7 +51,6 @@ def check_joins(job: JobSpec, outlines: dict[str, geometry.Outline], findings: l
                     else:
                         corners = len(outline.vertices)
                         start_pt, end_pt = outline.vertices[edge], outline.vertices[(edge + 1) % corners]
-
                         raw = geometry.Seg(start_pt, end_pt, _bulge(piece, edge))
                         span = geometry.Span(raw.sub(start / length, end / length), "seam", None, edge)
                         seams.setdefault(piece.id, []).append(geometry.span_line(span))

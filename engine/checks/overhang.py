@@ -38,7 +38,6 @@ def farthest_sample(coords: np.ndarray, foot: Polygon, limit: float) -> tuple[in
         seg = np.concatenate([ring[1:] for ring in rings]) - starts
         ax, ay, ex, ey = (np.ascontiguousarray(column)[:, None]
                           for column in (starts[:, 0], starts[:, 1], seg[:, 0], seg[:, 1]))
-
         len2 = ex * ex + ey * ey
         dx = np.ascontiguousarray(coords[:, 0]) - ax
         dy = np.ascontiguousarray(coords[:, 1]) - ay

@@ -30,7 +30,6 @@ def check_piece_shape(piece: Piece, path: str, fmt: LengthFormat,
             near = ""
             try:
                 x, y = (float(number) for number in where.split()[:2])
-
                 near = f" near ({fmt(x)}, {fmt(y)})".replace(" mm,", ",")
             except ValueError:
                 pass

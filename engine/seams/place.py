@@ -123,7 +123,6 @@ def _describe(job: JobSpec, piece: Piece, found: PiecePlans, plan: Plan, parts: 
             zone = min(piece.appliance_zones, key=lambda opening: max(opening.start - x, x - opening.end, 0.0))
             kept.append(f"clear of the {ZONE_WORDS[zone.type]} opening from {fmt(zone.start)} to {fmt(zone.end)}")
         out.append(Seam(piece=piece.id, parts=[parts[seam_index], parts[seam_index + 1]], position=_in_units(job, x),
-
                         position_mm=round(x, 3), reason=reason, rules=kept,
                         cutout_clearance=None if cutout_gap is None else _in_units(job, cutout_gap),
                         inside_corner_clearance=None if corner_gap is None else _in_units(job, corner_gap)))

@@ -310,6 +310,5 @@ def _even(strip: _Strip, valid: np.ndarray, count: int) -> list[int] | None:
         picks.append(int(allowed[np.argmin(np.abs(xs[allowed] - ideal))]))
     ends = [0, *picks, len(xs) - 1]
     if len(set(picks)) != count or any(strip.reach(start) < end for start, end in zip(ends, ends[1:])):
-
         return None
     return picks

@@ -215,7 +215,6 @@ def split_job(job: JobSpec, positions: dict[str, list[float]]) -> tuple[JobSpec,
     slack = 0.5 / (MM_PER_INCH if job.units == "in" else 1.0)  # check_joins lets a range run 0.5 mm long
     joins = [msgspec.structs.replace(join, a=_remap(join.a, original, parts_of, slack),
                                      b=_remap(join.b, original, parts_of, slack)) for join in job.joins]
-
     for parts in parts_of.values():
         for left, right in zip(parts, parts[1:]):
             joins.append(Join(a=f"{left.piece.id}.{left.seam_edges()[-1]}",

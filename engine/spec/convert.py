@@ -82,7 +82,6 @@ def _scale(obj: Any, factor: float) -> Any:
             changes[name] = [coordinate * factor for coordinate in value]
         elif isinstance(value, (Struct, list, dict)):
             changes[name] = _scale(value, factor)
-
     return msgspec.structs.replace(obj, **changes) if changes else obj
 
 

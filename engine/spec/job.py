@@ -242,7 +242,6 @@ class Pricing(Base):
                   *self.edge_per_m.values(), *self.edge_per_ft.values(), *self.cutout_each.values(),
                   *self.cutout_edge_per_m.values(), *self.cutout_edge_per_ft.values()]
         if any(price is not None and not (0 <= price <= 10_000_000) for price in prices):
-
             raise ValueError("prices must be between 0 and 10000000")
         for name in ("vat_rate", "sales_tax_rate"):
             rate = getattr(self, name)
