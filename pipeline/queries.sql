@@ -120,8 +120,7 @@ WITH done AS (
     SELECT * FROM unnest(%(ids)s::uuid[], %(summaries)s::jsonb[], %(warnings)s::jsonb[]) AS d(id, summary, warnings)),
 held AS (
     DELETE FROM job_queue q
-     USING done d
-     WHERE q.job_id = d.id AND q.locked_by = %(worker_id)s
+     WHERE q.job_id = ANY(%(ids)s::uuid[]) AND q.locked_by = %(worker_id)s
  RETURNING q.job_id, q.stage, q.attempts, q.attempt_started_at),
 job AS (
     UPDATE jobs j
