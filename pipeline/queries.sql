@@ -36,6 +36,8 @@ SELECT j.id, CASE WHEN q.locked_by IS NOT NULL THEN 'running' ELSE j.status END 
 -- Its commit does not wait for the WAL flush (synchronous_commit off for this transaction only): a claim lost
 -- in a crash just leaves the job queued (the worker's lease-guarded result then changes nothing), and the
 -- durable commit of that result flushes the claim with it. One fsync per batch instead of two.
+-- store.claim_jobs writes the limit in as a literal: with a LIMIT parameter PostgreSQL plans every claim again
+-- (its generic plan assumes a tenth of the queue comes back); with a literal it keeps one plan per limit.
 WITH relaxed AS (
     SELECT set_config('synchronous_commit', 'off', true)),
 candidate AS (

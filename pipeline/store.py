@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import time
@@ -12,7 +13,7 @@ from importlib import resources
 from typing import Any, Literal, LiteralString, cast
 
 import structlog
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
@@ -38,9 +39,10 @@ QUERIES = load_queries()
 ECHO = False  # DB_ECHO: log each statement's name and duration (never its parameters)
 
 
-async def _rows(conn: AsyncConnection[Any], name: str, params: dict[str, Any] | None = None) -> list[Row]:
+async def _rows(conn: AsyncConnection[Any], name: str, params: dict[str, Any] | None = None, *,
+                query: sql.Composed | None = None) -> list[Row]:
     started = time.perf_counter()
-    cur = await conn.execute(QUERIES[name], params)
+    cur = await conn.execute(QUERIES[name] if query is None else query, params)
     rows = await cur.fetchall() if cur.description else []
     if ECHO:
         log.debug("sql_executed", query=name, rows=len(rows) if cur.description else cur.rowcount,
@@ -54,9 +56,10 @@ async def _one(pool: AsyncConnectionPool, name: str, params: dict[str, Any]) -> 
     return rows[0] if rows else None
 
 
-async def _all(pool: AsyncConnectionPool, name: str, params: dict[str, Any]) -> list[Row]:
+async def _all(pool: AsyncConnectionPool, name: str, params: dict[str, Any], *,
+               query: sql.Composed | None = None) -> list[Row]:
     async with pool.connection() as conn:
-        return await _rows(conn, name, params)
+        return await _rows(conn, name, params, query=query)
 
 
 # ---- submission ---------------------------------------------------------------------------------
@@ -129,8 +132,16 @@ async def claim_jobs(
     pool: AsyncConnectionPool, *, worker_id: str, stages: tuple[str, ...], lease_s: float, limit: int = 1
 ) -> list[Row]:
     """Claim up to `limit` runnable jobs (FOR UPDATE SKIP LOCKED); an attempt is written to job_attempts when it ends."""
-    return await _all(pool, "claim_jobs",
-                      {"worker_id": worker_id, "stages": list(stages), "lease_s": lease_s, "limit": limit})
+    return await _all(pool, "claim_jobs", {"worker_id": worker_id, "stages": list(stages), "lease_s": lease_s},
+                      query=_claim_query(limit))
+
+
+@functools.cache
+def _claim_query(limit: int) -> sql.Composed:
+    """claim_jobs with its limit written in as a literal: one prepared statement, and one plan, per limit."""
+    before, placeholder, after = QUERIES["claim_jobs"].partition("%(limit)s")
+    assert placeholder, "claim_jobs has no %(limit)s"
+    return sql.Composed([sql.SQL(before), sql.Literal(int(limit)), sql.SQL(after)])
 
 
 async def extend_leases(pool: AsyncConnectionPool, *, worker_id: str, ids: list[uuid.UUID], lease_s: float) -> list[Row]:
