@@ -30,8 +30,8 @@ SELECT j.id, CASE WHEN q.locked_by IS NOT NULL THEN 'running' ELSE j.status END 
 
 -- name: claim_jobs
 -- Runnable jobs for these stages in priority order; SKIP LOCKED lets workers claim side by side.
--- A claim writes only the narrow job_queue rows (in place: no indexed column changes) and reads the job rows:
--- the attempt's start is kept on the queue row, its job_attempts row is written when it ends.
+-- A claim writes only the narrow job_queue rows and reads the job rows by primary key: the attempt's start is
+-- kept on the queue row, its job_attempts row is written when it ends.
 -- Spec and summary come back as JSON text: the worker hands them to the stage's process as they are.
 -- Its commit does not wait for the WAL flush (synchronous_commit off for this transaction only): a claim lost
 -- in a crash just leaves the job queued (the worker's lease-guarded result then changes nothing), and the

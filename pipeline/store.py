@@ -40,7 +40,7 @@ ECHO = False  # DB_ECHO: log each statement's name and duration (never its param
 
 
 async def _rows(conn: AsyncConnection[Any], name: str, params: dict[str, Any] | None = None, *,
-                query: sql.Composed | None = None) -> list[Row]:
+                query: bytes | None = None) -> list[Row]:
     started = time.perf_counter()
     cur = await conn.execute(QUERIES[name] if query is None else query, params)
     rows = await cur.fetchall() if cur.description else []
@@ -57,7 +57,7 @@ async def _one(pool: AsyncConnectionPool, name: str, params: dict[str, Any]) -> 
 
 
 async def _all(pool: AsyncConnectionPool, name: str, params: dict[str, Any], *,
-               query: sql.Composed | None = None) -> list[Row]:
+               query: bytes | None = None) -> list[Row]:
     async with pool.connection() as conn:
         return await _rows(conn, name, params, query=query)
 
@@ -137,11 +137,11 @@ async def claim_jobs(
 
 
 @functools.cache
-def _claim_query(limit: int) -> sql.Composed:
+def _claim_query(limit: int) -> bytes:
     """claim_jobs with its limit written in as a literal: one prepared statement, and one plan, per limit."""
     before, placeholder, after = QUERIES["claim_jobs"].partition("%(limit)s")
     assert placeholder, "claim_jobs has no %(limit)s"
-    return sql.Composed([sql.SQL(before), sql.Literal(int(limit)), sql.SQL(after)])
+    return sql.Composed([sql.SQL(before), sql.Literal(int(limit)), sql.SQL(after)]).as_bytes(None)
 
 
 async def extend_leases(pool: AsyncConnectionPool, *, worker_id: str, ids: list[uuid.UUID], lease_s: float) -> list[Row]:
