@@ -118,10 +118,11 @@ worker is the isolation we pay for (timeouts, crash containment of ezdxf and Wea
 (100 ms to seconds of CPU) dwarf.
 
 The verdict depends on the machine's state more than on any change here: pgqueuer slows down more than ours when
-the shared VM is busy, so go by the median of many rounds, and read the before/after above (same server, same
-half hour) for the change itself. The run before issue 18's change, the same command on this machine at 07:30
-(load 3.4 at the start, 7.1 at the end), gave 1.19x at batch 10 (per round 0.60x to 3.08x) and 0.48x for the
-worker at concurrency 10; on 2026-11-25 (load 1.1-1.6) it gave 1.63x and 0.57x.
+the shared VM is busy, so go by the median of many rounds. Four runs of this command on 2026-12-06, before and
+after alternating (ours b10 / pgqueuer b10, then studio worker c10 / pgqueuer b10): before 1.19x and 0.48x (07:30,
+load 3.4-7.1), after 1.95x and 0.97x (08:08, load 4.2-5.3), before 1.51x and 0.77x (08:18, load 2.4-4), after
+1.77x and 0.85x (08:23, the table above). Issue 18's targets, 2x and 1x, are missed by 0.05-0.23x and
+0.03-0.15x; on 2026-11-25 (load 1.1-1.6) the code before gave 1.63x and 0.57x.
 
 Earlier changes, measured by the "per-job transition" row: `claim_jobs` commits with `synchronous_commit = off`
 for its own transaction (a lost claim only leaves the job queued; the result's durable commit flushes it),
