@@ -5,7 +5,7 @@
 -- A job inserted as queued gets its queue row from a trigger, whoever inserts it (the API, a bulk load, an
 -- earlier release's API during the deploy), in the same statement and transaction as the job and its NOTIFY.
 -- Deploy the workers with this migration: a worker of the earlier release can no longer claim (see DEPLOY.md).
--- depends: 0005.price_lists
+-- depends: 0006.slab_yard
 
 CREATE TABLE job_queue (
     job_id             uuid PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
