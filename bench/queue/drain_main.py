@@ -91,8 +91,8 @@ an unknown LIMIT assumes a tenth of the queue comes back, so it never looked che
 literal, each connection keeps one plan per limit.
 
 Before and after, measured on one durable server in the same half hour (2026-12-06, 07:40-08:00, load 3-6 on 2
-cores, the rest of it other engineers' test runs), the in-process drain at batch 10 of 3,000 jobs, the two trees
-alternating:
+cores, the rest of it other engineers' test runs; before the merge of main's typed rows), the in-process drain
+at batch 10 of 3,000 jobs, the two trees alternating:
 - pg_stat_statements, per job: the claim 44 us executing + 40 us planning before, 33 + 5 us after;
   `complete_jobs` 71 us before, 63-71 us after (it now also deletes the queue row); the attempt row's
   foreign-key check 5 and 4 us. The statements cost about a quarter less.
@@ -105,7 +105,7 @@ What limits the in-process drain now: the stage's end. `complete_jobs` is about 
 time per job: the `jobs` row's update is still not HOT (the finished index covers `finished_at`) and writes three
 index entries, the attempt's insert runs its foreign-key check (which locks the job row), and each change sends
 a notification the status streams need (dropping them was 1.15x in an earlier A/B). Python's side (the claim's
-rows as dicts, a task per completion in the GroupCommit) is as large as PostgreSQL's. pgqueuer's completion
+rows, a task per completion in the GroupCommit) is as large as PostgreSQL's. pgqueuer's completion
 deletes its queue row and appends to a log table, with no lease, attempt history or status stream.
 
 The real worker at concurrency 10 (py-spy of its main process, 3,000 jobs): a fifth of its samples are spent
@@ -117,12 +117,16 @@ table makes each claim cheaper, not fewer. The in-process numbers are the queue 
 worker is the isolation we pay for (timeouts, crash containment of ezdxf and WeasyPrint), which real stages
 (100 ms to seconds of CPU) dwarf.
 
-The verdict depends on the machine's state more than on any change here: pgqueuer slows down more than ours when
-the shared VM is busy, so go by the median of many rounds. Four runs of this command on 2026-12-06, before and
-after alternating (ours b10 / pgqueuer b10, then studio worker c10 / pgqueuer b10): before 1.19x and 0.48x (07:30,
-load 3.4-7.1), after 1.95x and 0.97x (08:08, load 4.2-5.3), before 1.51x and 0.77x (08:18, load 2.4-4), after
-1.77x and 0.85x (08:23, the table above). Issue 18's targets, 2x and 1x, are missed by 0.05-0.23x and
-0.03-0.15x; on 2026-11-25 (load 1.1-1.6) the code before gave 1.63x and 0.57x.
+The verdict depends on the machine's state more than on this change: pgqueuer speeds up more than ours when the
+shared VM is quiet, and the ratios within one round ran from 0.3x to 2.9x today. Runs of this command on
+2026-12-06 (ours b10 / pgqueuer b10, then studio worker c10 / pgqueuer b10): before the change 1.19x and 0.48x
+(07:30, load 3.4-7.1) and 1.51x and 0.77x (08:18, load 2.4-4); after it 1.95x and 0.97x (08:08, load 4.2-5.3) and
+1.77x and 0.85x (08:23); after it and a merge of main (typed rows, the slab yard) 1.66x and 0.50x (08:38, load
+3.0-4.4, the table above, pgqueuer at 2,575 jobs/s against about 1,000 in the other runs after the change). Then
+main and this change alternated (3 rounds each of ours b10, pgqueuer b10 and the worker c10, 08:43-08:52, load
+4-6.3): main 1.48x / 0.51x and 1.81x / 0.97x, this change 2.72x / 0.91x and 1.40x / 0.63x. Issue 18's targets (2x
+in-process, 1x for the worker) are met in none of the written runs; the change's own effect is what the statement
+times and CPU per job above show. On 2026-11-25 (load 1.1-1.6) the code before gave 1.63x and 0.57x.
 
 Earlier changes, measured by the "per-job transition" row: `claim_jobs` commits with `synchronous_commit = off`
 for its own transaction (a lost claim only leaves the job queued; the result's durable commit flushes it),
