@@ -29,6 +29,7 @@ from api.jobs import GenerateController, JobsController
 from api.metrics import metrics, observe_request
 from api.openapi import add_spec_schemas
 from api.security import PUBLIC, auth_middleware, submission_rate_limit
+from api.slabs import ConfirmController, SlabsController
 from api.templates import TemplatesController
 from api.webapp import WebAppController, add_webapp_schemas, openapi_aliases
 from api.webapp_advice import WebAppAdviceController
@@ -203,7 +204,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(listener, timeout=5)
 
-    cors = CORSConfig(allow_origins=list(settings.allowed_origins), allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+    cors = CORSConfig(allow_origins=list(settings.allowed_origins),
+                      allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
                       allow_headers=["Content-Type", "Idempotency-Key", "Authorization", "X-Request-ID"],
                       expose_headers=["Location", "X-Request-ID", "Retry-After"], max_age=600,
                       allow_credentials=settings.cors_allow_credentials) \
@@ -215,7 +217,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     docs = Router("/docs", route_handlers=[], opt={PUBLIC: True, DOCS_PAGE: True}, include_in_schema=False)
     app = Litestar(
         route_handlers=[root, health_route(health_check), metrics, submissions, JobsController, CatalogueController,
-                        WebAppAdviceController, TemplatesController, *openapi_aliases()],
+                        WebAppAdviceController, TemplatesController, SlabsController, ConfirmController,
+                        *openapi_aliases()],
         lifespan=[lifespan],
         cors_config=cors,
         middleware=[auth_middleware(settings)],

@@ -10,46 +10,10 @@ from __future__ import annotations
 
 from litestar import Controller, get
 from litestar.datastructures import State
-from msgspec import Struct
 
 from api.errors import errors
 from pipeline import store
-
-
-class CatalogueMaterial(Struct):
-    id: int
-    name: str
-    type: str
-    density_kg_m3: float
-    thicknesses_mm: list[float]
-    price_per_m2: str | None
-    price_per_slab: str | None
-    density: float  # g/cm³, the web app's unit
-    cost_sqm: float  # price per m² (0 for a material sold by the slab only)
-    texture: str | None
-    color: str | None
-
-
-class CatalogueFinish(Struct):
-    id: int
-    name: str
-    description: str
-    surcharge_per_m2: str
-    cost_sqm: float
-
-
-class EdgeProfile(Struct):
-    id: int
-    name: str
-    description: str
-    price_per_m: str
-    cost_m: float
-
-
-class CutoutPrice(Struct):
-    type: str
-    description: str
-    price_each: str
+from pipeline.rows import CatalogueFinish, CatalogueMaterial, CutoutPrice, EdgeProfile  # sent as the store reads them
 
 
 class CatalogueController(Controller):
@@ -59,19 +23,19 @@ class CatalogueController(Controller):
     @get("/materials", operation_id="listMaterials", responses=errors())
     async def materials(self, state: State) -> list[CatalogueMaterial]:
         """Stone materials in id order: density, thickness options, price per m² or per slab (EUR), swatch."""
-        return [CatalogueMaterial(**r) for r in await store.list_catalogue_materials(state.pool)]
+        return await store.list_catalogue_materials(state.pool)
 
     @get("/finishes", operation_id="listFinishes", responses=errors())
     async def finishes(self, state: State) -> list[CatalogueFinish]:
         """Surface finishes and their surcharge per m²."""
-        return [CatalogueFinish(**r) for r in await store.list_catalogue_finishes(state.pool)]
+        return await store.list_catalogue_finishes(state.pool)
 
     @get("/profiles", operation_id="listEdgeProfiles", responses=errors())
     async def profiles(self, state: State) -> list[EdgeProfile]:
         """Edge profiles and their price per metre."""
-        return [EdgeProfile(**r) for r in await store.list_catalogue_edge_profiles(state.pool)]
+        return await store.list_catalogue_edge_profiles(state.pool)
 
     @get("/cutouts", operation_id="listCutoutPrices", responses=errors())
     async def cutouts(self, state: State) -> list[CutoutPrice]:
         """Cutout prices by type."""
-        return [CutoutPrice(**r) for r in await store.list_cutout_prices(state.pool)]
+        return await store.list_cutout_prices(state.pool)

@@ -21,11 +21,12 @@ from api.errors import InvalidJob, errors, problems_from_findings
 from api.events import EventHub, StreamsFull
 from api.openapi import SubmitOperation
 from api.security import client_key, identity, requires_admin, requires_admin_unless_scoped
-from api.schemas import ArtifactInfo, AttemptInfo, JobListItem, JobPage, JobState, JobView, Submitted
+from api.schemas import ArtifactInfo, JobListItem, JobPage, JobState, JobView, Submitted
 from engine.checks import check
 from engine.limits import limit_findings, listed_errors, listed_warnings
 from engine.spec import JobSpec, decode_job
 from pipeline import store
+from pipeline.rows import JobStateRow
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 
@@ -102,20 +103,20 @@ async def submit_job(request: Request[Any, Any, Any], state: State, job_id: uuid
                          problems_from_findings(listed_errors(errors)),
                          problems_from_findings(listed_warnings(warnings)))
     try:
-        submitted = await state.submissions.submit(store.NewJob(  # the Structs go to msgspec's encoder as they are
+        inserted = await state.submissions.submit(store.NewJob(  # the Structs go to msgspec's encoder as they are
             spec=job, job_ref=job.job.id, id=job_id, owner=owner, priority=priority,
             run_after=run_after, max_attempts=state.settings.max_attempts, idempotency_key=idempotency_key,
             request_sha256=store.request_digest(body) if idempotency_key else None,
             warnings=warnings))
     except store.IdempotencyConflict as exc:
         raise HTTPException(status_code=HTTP_409_CONFLICT, detail=str(exc)) from None
-    url = job_url(submitted.id)
+    url = job_url(inserted.id)
     # The request's one log line carries the job it made (api/app.py reads these).
-    request.scope["state"]["log"] = {"job_id": str(submitted.id), "job_ref": job.job.id,
-                                     "idempotent_replay": not submitted.created}
+    request.scope["state"]["log"] = {"job_id": str(inserted.id), "job_ref": job.job.id,
+                                     "idempotent_replay": not inserted.created}
     return Response(
-        Submitted(id=submitted.id, status=submitted.status, status_url=url, events_url=f"{url}/events",
-                  created=submitted.created, warnings=problems_from_findings(listed_warnings(warnings))),
+        Submitted(id=inserted.id, status=inserted.status, status_url=url, events_url=f"{url}/events",
+                  created=inserted.created, warnings=problems_from_findings(listed_warnings(warnings))),
         status_code=HTTP_202_ACCEPTED, headers={"Location": url})
 
 
@@ -145,13 +146,13 @@ class JobsController(Controller):
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
     ) -> JobPage:
         """Jobs newest first; pass `next_cursor` back as `cursor` for the next page."""
-        before = _decode_cursor(cursor) if cursor else None
+        before = decode_cursor(cursor) if cursor else None
         rows = await store.list_jobs(state.pool, owner=owner_of(request), status=status, before=before, limit=limit)
-        items = [JobListItem(id=r["id"], job_ref=r["job_ref"], status=r["status"], stage=r["stage"],
-                             attempts=r["attempts"], error=r["last_error"], created_at=r["created_at"],
-                             updated_at=r["updated_at"], finished_at=r["finished_at"], url=job_url(r["id"]))
+        items = [JobListItem(id=r.id, job_ref=r.job_ref, status=r.status, stage=r.stage, attempts=r.attempts,
+                             error=r.last_error, created_at=r.created_at, updated_at=r.updated_at,
+                             finished_at=r.finished_at, url=job_url(r.id))
                  for r in rows]
-        nxt = _encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if len(rows) == limit else None
+        nxt = encode_cursor(rows[-1].created_at, rows[-1].id) if len(rows) == limit else None
         return JobPage(items=items, next_cursor=nxt)
 
     @get("/{job_id:uuid}", operation_id="getJob", responses=errors(404))
@@ -163,15 +164,14 @@ class JobsController(Controller):
         artifacts, attempts = await asyncio.gather(store.list_artifacts(state.pool, job_id),
                                                    store.list_job_attempts(state.pool, job_id))
         return JobView(
-            id=row["id"], job_ref=row["job_ref"], status=row["status"], stage=row["stage"],
-            attempts=row["attempts"], max_attempts=row["max_attempts"], priority=row["priority"],
-            created_at=row["created_at"], updated_at=row["updated_at"], started_at=row["started_at"],
-            finished_at=row["finished_at"], run_after=row["run_after"], cancel_requested=row["cancel_requested"],
-            error=row["last_error"], warnings=row["warnings"], summary=row["summary"],
-            artifacts=[ArtifactInfo(name=a["name"], stage=a["stage"], content_type=a["content_type"],
-                                    size_bytes=a["size_bytes"], sha256=a["sha256"],
-                                    url=f"{job_url(job_id)}/artifacts/{a['name']}") for a in artifacts],
-            attempt_history=[AttemptInfo(**a) for a in attempts])
+            id=row.id, job_ref=row.job_ref, status=row.status, stage=row.stage, attempts=row.attempts,
+            max_attempts=row.max_attempts, priority=row.priority, created_at=row.created_at,
+            updated_at=row.updated_at, started_at=row.started_at, finished_at=row.finished_at,
+            run_after=row.run_after, cancel_requested=row.cancel_requested, error=row.last_error,
+            warnings=row.warnings, summary=row.summary,
+            artifacts=[ArtifactInfo(name=a.name, stage=a.stage, content_type=a.content_type, size_bytes=a.size_bytes,
+                                    sha256=a.sha256, url=f"{job_url(job_id)}/artifacts/{a.name}") for a in artifacts],
+            attempt_history=attempts)
 
     @get("/{job_id:uuid}/artifacts/{name:str}", operation_id="getArtifact",
          media_type="application/octet-stream", responses=errors(404))
@@ -181,10 +181,10 @@ class JobsController(Controller):
         row = await store.get_artifact(state.pool, job_id, name, owner_of(request))
         if row is None:
             raise NotFoundException(detail=f"job {job_id} has no artifact {name!r}")
-        disposition = "inline" if row["content_type"] in ("application/pdf", "image/svg+xml") else "attachment"
-        return Response(bytes(row["data"]), media_type=row["content_type"], headers={
-            "Content-Disposition": f'{disposition}; filename="{row["name"]}"',
-            "ETag": f'"{row["sha256"]}"', "Cache-Control": "private, max-age=31536000, immutable",
+        disposition = "inline" if row.content_type in ("application/pdf", "image/svg+xml") else "attachment"
+        return Response(bytes(row.data), media_type=row.content_type, headers={
+            "Content-Disposition": f'{disposition}; filename="{row.name}"',
+            "ETag": f'"{row.sha256}"', "Cache-Control": "private, max-age=31536000, immutable",
             "X-Content-Type-Options": "nosniff",
             # Cached for a year, and CORS headers depend on Origin: an <img> load (no Origin) must not be
             # reused for the page's later fetch() of the same file, which then fails CORS.
@@ -241,12 +241,12 @@ async def _job_changes(pool: Any, hub: EventHub, job_id: uuid.UUID, owner: str |
             row = await store.get_job(pool, job_id, owner)
             if row is None:
                 return
-            state = (row["status"], row["stage"])
+            state = (row.status, row.stage)
             if state != last:
                 last = state
-                yield msgspec.json.encode({"id": str(job_id), "status": row["status"], "stage": row["stage"],
-                                           "error": row["last_error"]}).decode()
-            if row["status"] in TERMINAL:
+                yield msgspec.json.encode({"id": str(job_id), "status": row.status, "stage": row.stage,
+                                           "error": row.last_error}).decode()
+            if row.status in TERMINAL:
                 return
             try:
                 await asyncio.wait_for(changes.get(), timeout=15)
@@ -255,11 +255,11 @@ async def _job_changes(pool: Any, hub: EventHub, job_id: uuid.UUID, owner: str |
 
 
 async def _change_state(state: State, request: Request[Any, Any, Any], job_id: uuid.UUID,
-                        change: Callable[..., Awaitable[dict[str, Any] | None]], action: str, allowed: str) -> JobState:
+                        change: Callable[..., Awaitable[JobStateRow | None]], action: str, allowed: str) -> JobState:
     row = await change(state.pool, job_id, owner_of(request))
     if row is None:
         await _explain_conflict(state, request, job_id, action, allowed)
-    return JobState(id=row["id"], status=row["status"], stage=row["stage"])
+    return JobState(id=row.id, status=row.status, stage=row.stage)
 
 
 async def _explain_conflict(state: State, request: Request[Any, Any, Any], job_id: uuid.UUID, action: str,
@@ -272,11 +272,11 @@ async def _explain_conflict(state: State, request: Request[Any, Any, Any], job_i
                         detail=f"cannot {action} a job that is {status}; it must be {allowed}")
 
 
-def _encode_cursor(created_at: dt.datetime, job_id: uuid.UUID) -> str:
+def encode_cursor(created_at: dt.datetime, job_id: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{job_id}".encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created, _, jid = raw.partition("|")

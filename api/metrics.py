@@ -17,6 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from api.errors import errors
 from api.security import requires_admin
 from pipeline import store
+from pipeline.rows import DurationBucketRow, QueueStatsRow, StatusCountRow
 
 STAGE_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0]
 HTTP_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]
@@ -36,21 +37,21 @@ def observe_request(scope: dict[str, Any], status: int, duration_s: float) -> No
 class _Snapshot:
     """A collector over rows fetched once per scrape."""
 
-    def __init__(self, stats: list[dict[str, Any]], durations: list[dict[str, Any]],
-                 finished: list[dict[str, Any]]) -> None:
+    def __init__(self, stats: list[QueueStatsRow], durations: list[DurationBucketRow],
+                 finished: list[StatusCountRow]) -> None:
         self.stats, self.durations, self.finished = stats, durations, finished
 
     def collect(self) -> Any:
         jobs = GaugeMetricFamily("studio_jobs", "Jobs by status and current stage", labels=["status", "stage"])
         for r in self.stats:
-            jobs.add_metric([r["status"], r["stage"]], r["jobs"])
+            jobs.add_metric([r.status, r.stage], r.jobs)
         yield jobs
-        queued = [r for r in self.stats if r["status"] == "queued"]
+        queued = [r for r in self.stats if r.status == "queued"]
         depth = GaugeMetricFamily("studio_queue_depth", "Queued jobs by stage", labels=["stage"])
         for r in queued:
-            depth.add_metric([r["stage"]], r["jobs"])
+            depth.add_metric([r.stage], r.jobs)
         yield depth
-        ages = [float(r["oldest_s"]) for r in queued if r["oldest_s"] is not None]
+        ages = [float(r.oldest_s) for r in queued if r.oldest_s is not None]
         yield GaugeMetricFamily("studio_queue_oldest_age_seconds", "Age of the oldest runnable job",
                                 value=max(ages, default=0.0))
         hist = HistogramMetricFamily("studio_stage_duration_seconds", "Stage attempt durations",
@@ -60,10 +61,10 @@ class _Snapshot:
                                       labels=["stage"])
         series: dict[tuple[str, str], tuple[list[int], float]] = {}
         for r in self.durations:
-            counts, total = series.setdefault((r["stage"], r["outcome"]), ([0] * (len(STAGE_BUCKETS_S) + 1), 0.0))
+            counts, total = series.setdefault((r.stage, r.outcome), ([0] * (len(STAGE_BUCKETS_S) + 1), 0.0))
             # width_bucket: 0 below the first bound, i for bounds[i-1] <= d < bounds[i], len(bounds) above all
-            counts[min(int(r["bucket"]), len(STAGE_BUCKETS_S))] += int(r["n"])
-            series[(r["stage"], r["outcome"])] = (counts, total + float(r["total_s"] or 0.0))
+            counts[min(int(r.bucket), len(STAGE_BUCKETS_S))] += int(r.n)
+            series[(r.stage, r.outcome)] = (counts, total + float(r.total_s or 0.0))
         per_stage: dict[str, dict[str, int]] = {}
         for (stage, outcome), (counts, total) in sorted(series.items()):
             cumulative, buckets = 0, []
@@ -82,7 +83,7 @@ class _Snapshot:
         done = GaugeMetricFamily("studio_jobs_finished_last_5m", "Jobs finished in the last 5 minutes",
                                  labels=["status"])
         for r in self.finished:
-            done.add_metric([r["status"]], r["jobs"])
+            done.add_metric([r.status], r.jobs)
         yield done
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from msgspec import Struct
 
+from pipeline.rows import AttemptInfo  # a job's attempts go out as the store reads them
+
 
 class Problem(Struct):
     """One thing wrong with a request or a job: where (`path`), what (`code`) and why (`message`)."""
@@ -40,16 +42,6 @@ class ArtifactInfo(Struct):
     size_bytes: int
     sha256: str
     url: str
-
-
-class AttemptInfo(Struct):
-    stage: str
-    attempt: int
-    worker_id: str
-    started_at: dt.datetime
-    finished_at: dt.datetime | None
-    outcome: str | None
-    error: str | None
 
 
 class JobView(Struct):

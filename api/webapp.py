@@ -35,6 +35,7 @@ from api.security import PUBLIC
 from engine.pricing import Catalogue
 from engine.spec import JobSpec, LegacyDims, LegacyEdges, LegacyNamed, LegacyRequest, RectSide, legacy_to_v1
 from pipeline import store
+from pipeline.rows import JobRow
 
 MM_PER_CM = 10.0
 SYNC_PRIORITY = 10  # someone is waiting on these: claimed before batch jobs (claim_jobs orders priority DESC)
@@ -179,8 +180,8 @@ async def catalogue(state: State) -> AppCatalogue:
     raw = await store.get_catalogue(state.pool)
     rows = await store.list_catalogue_materials(state.pool)
     return AppCatalogue(prices=msgspec.json.decode(raw, type=Catalogue) if raw else None,
-                        materials={r["name"]: MaterialFacts(type=r["type"], density_kg_m3=r["density_kg_m3"],
-                                                            color=r["color"]) for r in rows})
+                        materials={r.name: MaterialFacts(type=r.type, density_kg_m3=r.density_kg_m3, color=r.color)
+                                   for r in rows})
 
 
 MAX_CM = 100_000 / MM_PER_CM  # job spec v1's longest length (100 000 mm), in the app's centimetres
@@ -219,7 +220,7 @@ def decode(body: bytes, kind: type[Any]) -> Any:
 
 
 async def run_to_cad(request: Request[Any, Any, Any], state: State, job: JobSpec, body: bytes,
-                     job_id: uuid.UUID) -> Response[Pending] | tuple[dict[str, Any], dict[str, bytes]]:
+                     job_id: uuid.UUID) -> Response[Pending] | tuple[JobRow, dict[str, bytes]]:
     """Submit, then wait (LISTEN/NOTIFY, at most SYNC_WAIT_S) for the CAD stage: the job row and its CAD files,
     or the 202 to send when the wait ran out."""
     loop = asyncio.get_running_loop()
@@ -230,14 +231,14 @@ async def run_to_cad(request: Request[Any, Any, Any], state: State, job: JobSpec
         while True:
             if read:
                 row = await store.get_job(state.pool, job_id, owner_of(request))
-                if row is None or row["status"] in TERMINAL or row["stage"] != "cad":
+                if row is None or row.status in TERMINAL or row.stage != "cad":
                     break
             remaining = deadline - loop.time()
             if remaining <= 0:
                 url = job_url(job_id)
-                return Response(Pending(success=False, job_id=job_id, status=row["status"], status_url=url,
+                return Response(Pending(success=False, job_id=job_id, status=row.status, status_url=url,
                                         events_url=f"{url}/events",
-                                        error=f"still {row['status']} after {state.settings.sync_wait_s:g} s; "
+                                        error=f"still {row.status} after {state.settings.sync_wait_s:g} s; "
                                               "the job goes on: follow status_url"),
                                 status_code=202, headers={"Location": url})
             try:  # re-read at least every 5 s: a notification is a hint, lost ones happen on reconnects
@@ -247,15 +248,15 @@ async def run_to_cad(request: Request[Any, Any, Any], state: State, job: JobSpec
                 read = True
     if row is None:
         raise ClientException(status_code=404, detail=f"job {job_id} was deleted while it ran")
-    if row["status"] != "succeeded" and row["stage"] == "cad":
+    if row.status != "succeeded" and row.stage == "cad":
         return row, {}
-    files = {f["name"]: bytes(f["data"]) for f in await store.list_stage_files(state.pool, job_id, "cad")}
+    files = {f.name: bytes(f.data) for f in await store.list_stage_files(state.pool, job_id, "cad")}
     return row, files
 
 
-def _failed(row: dict[str, Any]) -> str | None:
-    if row["status"] != "succeeded" and row["stage"] == "cad":
-        return row["last_error"] or f"the job was {row['status']}"
+def _failed(row: JobRow) -> str | None:
+    if row.status != "succeeded" and row.stage == "cad":
+        return row.last_error or f"the job was {row.status}"
     return None
 
 
@@ -263,9 +264,9 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _warnings(row: dict[str, Any]) -> list[Problem]:
+def _warnings(row: JobRow) -> list[Problem]:
     return [Problem(path=w.get("path", ""), message=w.get("message", ""), code=w.get("code", "INVALID"))
-            for w in row.get("warnings") or []]
+            for w in row.warnings or []]
 
 
 async def drawing(request: Request[Any, Any, Any], state: State, body: bytes) -> Response[Any]:
@@ -287,7 +288,7 @@ async def drawing(request: Request[Any, Any, Any], state: State, body: bytes) ->
     return Response(CADResponse(
         success=True, svg=_b64(files[f"{stem}.svg"]), dxf_filename=f"{stem}.dxf", data=data, job_id=job_id,
         status_url=url, dxf_url=f"{url}/artifacts/{stem}.dxf", warnings=_warnings(row),
-        quote=(row["summary"] or {}).get("quote")), status_code=200)
+        quote=(row.summary or {}).get("quote")), status_code=200)
 
 
 # ---- the routes ---------------------------------------------------------------------------------
@@ -371,7 +372,7 @@ class WebAppController(Controller):
         row, _ = outcome
         if (error := _failed(row)) is not None:
             return Response(AIResult(success=False, error=error), status_code=422)
-        return Response(AIResult(success=True, result=row["summary"]["slabs"]), status_code=200)
+        return Response(AIResult(success=True, result=row.summary["slabs"]), status_code=200)
 
 
 def openapi_aliases() -> list[Any]:

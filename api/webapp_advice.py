@@ -168,16 +168,16 @@ class WebAppAdviceController(Controller):
         names = await store.catalogue_names_by_id(state.pool, material_id=req.material_id, finish_id=req.finish_id,
                                                   profile_id=req.profile_id)
         for field, kind in (("material_id", "material"), ("finish_id", "finish"), ("profile_id", "profile")):
-            if getattr(req, field) is not None and names[kind] is None:
+            if getattr(req, field) is not None and getattr(names, kind) is None:
                 raise InvalidJob(f"no {kind} with id {getattr(req, field)}",
                                  [Problem(path=f"$.{field}", message=f"no {kind} with id {getattr(req, field)} in "
                                           "the catalogue (GET /api/cad/materials, /finishes, /profiles)")])
         sides = {k: [s for s in RECT_SIDES if s in e and (not isinstance(e, dict) or e[s])]
                  for k, e in (("p", req.processed_edges), ("o", req.okapnik_edges))}
         legacy = LegacyRequest(
-            dims=LegacyDims(req.length, req.width, req.height), material=LegacyNamed(names["material"] or ""),
-            finish=LegacyNamed(names["finish"]) if names["finish"] else None,
-            profile=LegacyNamed(names["profile"]) if names["profile"] else None,
+            dims=LegacyDims(req.length, req.width, req.height), material=LegacyNamed(names.material or ""),
+            finish=LegacyNamed(names.finish) if names.finish else None,
+            profile=LegacyNamed(names.profile) if names.profile else None,
             processedEdges=LegacyEdges(**{s: True for s in sides["p"]}),
             okapnikEdges=LegacyEdges(**{s: True for s in sides["o"]}))
         cat = await catalogue(state)

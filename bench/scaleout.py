@@ -93,7 +93,7 @@ async def _insert(url: str, n: int) -> None:
                          job_ref=f"SCALE-{i:04d}") for i in range(n)]
     async with open_pool(Settings(database_url=url).normalized(), min_size=1, max_size=1) as pool:
         results = await store.insert_jobs(pool, jobs)
-    assert all(isinstance(r, store.Submitted) and r.created for r in results), results
+    assert all(isinstance(r, store.Inserted) and r.created for r in results), results
 
 
 def _wait_done(conn: psycopg.Connection[Any], n: int, timeout_s: float) -> None:

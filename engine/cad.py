@@ -13,6 +13,7 @@ from engine.dxf import piece_dxf, slab_dxf
 from engine.pricing import Catalogue, price, unpriced_names
 from engine.model import Artifact, CadResult, EngineError, Finding, Slabs
 from engine.model3d import MODEL_NAME, MODEL_TYPE, model_glb
+from engine.seams import place_seams
 from engine.spec import JobSpec, to_mm
 from engine.summary import summarize
 from engine.svg import piece_svg, slab_svg
@@ -46,7 +47,10 @@ def nest_job(job_mm: JobSpec) -> Slabs:
         for copy in range(1, piece.qty + 1):
             parts.append(Part(key=f"{piece.id}#{copy}", piece=piece.id, copy=copy, length=maxx - minx,
                               width=maxy - miny, can_rotate=rotate, outline=pts))
-    stock = [StockSlab(id=s.id, length=s.length, width=s.width, qty=s.qty, kind=s.kind) for s in job_mm.slab_stock]
+    if isinstance(job_mm.slab_stock, str):  # the pipeline puts the yard's slabs here before the CAD stage
+        raise EngineError('"slab_stock": "inventory" is nested on the shop\'s yard, which only the pipeline reads')
+    stock = [StockSlab(id=s.id, length=s.length, width=s.width, qty=s.qty, kind=s.kind,
+                       defects=job_mm.defect_outlines(s.id)) for s in job_mm.slab_stock]
     options = job_mm.options
     slabs = nest(parts, stock, kerf=options.kerf, margin=options.slab_margin, guillotine=job_mm.guillotine,
                  prefer_remnants=options.prefer_remnants, time_limit_s=options.time_limit_s, seed=options.seed,
@@ -71,7 +75,8 @@ def _error_message(errors: list[Finding]) -> str:
 
 
 def run_cad(job: JobSpec, catalogue: Catalogue | None = None) -> CadResult:
-    """Check, nest, summarise, price and draw a job; raises EngineError on check() errors or failed nesting.
+    """Check, place seams (`options.auto_seams`), nest, summarise, price and draw a job; raises EngineError on
+    check() errors or failed nesting.
 
     The quote uses the job's own `pricing` over the shop's `catalogue` (None: the job's pricing alone).
     """
@@ -79,9 +84,13 @@ def run_cad(job: JobSpec, catalogue: Catalogue | None = None) -> CadResult:
     errors = [f for f in findings if f.severity == "error"]
     if errors:
         raise EngineError(_error_message(errors), errors)
-    mm = to_mm(job)
-    slabs = nest_job(mm)
+    placed = place_seams(job, lambda split: nest_job(to_mm(split))) if job.options.auto_seams else None
+    if placed is not None:
+        job = placed.job  # from here on the job's pieces are the parts the seams make
+    slabs = placed.slabs if placed is not None and placed.slabs is not None else nest_job(to_mm(job))
     summary = summarize(job, slabs, findings)
+    if placed is not None:
+        summary = msgspec.structs.replace(summary, seams=placed.seams)
     priced = price(job, summary, catalogue)
     summary = msgspec.structs.replace(summary, quote=priced.quote, warnings=[
         *summary.warnings, *priced.findings, *unpriced_names(job, summary, catalogue)])

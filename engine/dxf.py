@@ -201,6 +201,8 @@ def slab_dxf(job: JobSpec, slab_layout: SlabLayout) -> bytes:
     L, W = slab_layout.length_mm, slab_layout.width_mm
     rect = [g.Seg((0, 0), (L, 0)), g.Seg((L, 0), (L, W)), g.Seg((L, W), (0, W)), g.Seg((0, W), (0, 0))]
     w.polyline(rect, "SLAB", closed=True)
+    for zone in mm.defect_outlines(slab_layout.slab_id):  # on their own layer, which no CAM cuts
+        w.polyline([g.Seg(a, b) for a, b in zip(zone, zone[1:] + zone[:1])], "DEFECTS", closed=True)
     h = _text_height_mm(L, W)
     for p in slab_layout.placements:
         piece = pieces[p.piece]

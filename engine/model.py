@@ -110,6 +110,19 @@ class Quote(Struct, frozen=True):
     notes: list[str] = []  # what a reader must know: the currency's source, items left unpriced
 
 
+class Seam(Struct, frozen=True):
+    """A butt seam `options.auto_seams` placed: where on the piece as submitted, which parts it joins, and why."""
+
+    piece: str  # the piece as submitted
+    parts: list[str]  # the part left of the seam, the part right of it
+    position: float  # x in the piece's frame, in the job's units: from its left end when that is at x = 0
+    position_mm: float
+    reason: str  # why the piece needs a seam: "A is 4200 mm long; the longest slab holds 3180 mm of it"
+    rules: list[str]  # the rules the position keeps, in words and the job's units
+    cutout_clearance: float | None = None  # to the nearest cutout, in the job's units (None: no cutout)
+    inside_corner_clearance: float | None = None  # to the nearest inside corner, in the job's units
+
+
 class Summary(Struct, frozen=True):
     """The figures a fabricator checks, totals over all pieces and copies (JOB_SPEC.md, 'What a finished job reports')."""
 
@@ -129,6 +142,7 @@ class Summary(Struct, frozen=True):
     warnings: list[Finding]
     errors: list[Finding] = []
     quote: Quote | None = None
+    seams: list[Seam] = []  # placed by options.auto_seams; the pieces above are then the parts
 
 
 class Artifact(Struct, frozen=True):

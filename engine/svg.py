@@ -12,7 +12,7 @@ from collections.abc import Callable
 import drawsvg as draw
 
 from engine import geometry as g
-from engine.drawing.palette import EDGE_STYLES, GROOVE, SCREEN_INK, SCREEN_STONE, edge_order
+from engine.drawing.palette import DEFECT, EDGE_STYLES, GROOVE, SCREEN_INK, SCREEN_STONE, edge_order
 from engine.drawing.svgpath import number, path_d
 from engine.drawing.units import Lengths
 from engine.dxf import drip_groove_lines, placement_transform, runs
@@ -176,6 +176,9 @@ def slab_svg(job: JobSpec, slab_layout: SlabLayout) -> bytes:
     if m > 0:
         d.append(draw.Rectangle(m, -(W - m), L - 2 * m, W - 2 * m, fill="none", stroke="#bdbdbd",
                                 stroke_width=stroke, stroke_dasharray=f"{font * 0.4:.2f} {font * 0.3:.2f}"))
+    for zone in mm.defect_outlines(slab_layout.slab_id):
+        d.append(draw.Lines(*[c for x, y in zone for c in (_q(x), _q(-y))], close=True, fill=DEFECT,
+                            fill_opacity=0.3, stroke=DEFECT, stroke_width=stroke))
     for r in slab_layout.remnants:
         d.append(draw.Rectangle(_q(r.x_mm), _q(-(r.y_mm + r.width_mm)), _q(r.length_mm), _q(r.width_mm), fill="none",
                                 stroke="#43a047", stroke_width=stroke, stroke_dasharray=f"{font * 0.6:.2f} {font * 0.3:.2f}"))

@@ -39,18 +39,19 @@ def jobs_command(settings: Settings, args: argparse.Namespace) -> int:
             case "list":
                 rows = await store.list_jobs(pool, status=args.status, limit=args.limit)
                 for r in rows:
-                    print(f"{r['id']}  {r['status']:<9}  {r['stage']:<3}  {r['job_ref']:<20}  "
-                          f"{r['created_at']:%Y-%m-%d %H:%M:%S}  {r['last_error'] or ''}")
+                    print(f"{r.id}  {r.status:<9}  {r.stage:<3}  {r.job_ref:<20}  "
+                          f"{r.created_at:%Y-%m-%d %H:%M:%S}  {r.last_error or ''}")
                 return 0
             case "show":
                 job = await store.get_job(pool, uuid.UUID(args.id))
                 if job is None:
                     print(f"no job {args.id}", file=sys.stderr)
                     return 1
-                job.pop("spec")
-                job["attempt_history"] = await store.list_job_attempts(pool, job["id"])
-                job["artifacts"] = await store.list_artifacts(pool, job["id"])
-                _print(job)
+                shown = msgspec.structs.asdict(job)
+                shown.pop("spec")
+                shown["attempt_history"] = await store.list_job_attempts(pool, job.id)
+                shown["artifacts"] = await store.list_artifacts(pool, job.id)
+                _print(shown)
                 return 0
             case "retry" | "cancel":
                 fn = store.retry_job if args.action == "retry" else store.cancel_job
@@ -60,7 +61,7 @@ def jobs_command(settings: Settings, args: argparse.Namespace) -> int:
                     print(f"cannot {args.action} job {args.id}: " + (f"it is {status}" if status else "no such job"),
                           file=sys.stderr)
                     return 1
-                print(f"{row['id']} {row['status']}")
+                print(f"{row.id} {row.status}")
                 return 0
             case "purge":
                 total = 0

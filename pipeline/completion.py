@@ -17,6 +17,7 @@ import structlog
 from ops.config.settings import Settings
 from pipeline import store
 from pipeline.db import GroupCommit
+from pipeline.rows import ClaimedJob, TakenSlab
 from pipeline.stages import StageOutput, next_stage
 from pipeline.supervise import DB_ERRORS
 
@@ -51,6 +52,13 @@ async def write_completions(pool: psycopg_pool.AsyncConnectionPool, worker_id: s
     return [item.job_id in held for item in items]
 
 
+RENEST_DELAY_S = 0.2
+
+
+class _RollBack(Exception):
+    """Leaves a transaction without committing it: args[0] says why."""
+
+
 def _lease_lost() -> Result:
     log.warning("lease_lost", detail="result dropped: another attempt owns the job")
     return "lease_lost", None
@@ -68,10 +76,13 @@ class Recorder:
         self.completions: GroupCommit[Completion, bool] = GroupCommit(
             functools.partial(write_completions, pool, settings.worker_id))
 
-    async def succeeded(self, job: dict[str, Any], out: StageOutput) -> Result:
-        job_id, stage = job["id"], job["stage"]
-        nxt = next_stage(stage, job["spec_json"])
+    async def succeeded(self, job: ClaimedJob, out: StageOutput, slabs: list[uuid.UUID] | None = None) -> Result:
+        """Record the stage's result; `slabs` are the yard's slabs an inventory job's CAD stage was nested on."""
+        job_id, stage = job.id, job.stage
+        nxt = next_stage(stage, job.spec_json)
         warnings = out.summary.get("warnings") if isinstance(out.summary, dict) else None
+        if slabs:
+            return await self._succeeded_with_slabs(job, out, nxt, warnings, slabs)
         if nxt is None:  # the last stage: group-committed with other jobs finishing at the same time
             if not await self.completions.submit(Completion(job_id, stage, out.summary, warnings, out.artifacts)):
                 return _lease_lost()
@@ -83,25 +94,65 @@ class Recorder:
             for name, content_type, data in out.artifacts:
                 await store.replace_artifact(conn, job_id=job_id, stage=stage, name=name,
                                              content_type=content_type, data=data)
-        if nxt == "pdf":  # committed under our lease, and a job never goes back to its CAD stage: these stay current
-            self.handoff[job_id] = sorted(out.artifacts)  # what list_stage_files would read back, in its order
-            while len(self.handoff) > 2 * self.settings.worker_concurrency:
-                self.handoff.popitem(last=False)  # another worker ran that PDF stage (or will read them back)
+        if nxt == "pdf":
+            self._hand_off(job_id, out.artifacts)
         return "succeeded", None
 
-    async def failed(self, job: dict[str, Any], error: str, warnings: Any = None) -> Result:
+    def _hand_off(self, job_id: uuid.UUID, artifacts: Files) -> None:
+        """Committed under our lease, and a job never goes back to its CAD stage: these stay current."""
+        self.handoff[job_id] = sorted(artifacts)  # what list_stage_files would read back, in its order
+        while len(self.handoff) > 2 * self.settings.worker_concurrency:
+            self.handoff.popitem(last=False)  # another worker ran that PDF stage (or will read them back)
+
+    async def _succeeded_with_slabs(self, job: ClaimedJob, out: StageOutput, nxt: str | None, warnings: Any,
+                                    slabs: list[uuid.UUID]) -> Result:
+        """An inventory job's result commits with the allocation of its slabs, or not at all. A slab another job
+        took first (allocated, or being allocated: SKIP LOCKED) sends the CAD stage round again on what is left."""
+        job_id, worker_id = job.id, self.settings.worker_id
+        taken: list[TakenSlab] = []
+        try:
+            async with self.pool.connection() as conn, conn.transaction():
+                taken = await store.allocate_slabs(conn, job_id=job_id, ids=slabs)
+                if len(taken) < len(slabs):
+                    raise _RollBack("slabs_taken")
+                if nxt is None:
+                    held = job_id in await store.complete_jobs(conn, worker_id=worker_id, ids=[job_id],
+                                                               summaries=[out.summary], warnings=[warnings])
+                else:
+                    held = await store.requeue_for_next_stage(conn, id=job_id, worker_id=worker_id, stage=nxt,
+                                                              summary=out.summary, warnings=warnings)
+                if not held:
+                    raise _RollBack("lease_lost")
+                for name, content_type, data in out.artifacts:
+                    await store.replace_artifact(conn, job_id=job_id, stage=job.stage, name=name,
+                                                 content_type=content_type, data=data)
+        except _RollBack as exc:
+            if exc.args[0] == "lease_lost":
+                return _lease_lost()
+            error = "a slab it was nested on went to another job first; nesting again on what the yard has left"
+            log.info("slabs_taken", slabs=len(slabs), taken=len(taken))
+            delay = RENEST_DELAY_S * (0.5 + random.random())  # noqa: S311 - jitter: two jobs that collided
+            async with self.pool.connection() as conn:
+                requeued = await store.renest_job(conn, id=job_id, worker_id=worker_id, error=error, delay_s=delay)
+            return ("renest" if requeued else "lease_lost"), error
+        log.info("slabs_allocated", slabs=[row.code for row in taken])
+        if nxt == "pdf":
+            self._hand_off(job_id, out.artifacts)
+        return "succeeded", None
+
+    async def failed(self, job: ClaimedJob, error: str, warnings: Any = None) -> Result:
         async with self.pool.connection() as conn:
-            ok = await store.fail_job(conn, id=job["id"], worker_id=self.settings.worker_id, error=error,
+            ok = await store.fail_job(conn, id=job.id, worker_id=self.settings.worker_id, error=error,
                                       warnings=warnings)
         return ("failed" if ok else "lease_lost"), error
 
-    async def retry_or_fail(self, job: dict[str, Any], error: str) -> Result:
-        if job["attempts"] >= job["max_attempts"]:
-            return await self.failed(job, f"{error} (attempt {job['attempts']} of {job['max_attempts']})")
-        delay = min(self.settings.retry_max_s, self.settings.retry_base_s * 2 ** (job["attempts"] - 1))
+    async def retry_or_fail(self, job: ClaimedJob, error: str) -> Result:
+        if job.attempts >= job.max_attempts:
+            return await self.failed(job, f"{error} (attempt {job.attempts} of {job.max_attempts})")
+        delay = min(self.settings.retry_max_s, self.settings.retry_base_s * 2 ** (job.attempts - 1))
         delay *= 0.5 + random.random()  # noqa: S311 - jitter spreads retries of jobs that failed together
         async with self.pool.connection() as conn:
-            ok = await store.schedule_retry(conn, id=job["id"], worker_id=self.settings.worker_id, error=error,
+            ok = await store.schedule_retry(conn, id=job.id, worker_id=self.settings.worker_id, error=error,
                                             delay_s=delay)
         return ("retry" if ok else "lease_lost"), error
 

@@ -31,7 +31,7 @@ async def heartbeat(pool: psycopg_pool.AsyncConnectionPool, settings: Settings, 
         except DB_ERRORS as exc:
             log.warning("heartbeat_failed", error=str(exc).strip()[:300], jobs=len(ids))
             continue
-        held = {row["id"] for row in rows}
+        held = {row.id for row in rows}
         for job_id in ids:
             if job_id not in held and job_id in inflight:
                 lost.add(job_id)

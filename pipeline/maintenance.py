@@ -23,8 +23,8 @@ async def housekeeping(pool: psycopg_pool.AsyncConnectionPool, settings: Setting
     while True:
         try:
             for row in await store.rescue_jobs(pool):
-                log.warning("job_rescued", job_id=str(row["id"]), stage=row["stage"], status=row["status"],
-                            previous_worker=row["locked_by"])
+                log.warning("job_rescued", job_id=str(row.id), stage=row.stage, status=row.status,
+                            previous_worker=row.locked_by)
             if settings.job_retention_days > 0 and time.monotonic() - last_prune > PRUNE_EVERY_S:
                 pruned = await store.prune_jobs(pool, days=settings.job_retention_days)
                 last_prune = time.monotonic()

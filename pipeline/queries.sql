@@ -257,20 +257,6 @@ SELECT status, stage, count(*) AS jobs,
 -- Health check: the database answers.
 SELECT 1 AS ok;
 
--- name: list_materials
--- The catalogue's materials, for the frontend's pickers and for quotes.
-SELECT name, type, density_kg_m3::float8 AS density_kg_m3, thicknesses_mm::float8[] AS thicknesses_mm,
-       price_per_m2::text AS price_per_m2, price_per_slab::text AS price_per_slab
-  FROM catalogue_materials ORDER BY name;
-
--- name: list_finishes
--- Surface finishes and their surcharge per m².
-SELECT name, description, surcharge_per_m2::text AS surcharge_per_m2 FROM catalogue_finishes ORDER BY name;
-
--- name: list_edge_profiles
--- Edge profiles and their price per metre.
-SELECT name, description, price_per_m::text AS price_per_m FROM catalogue_edge_profiles ORDER BY name;
-
 -- name: list_cutout_prices
 -- Cutout prices by type.
 SELECT type, description, price_each::text AS price_each FROM catalogue_cutouts ORDER BY type;
@@ -356,3 +342,129 @@ SELECT id, name, description, price_per_m::text AS price_per_m, price_per_m::flo
 SELECT (SELECT name FROM catalogue_materials WHERE id = %(material_id)s) AS material,
        (SELECT name FROM catalogue_finishes WHERE id = %(finish_id)s) AS finish,
        (SELECT name FROM catalogue_edge_profiles WHERE id = %(profile_id)s) AS profile;
+
+-- ---- the slab yard (pipeline/yard.py, api/slabs.py) ---------------------------------------------------------------
+-- `owner` NULL means no owner scoping (auth off, or an operator), as for jobs.
+
+-- name: insert_slab
+-- A slab or remnant into the yard, on hand; a code already on a live slab of the owner is a conflict (no row).
+INSERT INTO slabs (code, owner, material_name, material_type, thickness, length, width, units, kind, defects, notes)
+VALUES (%(code)s, %(owner)s, %(material_name)s, %(material_type)s, %(thickness)s, %(length)s, %(width)s, %(units)s,
+        %(kind)s, %(defects)s, %(notes)s)
+ON CONFLICT (coalesce(owner, ''), code) WHERE status <> 'consumed' DO NOTHING
+RETURNING *, false AS has_photo;
+
+-- name: list_slabs
+-- The yard newest first, keyset pagination on (created_at, id) as for jobs; filters are optional.
+SELECT s.*, EXISTS (SELECT 1 FROM slab_photos p WHERE p.slab_id = s.id) AS has_photo
+  FROM slabs s
+ WHERE (%(owner)s::text IS NULL OR s.owner = %(owner)s)
+   AND (%(status)s::text IS NULL OR s.status = %(status)s)
+   AND (%(kind)s::text IS NULL OR s.kind = %(kind)s)
+   AND (%(material)s::text IS NULL OR lower(s.material_name) = lower(%(material)s))
+   AND (%(before_created_at)s::timestamptz IS NULL
+        OR (s.created_at, s.id) < (%(before_created_at)s, %(before_id)s::uuid))
+ ORDER BY s.created_at DESC, s.id DESC
+ LIMIT %(limit)s;
+
+-- name: get_slab
+-- One slab for the API.
+SELECT s.*, EXISTS (SELECT 1 FROM slab_photos p WHERE p.slab_id = s.id) AS has_photo
+  FROM slabs s
+ WHERE s.id = %(id)s AND (%(owner)s::text IS NULL OR s.owner = %(owner)s);
+
+-- name: update_slab
+-- A correction to an on-hand slab (fields left NULL stay), or on_hand -> consumed (cut or broken outside Studio).
+-- No row: no such slab, or it is not on hand (the caller tells which); a code taken raises unique_violation.
+UPDATE slabs s
+   SET code = coalesce(%(code)s, code), material_name = coalesce(%(material_name)s, material_name),
+       material_type = coalesce(%(material_type)s, material_type), thickness = coalesce(%(thickness)s, thickness),
+       length = coalesce(%(length)s, length), width = coalesce(%(width)s, width), units = coalesce(%(units)s, units),
+       kind = coalesce(%(kind)s, kind), defects = coalesce(%(defects)s, defects), notes = coalesce(%(notes)s, notes),
+       status = coalesce(%(status)s, status), updated_at = now()
+ WHERE s.id = %(id)s AND s.status = 'on_hand' AND (%(owner)s::text IS NULL OR s.owner = %(owner)s)
+RETURNING s.*, EXISTS (SELECT 1 FROM slab_photos p WHERE p.slab_id = s.id) AS has_photo;
+
+-- name: delete_slab
+-- A slab leaves the yard (and its photo, by cascade); an allocated one must be released by its job first.
+DELETE FROM slabs
+ WHERE id = %(id)s AND status <> 'allocated' AND (%(owner)s::text IS NULL OR owner = %(owner)s)
+RETURNING id;
+
+-- name: put_slab_photo
+-- The slab's photo, replacing the one before.
+INSERT INTO slab_photos (slab_id, content_type, size_bytes, sha256, data)
+SELECT id, %(content_type)s, %(size_bytes)s, %(sha256)s, %(data)s
+  FROM slabs
+ WHERE id = %(id)s AND (%(owner)s::text IS NULL OR owner = %(owner)s)
+ON CONFLICT (slab_id) DO UPDATE
+   SET content_type = excluded.content_type, size_bytes = excluded.size_bytes, sha256 = excluded.sha256,
+       data = excluded.data, created_at = now()
+RETURNING slab_id, content_type, size_bytes, sha256;
+
+-- name: get_slab_photo
+-- The photo's bytes, scoped by the slab's owner.
+SELECT p.content_type, p.size_bytes, p.sha256, p.data
+  FROM slab_photos p JOIN slabs s ON s.id = p.slab_id
+ WHERE p.slab_id = %(id)s AND (%(owner)s::text IS NULL OR s.owner = %(owner)s);
+
+-- name: list_stock_slabs
+-- What an inventory job is nested on: the on-hand slabs of its owner's yard in its material (by name) and
+-- thickness (within 0.5 mm), remnants first and the smallest first (offcuts get used up): at most `remnants`
+-- remnants and `full` full slabs, so a yard full of offcuts still offers its full slabs.
+SELECT id, code, length, width, units, kind, defects
+  FROM (SELECT s.*, row_number() OVER (PARTITION BY s.kind ORDER BY s.length * s.width
+                                           * CASE s.units WHEN 'in' THEN 645.16 ELSE 1 END, s.code) AS n
+          FROM slabs s
+         WHERE s.status = 'on_hand'
+           AND coalesce(s.owner, '') = coalesce((SELECT owner FROM jobs WHERE id = %(job_id)s), '')
+           AND lower(s.material_name) = lower(%(material)s)
+           AND abs(s.thickness * CASE s.units WHEN 'in' THEN 25.4 ELSE 1 END - %(thickness_mm)s) <= 0.5) s
+ WHERE n <= CASE kind WHEN 'remnant' THEN %(remnants)s ELSE %(full)s END
+ ORDER BY kind = 'full', n;
+
+-- name: allocate_slabs
+-- A finished CAD stage takes the slabs it was nested on, in the transaction that records its result. SKIP LOCKED:
+-- a slab another job is taking right now counts as gone, never waited on; fewer rows than asked means another
+-- job took one, and the caller rolls back and nests again on what is left.
+UPDATE slabs
+   SET status = 'allocated', allocated_to = %(job_id)s, updated_at = now()
+ WHERE id IN (SELECT id FROM slabs
+               WHERE id = ANY(%(ids)s) AND status = 'on_hand'
+                 FOR UPDATE SKIP LOCKED)
+RETURNING id, code;
+
+-- name: lock_job_for_confirm
+-- The job being confirmed, locked so two confirmations of it run one after the other.
+SELECT id, status, owner, summary, jsonb_typeof(spec->'slab_stock') = 'string' AS from_inventory
+  FROM jobs
+ WHERE id = %(id)s AND (%(owner)s::text IS NULL OR owner = %(owner)s)
+   FOR UPDATE;
+
+-- name: consume_slabs
+-- Confirmation: the job's slabs are cut. It holds them (allocated to it), or they went back on hand when it
+-- failed and it was retried since; a slab consumed or held by another job is missing from the result.
+UPDATE slabs
+   SET status = 'consumed', allocated_to = %(job_id)s, updated_at = now()
+ WHERE id IN (SELECT id FROM slabs
+               WHERE coalesce(owner, '') = coalesce(%(owner)s, '') AND code = ANY(%(codes)s)
+                 AND (status = 'on_hand' OR (status = 'allocated' AND allocated_to = %(job_id)s))
+                 FOR UPDATE)
+RETURNING id, code, units;
+
+-- name: count_consumed_by
+-- A confirmation already made: the slabs this job consumed.
+SELECT count(*) AS slabs FROM slabs WHERE allocated_to = %(job_id)s AND status = 'consumed';
+
+-- name: insert_remnants
+-- The usable offcuts of a confirmed job, on hand as remnants of their slab (its material, thickness and units).
+-- The code is the slab's with -R1, -R2...; a code already live in the yard gets a short suffix of the new id.
+INSERT INTO slabs (id, code, owner, material_name, material_type, thickness, length, width, units, kind, parent_id)
+SELECT r.id,
+       CASE WHEN EXISTS (SELECT 1 FROM slabs x WHERE coalesce(x.owner, '') = coalesce(%(owner)s, '')
+                                                 AND x.code = r.code AND x.status <> 'consumed')
+            THEN left(r.code, 55) || '-' || left(r.id::text, 8) ELSE r.code END,
+       %(owner)s, p.material_name, p.material_type, p.thickness, r.length, r.width, p.units, 'remnant', p.id
+  FROM jsonb_to_recordset(%(remnants)s) AS r(id uuid, parent uuid, code text, length float8, width float8)
+  JOIN slabs p ON p.id = r.parent
+RETURNING *, false AS has_photo;

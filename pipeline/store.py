@@ -6,22 +6,29 @@ import hashlib
 import re
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
-from typing import Any, Literal, LiteralString, cast
+from typing import Any, LiteralString, TypeVar, cast
 
 import structlog
 from psycopg import AsyncConnection
+from psycopg.cursor import BaseCursor
+from psycopg.rows import BaseRowFactory, RowMaker, class_row, no_result, scalar_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from pipeline.rows import (
+    ArtifactInfoRow, ArtifactRow, AttemptInfo, CatalogueFinish, CatalogueMaterial, CatalogueNames, ClaimedJob,
+    CutoutPrice, DurationBucketRow, EdgeProfile, IdempotentJobRow, InsertedRow, JobListRow, JobRow, JobStateRow,
+    LeaseRow, QueueStatsRow, RescuedJob, StageFile, Status, StatusCountRow,
+)
+from pipeline.rows import ConfirmingJob, ConsumedSlab, SlabPhotoRow, SlabRow, StockSlabRow, TakenSlab  # the yard
+
 log = structlog.get_logger()
 
-Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-Stage = Literal["cad", "pdf"]
-Outcome = Literal["succeeded", "retry", "failed", "released", "lost", "cancelled"]
-Row = dict[str, Any]
+T = TypeVar("T")
 
 
 def load_queries() -> dict[str, LiteralString]:
@@ -38,9 +45,31 @@ QUERIES = load_queries()
 ECHO = False  # DB_ECHO: log each statement's name and duration (never its parameters)
 
 
-async def _rows(conn: AsyncConnection[Any], name: str, params: dict[str, Any] | None = None) -> list[Row]:
+def notifying_row(cls: type[T]) -> BaseRowFactory[T]:
+    """`class_row` for a write whose SELECT list also calls pg_notify(): those columns (void) are left out. A field
+    the statement does not return still fails, at the first result."""
+    fields: tuple[str, ...] = cls.__struct_fields__  # type: ignore[attr-defined]
+
+    def maker(cursor: BaseCursor[Any, Any]) -> RowMaker[T]:
+        result = cursor.pgresult
+        if result is None or not result.nfields:
+            return no_result
+        names = [result.fname(i).decode() for i in range(result.nfields)]  # as class_row reads them (no Column)
+        at = [names.index(name) for name in fields]
+
+        def row(values: Sequence[Any]) -> T:
+            return cls(*[values[i] for i in at])
+
+        return row
+
+    return maker
+
+
+async def _rows(conn: AsyncConnection[Any], name: str, params: dict[str, Any] | None,
+                row: BaseRowFactory[T]) -> list[T]:
     started = time.perf_counter()
-    cur = await conn.execute(QUERIES[name], params)
+    cur = conn.cursor(row_factory=row)
+    await cur.execute(QUERIES[name], params)
     rows = await cur.fetchall() if cur.description else []
     if ECHO:
         log.debug("sql_executed", query=name, rows=len(rows) if cur.description else cur.rowcount,
@@ -48,22 +77,24 @@ async def _rows(conn: AsyncConnection[Any], name: str, params: dict[str, Any] | 
     return rows
 
 
-async def _one(pool: AsyncConnectionPool, name: str, params: dict[str, Any]) -> Row | None:
+async def _one(pool: AsyncConnectionPool, name: str, params: dict[str, Any], row: BaseRowFactory[T]) -> T | None:
     async with pool.connection() as conn:
-        rows = await _rows(conn, name, params)
+        rows = await _rows(conn, name, params, row)
     return rows[0] if rows else None
 
 
-async def _all(pool: AsyncConnectionPool, name: str, params: dict[str, Any]) -> list[Row]:
+async def _all(pool: AsyncConnectionPool, name: str, params: dict[str, Any], row: BaseRowFactory[T]) -> list[T]:
     async with pool.connection() as conn:
-        return await _rows(conn, name, params)
+        return await _rows(conn, name, params, row)
 
 
 # ---- submission ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class Submitted:
+class Inserted:
+    """What one submission became: the job's id and status (the API's `Submitted` answer is built from it)."""
+
     id: uuid.UUID
     status: Status
     created: bool  # False: an earlier request with the same Idempotency-Key made this job
@@ -94,27 +125,28 @@ class NewJob:
     warnings: list[Any] | None = None
 
 
-async def insert_jobs(pool: AsyncConnectionPool, jobs: list[NewJob]) -> list[Submitted | IdempotencyConflict]:
+async def insert_jobs(pool: AsyncConnectionPool, jobs: list[NewJob]) -> list[Inserted | IdempotencyConflict]:
     """Insert jobs and NOTIFY in one statement (its own transaction): per job, what it became, or the conflict
     of a reused Idempotency-Key. A repeated key with the same body returns the job its first request made."""
     async with pool.connection() as conn:
-        rows = await _rows(conn, "insert_jobs", {"jobs": Jsonb(jobs)})  # msgspec encodes the dataclasses
-        inserted = {row["id"]: row["status"] for row in rows}
-        return [Submitted(j.id, inserted[j.id], True) if j.id in inserted else await _replay(conn, j) for j in jobs]
+        rows = await _rows(conn, "insert_jobs", {"jobs": Jsonb(jobs)},  # msgspec encodes the dataclasses
+                           notifying_row(InsertedRow))
+        inserted = {row.id: row.status for row in rows}
+        return [Inserted(j.id, inserted[j.id], True) if j.id in inserted else await _replay(conn, j) for j in jobs]
 
 
-async def _replay(conn: AsyncConnection[Any], job: NewJob) -> Submitted | IdempotencyConflict:
+async def _replay(conn: AsyncConnection[Any], job: NewJob) -> Inserted | IdempotencyConflict:
     """The job an earlier request with this Idempotency-Key made."""
     existing = await _rows(conn, "get_job_by_idempotency_key",
-                           {"owner": job.owner, "idempotency_key": job.idempotency_key})
+                           {"owner": job.owner, "idempotency_key": job.idempotency_key}, class_row(IdempotentJobRow))
     if not existing:  # deleted between the two statements: vanishingly rare, and safe to report
         return IdempotencyConflict("the job for this Idempotency-Key was deleted")
-    if existing[0]["request_sha256"] != job.request_sha256:
+    if existing[0].request_sha256 != job.request_sha256:
         return IdempotencyConflict("this Idempotency-Key was used with a different request body")
-    return Submitted(existing[0]["id"], existing[0]["status"], False)
+    return Inserted(existing[0].id, existing[0].status, False)
 
 
-async def insert_job(pool: AsyncConnectionPool, **fields: Any) -> Submitted:
+async def insert_job(pool: AsyncConnectionPool, **fields: Any) -> Inserted:
     """One job (`NewJob`'s fields); raises IdempotencyConflict."""
     (result,) = await insert_jobs(pool, [NewJob(**fields)])
     if isinstance(result, IdempotencyConflict):
@@ -127,75 +159,64 @@ async def insert_job(pool: AsyncConnectionPool, **fields: Any) -> Submitted:
 
 async def claim_jobs(
     pool: AsyncConnectionPool, *, worker_id: str, stages: tuple[str, ...], lease_s: float, limit: int = 1
-) -> list[Row]:
+) -> list[ClaimedJob]:
     """Claim up to `limit` runnable jobs (FOR UPDATE SKIP LOCKED); an attempt is written to job_attempts when it ends."""
     return await _all(pool, "claim_jobs",
-                      {"worker_id": worker_id, "stages": list(stages), "lease_s": lease_s, "limit": limit})
+                      {"worker_id": worker_id, "stages": list(stages), "lease_s": lease_s, "limit": limit},
+                      notifying_row(ClaimedJob))
 
 
-async def extend_leases(pool: AsyncConnectionPool, *, worker_id: str, ids: list[uuid.UUID], lease_s: float) -> list[Row]:
+async def extend_leases(pool: AsyncConnectionPool, *, worker_id: str, ids: list[uuid.UUID],
+                        lease_s: float) -> list[LeaseRow]:
     """Heartbeat: extend the leases still held; returns (id, cancel_requested) for each."""
-    return await _all(pool, "extend_leases", {"worker_id": worker_id, "ids": ids, "lease_s": lease_s})
+    return await _all(pool, "extend_leases", {"worker_id": worker_id, "ids": ids, "lease_s": lease_s},
+                      class_row(LeaseRow))
 
 
-async def transition_job(
-    conn: AsyncConnection[Any],
-    *,
-    id: uuid.UUID,
-    worker_id: str,
-    status: Status,
-    outcome: Outcome,
-    stage: str | None = None,
-    error: str | None = None,
-    delay_s: float = 0.0,
-    attempts_reset: bool = False,
-    attempt_refund: bool = False,
-    summary: Any = None,
-    warnings: Any = None,
-) -> bool:
-    """Move a claimed job on (to `stage`, or staying in its own), guarded by its lease: the general form under
-    the named transitions below, which the worker uses.
+# The transitions a worker makes after a claim (River's JobSetStateIfRunning, one parameter set per outcome).
+# Each is the lease-guarded `transition_job` statement with every parameter spelled out for its case.
+# False: the lease was lost and nothing changed.
 
-    False means the lease was lost and nothing changed.
-    """
-    rows = await _rows(conn, "transition_job", {
-        "id": id, "worker_id": worker_id, "status": status, "stage": stage, "outcome": outcome, "error": error,
-        "delay_s": delay_s, "attempts_reset": attempts_reset, "attempt_refund": attempt_refund,
-        "summary": None if summary is None else Jsonb(summary),
-        "warnings": None if warnings is None else Jsonb(warnings),
-    })
-    return bool(rows)
+async def _transition_job(conn: AsyncConnection[Any], params: dict[str, Any]) -> bool:
+    return bool(await _rows(conn, "transition_job", params, scalar_row))
 
-
-# The named transitions a worker makes (River's JobSetState* constructors): each fixes the flags of the one
-# lease-guarded `transition_job` statement for its case. False: the lease was lost and nothing changed.
 
 async def requeue_for_next_stage(conn: AsyncConnection[Any], *, id: uuid.UUID, worker_id: str, stage: str,
                                  summary: Any = None, warnings: Any = None) -> bool:
     """The stage succeeded: queue the job for `stage` with a fresh count of attempts (cancelled if asked to)."""
-    return await transition_job(conn, id=id, worker_id=worker_id, status="queued", outcome="succeeded", stage=stage,
-                                attempts_reset=True, summary=summary, warnings=warnings)
+    return await _transition_job(conn, {
+        "id": id, "worker_id": worker_id, "status": "queued", "outcome": "succeeded", "stage": stage, "error": None,
+        "delay_s": 0.0, "attempts_reset": True, "attempt_refund": False,
+        "summary": None if summary is None else Jsonb(summary), "warnings": None if warnings is None else Jsonb(warnings),
+    })
 
 
 async def schedule_retry(conn: AsyncConnection[Any], *, id: uuid.UUID, worker_id: str, error: str,
                          delay_s: float) -> bool:
     """A transient failure: the same stage runs again after `delay_s`; the attempt stays spent."""
-    return await transition_job(conn, id=id, worker_id=worker_id, status="queued", outcome="retry", error=error,
-                                delay_s=delay_s)
+    return await _transition_job(conn, {
+        "id": id, "worker_id": worker_id, "status": "queued", "outcome": "retry", "stage": None, "error": error,
+        "delay_s": delay_s, "attempts_reset": False, "attempt_refund": False, "summary": None, "warnings": None,
+    })
 
 
 async def fail_job(conn: AsyncConnection[Any], *, id: uuid.UUID, worker_id: str, error: str,
                    warnings: Any = None) -> bool:
     """A permanent failure (the engine's verdict, a timeout, attempts spent): the job ends `failed`."""
-    return await transition_job(conn, id=id, worker_id=worker_id, status="failed", outcome="failed", error=error,
-                                warnings=warnings)
+    return await _transition_job(conn, {
+        "id": id, "worker_id": worker_id, "status": "failed", "outcome": "failed", "stage": None, "error": error,
+        "delay_s": 0.0, "attempts_reset": False, "attempt_refund": False, "summary": None,
+        "warnings": None if warnings is None else Jsonb(warnings),
+    })
 
 
 async def release_job(conn: AsyncConnection[Any], *, id: uuid.UUID, worker_id: str,
                       error: str = "released at shutdown") -> bool:
     """The worker stopped the stage (shutdown): back to the queue with the attempt refunded."""
-    return await transition_job(conn, id=id, worker_id=worker_id, status="queued", outcome="released", error=error,
-                                attempt_refund=True)
+    return await _transition_job(conn, {
+        "id": id, "worker_id": worker_id, "status": "queued", "outcome": "released", "stage": None, "error": error,
+        "delay_s": 0.0, "attempts_reset": False, "attempt_refund": True, "summary": None, "warnings": None,
+    })
 
 
 async def complete_jobs(conn: AsyncConnection[Any], *, worker_id: str, ids: list[uuid.UUID],
@@ -206,12 +227,11 @@ async def complete_jobs(conn: AsyncConnection[Any], *, worker_id: str, ids: list
     """
     if not ids:
         return set()
-    rows = await _rows(conn, "complete_jobs", {
+    return set(await _rows(conn, "complete_jobs", {
         "worker_id": worker_id, "ids": ids,
         "summaries": [None if summary is None else Jsonb(summary) for summary in (summaries or [None] * len(ids))],
         "warnings": [None if warning is None else Jsonb(warning) for warning in (warnings or [None] * len(ids))],
-    })
-    return {row["id"] for row in rows}
+    }, scalar_row))  # the first column: the job's id
 
 
 async def replace_artifact(conn: AsyncConnection[Any], *, job_id: uuid.UUID, stage: str, name: str,
@@ -220,131 +240,218 @@ async def replace_artifact(conn: AsyncConnection[Any], *, job_id: uuid.UUID, sta
     await _rows(conn, "replace_artifact", {
         "job_id": job_id, "name": name, "stage": stage, "content_type": content_type, "size_bytes": len(data),
         "sha256": hashlib.sha256(data).hexdigest(), "data": data,
-    })
+    }, scalar_row)
 
 
-async def list_stage_files(pool: AsyncConnectionPool, id: uuid.UUID, stage: str) -> list[Row]:
+async def list_stage_files(pool: AsyncConnectionPool, id: uuid.UUID, stage: str) -> list[StageFile]:
     """Name, content type and bytes of the artifacts one stage stored."""
-    return await _all(pool, "list_stage_files", {"id": id, "stage": stage})
+    return await _all(pool, "list_stage_files", {"id": id, "stage": stage}, class_row(StageFile))
 
 
-async def rescue_jobs(pool: AsyncConnectionPool) -> list[Row]:
+async def rescue_jobs(pool: AsyncConnectionPool) -> list[RescuedJob]:
     """Requeue (or fail) jobs whose lease expired."""
-    return await _all(pool, "rescue_jobs", {})
+    return await _all(pool, "rescue_jobs", {}, notifying_row(RescuedJob))
 
 
 # ---- reading and operating ----------------------------------------------------------------------
 
 
-async def get_job(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None = None) -> Row | None:
-    return await _one(pool, "get_job", {"id": id, "owner": owner})
+async def get_job(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None = None) -> JobRow | None:
+    return await _one(pool, "get_job", {"id": id, "owner": owner}, class_row(JobRow))
 
 
-async def list_job_attempts(pool: AsyncConnectionPool, id: uuid.UUID) -> list[Row]:
-    return await _all(pool, "list_job_attempts", {"id": id})
+async def list_job_attempts(pool: AsyncConnectionPool, id: uuid.UUID) -> list[AttemptInfo]:
+    return await _all(pool, "list_job_attempts", {"id": id}, class_row(AttemptInfo))
 
 
-async def list_artifacts(pool: AsyncConnectionPool, id: uuid.UUID) -> list[Row]:
-    return await _all(pool, "list_artifacts", {"id": id})
+async def list_artifacts(pool: AsyncConnectionPool, id: uuid.UUID) -> list[ArtifactInfoRow]:
+    return await _all(pool, "list_artifacts", {"id": id}, class_row(ArtifactInfoRow))
 
 
-async def get_artifact(pool: AsyncConnectionPool, id: uuid.UUID, name: str, owner: str | None = None) -> Row | None:
-    return await _one(pool, "get_artifact", {"id": id, "name": name, "owner": owner})
+async def get_artifact(pool: AsyncConnectionPool, id: uuid.UUID, name: str,
+                       owner: str | None = None) -> ArtifactRow | None:
+    return await _one(pool, "get_artifact", {"id": id, "name": name, "owner": owner}, class_row(ArtifactRow))
 
 
 async def list_jobs(
     pool: AsyncConnectionPool, *, owner: str | None = None, status: str | None = None,
     before: tuple[datetime, uuid.UUID] | None = None, limit: int = 50,
-) -> list[Row]:
+) -> list[JobListRow]:
     return await _all(pool, "list_jobs", {
         "owner": owner, "status": status, "limit": limit,
         "before_created_at": before[0] if before else None, "before_id": before[1] if before else None,
-    })
+    }, class_row(JobListRow))
 
 
-async def cancel_job(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None = None) -> Row | None:
-    return await _one(pool, "cancel_job", {"id": id, "owner": owner})
+async def cancel_job(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None = None) -> JobStateRow | None:
+    return await _one(pool, "cancel_job", {"id": id, "owner": owner}, notifying_row(JobStateRow))
 
 
-async def retry_job(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None = None) -> Row | None:
-    return await _one(pool, "retry_job", {"id": id, "owner": owner})
+async def retry_job(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None = None) -> JobStateRow | None:
+    return await _one(pool, "retry_job", {"id": id, "owner": owner}, notifying_row(JobStateRow))
 
 
 async def delete_job(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None = None) -> bool:
-    return await _one(pool, "delete_job", {"id": id, "owner": owner}) is not None
+    return await _one(pool, "delete_job", {"id": id, "owner": owner}, scalar_row) is not None
 
 
 async def job_exists(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None = None) -> Status | None:
-    row = await _one(pool, "job_exists", {"id": id, "owner": owner})
-    return row["status"] if row else None
+    return await _one(pool, "job_exists", {"id": id, "owner": owner}, scalar_row)
 
 
 async def prune_jobs(pool: AsyncConnectionPool, *, days: float, limit: int = 500) -> int:
-    return len(await _all(pool, "prune_jobs", {"days": days, "limit": limit}))
+    return len(await _all(pool, "prune_jobs", {"days": days, "limit": limit}, scalar_row))
 
 
-async def queue_stats(pool: AsyncConnectionPool) -> list[Row]:
-    return await _all(pool, "queue_stats", {})
+async def queue_stats(pool: AsyncConnectionPool) -> list[QueueStatsRow]:
+    return await _all(pool, "queue_stats", {}, class_row(QueueStatsRow))
 
 
-async def stage_duration_buckets(pool: AsyncConnectionPool, bounds: list[float]) -> list[Row]:
-    return await _all(pool, "stage_duration_buckets", {"bounds": bounds})
+async def stage_duration_buckets(pool: AsyncConnectionPool, bounds: list[float]) -> list[DurationBucketRow]:
+    return await _all(pool, "stage_duration_buckets", {"bounds": bounds}, class_row(DurationBucketRow))
 
 
-async def throughput(pool: AsyncConnectionPool, minutes: int = 5) -> list[Row]:
-    return await _all(pool, "throughput", {"minutes": minutes})
+async def throughput(pool: AsyncConnectionPool, minutes: int = 5) -> list[StatusCountRow]:
+    return await _all(pool, "throughput", {"minutes": minutes}, class_row(StatusCountRow))
 
 
-async def list_materials(pool: AsyncConnectionPool) -> list[Row]:
-    return await _all(pool, "list_materials", {})
-
-
-async def list_finishes(pool: AsyncConnectionPool) -> list[Row]:
-    return await _all(pool, "list_finishes", {})
-
-
-async def list_edge_profiles(pool: AsyncConnectionPool) -> list[Row]:
-    return await _all(pool, "list_edge_profiles", {})
-
-
-async def list_cutout_prices(pool: AsyncConnectionPool) -> list[Row]:
-    return await _all(pool, "list_cutout_prices", {})
+async def list_cutout_prices(pool: AsyncConnectionPool) -> list[CutoutPrice]:
+    return await _all(pool, "list_cutout_prices", {}, class_row(CutoutPrice))
 
 
 async def get_catalogue(pool: AsyncConnectionPool) -> bytes | None:
     """The price lists by currency as JSON (engine.pricing.Catalogue's shape), or None when the shop has none."""
-    row = await _one(pool, "get_catalogue", {})
-    return row["catalogue"].encode() if row else None
+    catalogue: str | None = await _one(pool, "get_catalogue", {}, scalar_row)
+    return catalogue.encode() if catalogue is not None else None
 
 
 async def ping(pool: AsyncConnectionPool) -> bool:
-    return await _one(pool, "ping", {}) is not None
+    return await _one(pool, "ping", {}, scalar_row) is not None
 
 
 async def count_active_jobs(pool: AsyncConnectionPool, owner: str | None) -> int:
     """How many of `owner`'s jobs are queued or running (the per-owner cap on work in flight)."""
-    row = await _one(pool, "count_active_jobs", {"owner": owner})
-    return int(row["jobs"]) if row else 0
+    return int(await _one(pool, "count_active_jobs", {"owner": owner}, scalar_row) or 0)
 
 
 # ---- the web app's catalogue (ids, swatches) ----------------------------------------------------
 
 
-async def list_catalogue_materials(pool: AsyncConnectionPool) -> list[Row]:
-    return await _all(pool, "list_catalogue_materials", {})
+async def list_catalogue_materials(pool: AsyncConnectionPool) -> list[CatalogueMaterial]:
+    return await _all(pool, "list_catalogue_materials", {}, class_row(CatalogueMaterial))
 
 
-async def list_catalogue_finishes(pool: AsyncConnectionPool) -> list[Row]:
-    return await _all(pool, "list_catalogue_finishes", {})
+async def list_catalogue_finishes(pool: AsyncConnectionPool) -> list[CatalogueFinish]:
+    return await _all(pool, "list_catalogue_finishes", {}, class_row(CatalogueFinish))
 
 
-async def list_catalogue_edge_profiles(pool: AsyncConnectionPool) -> list[Row]:
-    return await _all(pool, "list_catalogue_edge_profiles", {})
+async def list_catalogue_edge_profiles(pool: AsyncConnectionPool) -> list[EdgeProfile]:
+    return await _all(pool, "list_catalogue_edge_profiles", {}, class_row(EdgeProfile))
 
 
 async def catalogue_names_by_id(pool: AsyncConnectionPool, *, material_id: int | None, finish_id: int | None,
-                                profile_id: int | None) -> Row:
-    """{"material", "finish", "profile"}: the names for these ids, None where an id is unknown."""
+                                profile_id: int | None) -> CatalogueNames:
+    """The names for these ids, None where an id is unknown."""
     row = await _one(pool, "catalogue_names_by_id",
-                     {"material_id": material_id, "finish_id": finish_id, "profile_id": profile_id})
-    return row or {"material": None, "finish": None, "profile": None}
+                     {"material_id": material_id, "finish_id": finish_id, "profile_id": profile_id},
+                     class_row(CatalogueNames))
+    return row or CatalogueNames(None, None, None)
+
+
+# ---- the slab yard (pipeline/yard.py holds its logic, api/slabs.py its routes) -------------------------------------
+
+
+async def insert_slab(pool: AsyncConnectionPool, *, code: str, material: str, thickness: float, length: float,
+                      width: float, owner: str | None = None, material_type: str | None = None, units: str = "mm",
+                      kind: str = "full", defects: Any = (), notes: str | None = None) -> SlabRow | None:
+    """A new on-hand slab (`defects`: anything msgspec encodes, e.g. the spec's zone Structs), or None when the
+    owner's yard already has a live slab with this code."""
+    return await _one(pool, "insert_slab", {
+        "code": code, "owner": owner, "material_name": material, "material_type": material_type,
+        "thickness": thickness, "length": length, "width": width, "units": units, "kind": kind,
+        "defects": Jsonb(list(defects)), "notes": notes}, class_row(SlabRow))
+
+
+async def list_slabs(pool: AsyncConnectionPool, *, owner: str | None = None, status: str | None = None,
+                     kind: str | None = None, material: str | None = None,
+                     before: tuple[datetime, uuid.UUID] | None = None, limit: int = 50) -> list[SlabRow]:
+    return await _all(pool, "list_slabs", {
+        "owner": owner, "status": status, "kind": kind, "material": material, "limit": limit,
+        "before_created_at": before[0] if before else None, "before_id": before[1] if before else None},
+        class_row(SlabRow))
+
+
+async def get_slab(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None = None) -> SlabRow | None:
+    return await _one(pool, "get_slab", {"id": id, "owner": owner}, class_row(SlabRow))
+
+
+SLAB_FIELDS = ("code", "material_name", "material_type", "thickness", "length", "width", "units", "kind", "defects",
+               "notes", "status")
+
+
+async def update_slab(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None, **changes: Any) -> SlabRow | None:
+    """Change an on-hand slab (`SLAB_FIELDS`; None leaves a field as it is); None when it is missing or not on
+    hand. Raises psycopg.errors.UniqueViolation for a code another live slab has."""
+    params: dict[str, Any] = {name: changes.get(name) for name in SLAB_FIELDS}
+    if params["defects"] is not None:
+        params["defects"] = Jsonb(params["defects"])
+    return await _one(pool, "update_slab", {**params, "id": id, "owner": owner}, class_row(SlabRow))
+
+
+async def delete_slab(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None = None) -> bool:
+    return await _one(pool, "delete_slab", {"id": id, "owner": owner}, scalar_row) is not None
+
+
+async def put_slab_photo(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None, *, content_type: str,
+                         data: bytes) -> bool:
+    """Store the slab's photo; False when there is no such slab (for this owner)."""
+    return await _one(pool, "put_slab_photo", {
+        "id": id, "owner": owner, "content_type": content_type, "size_bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(), "data": data}, scalar_row) is not None
+
+
+async def get_slab_photo(pool: AsyncConnectionPool, id: uuid.UUID, owner: str | None = None) -> SlabPhotoRow | None:
+    return await _one(pool, "get_slab_photo", {"id": id, "owner": owner}, class_row(SlabPhotoRow))
+
+
+async def list_stock_slabs(pool: AsyncConnectionPool, *, job_id: uuid.UUID, material: str, thickness_mm: float,
+                           remnants: int, full: int) -> list[StockSlabRow]:
+    """The on-hand slabs an inventory job may be nested on, remnants first."""
+    return await _all(pool, "list_stock_slabs", {"job_id": job_id, "material": material, "thickness_mm": thickness_mm,
+                                                 "remnants": remnants, "full": full}, class_row(StockSlabRow))
+
+
+async def allocate_slabs(conn: AsyncConnection[Any], *, job_id: uuid.UUID, ids: list[uuid.UUID]) -> list[TakenSlab]:
+    """Take these on-hand slabs for the job (SKIP LOCKED); the ones taken, which may be fewer."""
+    return await _rows(conn, "allocate_slabs", {"job_id": job_id, "ids": ids}, class_row(TakenSlab))
+
+
+async def lock_job_for_confirm(conn: AsyncConnection[Any], id: uuid.UUID, owner: str | None) -> ConfirmingJob | None:
+    rows = await _rows(conn, "lock_job_for_confirm", {"id": id, "owner": owner}, class_row(ConfirmingJob))
+    return rows[0] if rows else None
+
+
+async def consume_slabs(conn: AsyncConnection[Any], *, job_id: uuid.UUID, owner: str | None,
+                        codes: list[str]) -> list[ConsumedSlab]:
+    return await _rows(conn, "consume_slabs", {"job_id": job_id, "owner": owner, "codes": codes},
+                       class_row(ConsumedSlab))
+
+
+async def count_consumed_by(conn: AsyncConnection[Any], job_id: uuid.UUID) -> int:
+    (slabs,) = await _rows(conn, "count_consumed_by", {"job_id": job_id}, scalar_row)
+    return int(slabs)
+
+
+async def insert_remnants(conn: AsyncConnection[Any], *, owner: str | None,
+                          remnants: list[dict[str, Any]]) -> list[SlabRow]:
+    """New on-hand remnants: each {id, parent, code, length, width} in its parent slab's units."""
+    return await _rows(conn, "insert_remnants", {"owner": owner, "remnants": Jsonb(remnants)}, class_row(SlabRow))
+
+
+async def renest_job(conn: AsyncConnection[Any], *, id: uuid.UUID, worker_id: str, error: str, delay_s: float) -> bool:
+    """Another job took a slab this CAD stage was nested on: the stage runs again on what the yard has left, with
+    its attempt refunded (the job did nothing wrong)."""
+    return await _transition_job(conn, {
+        "id": id, "worker_id": worker_id, "status": "queued", "outcome": "retry", "stage": None, "error": error,
+        "delay_s": delay_s, "attempts_reset": False, "attempt_refund": True, "summary": None, "warnings": None,
+    })

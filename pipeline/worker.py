@@ -15,11 +15,12 @@ import structlog
 
 from ops.config.dsn import is_pooler
 from ops.config.settings import Settings
-from pipeline import store
+from pipeline import store, yard
 from pipeline.completion import Completion, Recorder, Result, write_completions
 from pipeline.db import listen, open_pool
 from pipeline.heartbeat import heartbeat
 from pipeline.maintenance import housekeeping
+from pipeline.rows import ClaimedJob
 from pipeline.stages import StageCrashed, StageOutOfMemory, StageRunner, StageTimeout
 from pipeline.supervise import DB_ERRORS, first_of, supervised
 
@@ -84,7 +85,7 @@ class Worker:
         backoff = 0.1
         while not self.stop.is_set():
             free = self._free_slots()
-            jobs: list[dict[str, Any]] = []
+            jobs: list[ClaimedJob] = []
             if free > 0:
                 self.wake.clear()  # before claiming, so a NOTIFY that lands during the query is not lost
                 try:
@@ -97,7 +98,7 @@ class Worker:
                     backoff = min(5.0, backoff * 2)
                     continue
             for job in jobs:
-                self.inflight[job["id"]] = asyncio.create_task(self._process(job))
+                self.inflight[job.id] = asyncio.create_task(self._process(job))
             if jobs and self._free_slots() > 0:
                 continue  # more may be waiting: claim again before sleeping
             self.slot_freed.clear()
@@ -106,8 +107,8 @@ class Worker:
                 waits.append(self.wake.wait())
             await first_of(*waits, timeout=self.settings.poll_interval_s)
 
-    async def _process(self, job: dict[str, Any]) -> None:
-        job_id, stage, attempt = job["id"], job["stage"], job["attempts"]
+    async def _process(self, job: ClaimedJob) -> None:
+        job_id, stage, attempt = job.id, job.stage, job.attempts
         with structlog.contextvars.bound_contextvars(job_id=str(job_id), stage=stage, attempt=attempt):
             started = time.perf_counter()
             outcome, error = "failed", None
@@ -127,19 +128,25 @@ class Worker:
                 log.info("stage_finished", outcome=outcome, duration_ms=round((time.perf_counter() - started) * 1000, 1),
                          **({"error": error} if error else {}))
 
-    async def _run_and_store(self, job: dict[str, Any]) -> Result:
-        job_id, stage = job["id"], job["stage"]
-        spec_json = job["spec_json"].encode()  # as stored: the child decodes it, the worker never needs to
-        summary_json = job["summary_json"].encode() if job["summary_json"] is not None else None
+    async def _run_and_store(self, job: ClaimedJob) -> Result:
+        job_id, stage = job.id, job.stage
+        spec_json = job.spec_json.encode()  # as stored: the child decodes it, the worker never needs to
+        summary_json = job.summary_json.encode() if job.summary_json is not None else None
         files: list[tuple[str, str, bytes]] = []
         catalogue = None
         if stage == "pdf":
             handed = self.record.handoff.pop(job_id, None)
             files = handed if handed is not None else [
-                (row["name"], row["content_type"], bytes(row["data"]))
+                (row.name, row.content_type, bytes(row.data))
                 for row in await store.list_stage_files(self.pool, job_id, "cad")]
         else:
             catalogue = await self._catalogue()
+        stock = None
+        if stage == "cad" and yard.from_inventory(spec_json):  # the yard's slabs are read now, not at submission
+            stock = await yard.stock_for(self.pool, job_id, spec_json)
+            if isinstance(stock, str):
+                return await self.record.failed(job, stock)
+            spec_json = stock.spec_json
         try:
             try:
                 out = await self.runner.run(self.settings.stage_timeout_s, stage, spec_json, summary_json, files, catalogue)
@@ -162,7 +169,7 @@ class Worker:
         if job_id in self.lost:
             log.warning("lease_lost", detail="result dropped: another attempt owns the job")
             return "lease_lost", None
-        return await self.record.succeeded(job, out)
+        return await self.record.succeeded(job, out, slabs=stock.chosen(out.summary) if stock else None)
 
     async def _catalogue(self) -> bytes | None:
         """The price catalogue, read at most once a minute: prices change rarely, CAD stages run often."""

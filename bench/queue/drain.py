@@ -37,18 +37,19 @@ def _count_succeeded(url: str) -> int:
 
 
 async def _drain_ours(url: str, batch: int, mode: str) -> float:
-    """mode: "per_job" (one guarded transition per job, the worker's path before complete_jobs), "batch"
+    """mode: "per_job" (one guarded completion per job, its own commit: the worker's path before batching), "batch"
     (one complete_jobs per claim, then the next claim) or "coalesced" (the worker's GroupCommit: the next
     claim runs while completions commit; those arriving during a commit share the next one)."""
     from ops.config.settings import Settings
     from pipeline import store
     from pipeline.db import GroupCommit, open_pool
+    from pipeline.rows import ClaimedJob
     from pipeline.worker import Completion, write_completions
 
     settings = Settings(database_url=url, worker_id="bench").normalized()
     handled = 0
 
-    def noop(job: dict[str, Any]) -> None:
+    def noop(job: ClaimedJob) -> None:
         nonlocal handled
         handled += 1
 
@@ -69,16 +70,14 @@ async def _drain_ours(url: str, batch: int, mode: str) -> float:
             if mode == "per_job":
                 for job in jobs:
                     async with pool.connection() as conn, conn.transaction():
-                        ok = await store.transition_job(conn, id=job["id"], worker_id="bench", status="succeeded",
-                                                        outcome="succeeded")
-                        assert ok
+                        assert await store.complete_jobs(conn, worker_id="bench", ids=[job.id]) == {job.id}
             elif mode == "batch":
                 async with pool.connection() as conn:
-                    done = await store.complete_jobs(conn, worker_id="bench", ids=[j["id"] for j in jobs])
+                    done = await store.complete_jobs(conn, worker_id="bench", ids=[j.id for j in jobs])
                 assert len(done) == len(jobs)
             else:
                 for job in jobs:
-                    task = asyncio.create_task(completions.submit(Completion(job["id"], job["stage"], None, None, [])))
+                    task = asyncio.create_task(completions.submit(Completion(job.id, job.stage, None, None, [])))
                     pending.add(task)
                     task.add_done_callback(pending.discard)
                 if len(pending) >= 4 * batch:  # bounded: at most a few batches awaiting their commit

@@ -44,7 +44,7 @@ def check(job: JobSpec) -> list[Finding]:
         by_id.setdefault(piece.id, outline)
         check_slab_fit(mm, piece, poly, limits, path, fmt, findings)
         check_inside_corners(piece, limits, path, fmt, findings)
-    seams = check_joins(mm, by_id, findings)
+    seams = check_joins(mm, by_id, findings, job.units)
     for pi, (piece, shape) in enumerate(zip(mm.pieces, shapes)):
         if shape is None:
             continue

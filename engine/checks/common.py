@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from engine import geometry
 from engine.spec import DEFAULT_RULES_MM, MM_PER_INCH, JobSpec, Piece, RectShape, max_overhang_mm
 
-__all__ = ["CHECK_PER_CIRCLE", "CHECK_SAGITTA_MM", "LengthFormat", "Thresholds", "can_rotate", "cutout_name",
-           "nearest_edge", "side_word", "thresholds_mm"]
+__all__ = ["CHECK_PER_CIRCLE", "CHECK_SAGITTA_MM", "CUTOUT_NAMES", "SINK_TYPES", "LengthFormat", "Thresholds",
+           "can_rotate", "cutout_name", "nearest_edge", "side_word", "thresholds_mm"]
 
 # Coarser than drawing quality: distances matter to the millimetre, not to 0.05 mm, and checks must be fast.
 CHECK_SAGITTA_MM = 0.2
@@ -20,6 +20,7 @@ CUTOUT_NAMES = {
     "undermount_sink": "Sink", "dropin_sink": "Sink", "farm_sink": "Farm sink", "cooktop": "Cooktop",
     "faucet_hole": "Faucet hole", "soap_hole": "Soap hole", "outlet": "Outlet", "custom": "Cutout",
 }
+SINK_TYPES = frozenset({"undermount_sink", "dropin_sink", "farm_sink", "cooktop"})  # what min_sink_to_seam covers
 SIDE_WORDS = {"front": "front edge", "right": "right edge", "back": "back edge", "left": "left edge"}
 
 
@@ -32,7 +33,13 @@ class Thresholds:
     min_web_between_cutouts: float
     min_cutout_to_seam: float
     min_inside_corner_radius: float
+    min_seam_to_inside_corner: float
     max_unsupported_overhang: float
+    min_sink_to_seam: float  # sinks and cooktops: never less than min_cutout_to_seam
+
+    def cutout_to_seam(self, cutout_type: str) -> float:
+        """How far a seam stays from a cutout of this type."""
+        return self.min_sink_to_seam if cutout_type in SINK_TYPES else self.min_cutout_to_seam
 
 
 def thresholds_mm(job_mm: JobSpec) -> Thresholds:
@@ -42,6 +49,7 @@ def thresholds_mm(job_mm: JobSpec) -> Thresholds:
               for name, default in DEFAULT_RULES_MM.items()}
     overhang = given.max_unsupported_overhang
     values["max_unsupported_overhang"] = overhang if overhang is not None else max_overhang_mm(job_mm.material.thickness)
+    values["min_sink_to_seam"] = max(given.min_sink_to_seam or 0.0, values["min_cutout_to_seam"])
     return Thresholds(**values)
 
 

@@ -57,12 +57,13 @@ def check_cutouts(piece: Piece, outline: geometry.Outline, poly: Polygon, seams:
             findings.append(Finding("CUTOUT_TOO_CLOSE_TO_EDGE", cpath,
                                     f"{name} is {fmt(gap)} from the {side} of {piece.id}; keep at least {fmt(limit)} "
                                     "of stone there or it may crack.", "warning"))
+        to_seam = limits.cutout_to_seam(cutout.type)
         for seam in seams:
             ds = seam.distance(cp)
-            if ds < limits.min_cutout_to_seam - 1e-6:
+            if ds < to_seam - 1e-6:
                 findings.append(Finding("CUTOUT_TOO_CLOSE_TO_SEAM", cpath,
                                         f"{name} is {fmt(ds)} from a seam of {piece.id}; keep at least "
-                                        f"{fmt(limits.min_cutout_to_seam)}.", "warning"))
+                                        f"{fmt(to_seam)}.", "warning"))
                 break
     if len(inside) < 2:
         return

@@ -16,16 +16,17 @@ JOIN_REF = re.compile(r"^(?P<piece>.+)\.(?P<edge>front|right|back|left|edge\d+)"
                       r"(?:\[(?P<a>\d+(?:\.\d+)?):(?P<b>\d+(?:\.\d+)?)\])?$")
 
 
-def check_joins(job: JobSpec, outlines: dict[str, geometry.Outline],
-                findings: list[Finding]) -> dict[str, list[LineString]]:
-    """Validate join references; returns the seam lines (mm, piece frame) per piece id."""
+def check_joins(job: JobSpec, outlines: dict[str, geometry.Outline], findings: list[Finding],
+                units: str = "mm") -> dict[str, list[LineString]]:
+    """Validate join references of a job in mm whose ranges are written in `units` (the job's own); returns the
+    seam lines (mm, piece frame) per piece id."""
     seams: dict[str, list[LineString]] = {}
     pieces = {p.id: p for p in job.pieces}
     for pid, outline in outlines.items():
         for span in outline.spans:
             if span.kind == "seam":
                 seams.setdefault(pid, []).append(geometry.span_line(span))
-    unit_mm = MM_PER_INCH if job.units == "in" else 1.0  # join ranges are written in the job's units
+    unit_mm = MM_PER_INCH if units == "in" else 1.0  # to_mm leaves join references as written
     for ji, join in enumerate(job.joins):
         for ref in (join.a, join.b):
             match = JOIN_REF.match(ref)

@@ -69,6 +69,8 @@ def check_piece_shape(piece: Piece, path: str, fmt: LengthFormat,
 def check_slab_fit(job: JobSpec, piece: Piece, poly: Polygon, limits: Thresholds, path: str, fmt: LengthFormat,
                     findings: list[Finding]) -> None:
     """A piece no slab in stock can hold (bbox vs the usable slab area, turned if the stone allows)."""
+    if isinstance(job.slab_stock, str):
+        return  # the yard's slabs are known when the job is nested, not when it is submitted
     minx, miny, maxx, maxy = poly.bounds
     length, depth = maxx - minx, maxy - miny
     margin = job.options.slab_margin
@@ -84,6 +86,17 @@ def check_slab_fit(job: JobSpec, piece: Piece, poly: Polygon, limits: Thresholds
         return
     names = ", ".join(f"{slab.id} ({fmt(slab.length).removesuffix(' mm')} x {fmt(slab.width)})"
                       for slab, _, _ in usable)
+    too_large = (f"Piece {piece.id} ({fmt(length).removesuffix(' mm')} x {fmt(depth)}) is larger than every slab in "
+                 f"stock after the {fmt(margin)} margin: {names}.")
+    if job.options.auto_seams:
+        from engine.seams import SeamError, plan_piece  # the planner sits above the checks: it reads their rules
+
+        try:
+            plan_piece(job, piece, limits, fmt)
+            return  # the CAD stage places the seams
+        except SeamError as err:
+            findings.append(Finding("PIECE_LARGER_THAN_SLABS", path, f"{too_large} No seam keeps the rules: {err}."))
+            return
     # The longest run a slab offers for this piece's depth is where a seam across the length would let it fit.
     runs = [ul for _, ul, uw in usable if depth <= uw + eps]
     runs += [uw for _, ul, uw in usable if depth <= ul + eps] if rotate else []
@@ -96,11 +109,10 @@ def check_slab_fit(job: JobSpec, piece: Piece, poly: Polygon, limits: Thresholds
                 advice += " (a cutout is in the way: the right part is still too long, move the cutout or add a second seam)"
         else:
             advice = f"It needs {math.ceil(length / run) - 1} seams, one at least every {fmt(math.floor(run / 10) * 10)}"
+        advice += " (or set options.auto_seams to place them by the rules)"
     else:
         advice = f"Its depth of {fmt(depth)} is more than any slab's width; it must be split front to back"
-    findings.append(Finding("PIECE_LARGER_THAN_SLABS", path,
-                            f"Piece {piece.id} ({fmt(length).removesuffix(' mm')} x {fmt(depth)}) is larger than every "
-                            f"slab in stock after the {fmt(margin)} margin: {names}. {advice}."))
+    findings.append(Finding("PIECE_LARGER_THAN_SLABS", path, f"{too_large} {advice}."))
 
 
 def _seam_clear_of_cutouts(piece: Piece, seam: float, clearance: float) -> float:

@@ -30,8 +30,9 @@ PRINT_INK, PRINT_DIM, PRINT_STONE = "#111111", "#374151", "#eeeae3"
 # DXF layers (AutoCAD colour index); POLISH_* layers take POLISH_COLOUR
 LAYER_COLOURS = {
     "OUTER_CUT": 7, "INNER_CUT": 1, "DRILL": 3, "SEAM": 6, "DRIP_GROOVE": 4,
-    "LABELS": 8, "DIMENSIONS": 8, "SLAB": 9,
+    "LABELS": 8, "DIMENSIONS": 8, "SLAB": 9, "DEFECTS": 1,
 }
+DEFECT = "#e53935"  # a slab's defect zones, which no piece covers
 POLISH_COLOUR = 5
 
 

@@ -91,6 +91,27 @@ class OpenBin:
     def place(self, i: int, w: float, h: float, rule: Rule) -> tuple[float, float]:
         raise NotImplementedError
 
+    def block(self, x: float, y: float, w: float, h: float) -> None:
+        """Take a rectangle (a placed item, or a defect zone of the slab) out of the free space: each free
+        rectangle it overlaps is split around it."""
+        x2, y2 = x + w, y + h
+        out: list[Rect] = []
+        for rect in self.free:
+            fx, fy, fw, fh = rect
+            if x >= fx + fw - EPS or x2 <= fx + EPS or y >= fy + fh - EPS or y2 <= fy + EPS:
+                out.append(rect)
+            else:
+                out.extend(self._around(rect, x, y, x2, y2))
+        self.free = self._settled(out)
+        self._bounds()
+
+    def _around(self, rect: Rect, x: float, y: float, x2: float, y2: float) -> list[Rect]:
+        """What is left of a free rectangle around the taken one (x, y)-(x2, y2) that overlaps it."""
+        raise NotImplementedError
+
+    def _settled(self, free: list[Rect]) -> list[Rect]:
+        return free
+
     def find(self, w: float, h: float, rot: bool, fit: Fit) -> tuple[float, float, int, bool]:
         """Best free rectangle for a w x h item: (score, tie-break score, index, rotated); index -1 if none."""
         max_w, max_h = self.max_w + EPS, self.max_h + EPS
@@ -185,6 +206,20 @@ class GuillotineBin(OpenBin):
         self._bounds()
         return fx, fy
 
+    def _around(self, rect: Rect, x: float, y: float, x2: float, y2: float) -> list[Rect]:
+        """Disjoint pieces, cut through at the taken rectangle's sides and then across its column (or the other
+        way round, whichever leaves the larger piece), so the free space stays a guillotine pattern."""
+        fx, fy, fw, fh = rect
+        fx2, fy2 = fx + fw, fy + fh
+        cx, cx2, cy, cy2 = max(fx, x), min(fx2, x2), max(fy, y), min(fy2, y2)
+        across = [(fx, fy, x - fx, fh), (x2, fy, fx2 - x2, fh), (cx, fy, cx2 - cx, y - fy),
+                  (cx, y2, cx2 - cx, fy2 - y2)]
+        along = [(fx, fy, fw, y - fy), (fx, y2, fw, fy2 - y2), (fx, cy, x - fx, cy2 - cy),
+                 (x2, cy, fx2 - x2, cy2 - cy)]
+        # A pit near the long edge keeps the slab's full length below it.
+        pieces = max(across, along, key=lambda ps: max(max(p[2], 0.0) * max(p[3], 0.0) for p in ps))
+        return [p for p in pieces if p[2] > EPS and p[3] > EPS]
+
     def _merge(self, rect: Rect) -> Rect:
         """Join rect with free rectangles sharing a whole edge with it, until none does; returns the union."""
         joined = True
@@ -228,26 +263,30 @@ class MaxRectsBin(OpenBin):
     def place(self, i: int, w: float, h: float, rule: Rule) -> tuple[float, float]:
         """Put a w x h item at the corner of free rectangle i and keep every maximal free rectangle."""
         x, y = self.free[i][0], self.free[i][1]
-        x2, y2 = x + w, y + h
+        self.block(x, y, w, h)
+        self.area += w * h
+        return x, y
+
+    def _around(self, rect: Rect, x: float, y: float, x2: float, y2: float) -> list[Rect]:
+        """The maximal free rectangles left around the taken one (they overlap each other)."""
+        fx, fy, fw, fh = rect
+        fx2, fy2 = fx + fw, fy + fh
         out: list[Rect] = []
-        for rect in self.free:
-            fx, fy, fw, fh = rect
-            fx2, fy2 = fx + fw, fy + fh
-            if x >= fx2 - EPS or x2 <= fx + EPS or y >= fy2 - EPS or y2 <= fy + EPS:
-                out.append(rect)
-                continue
-            if x > fx + EPS:
-                out.append((fx, fy, x - fx, fh))
-            if x2 < fx2 - EPS:
-                out.append((x2, fy, fx2 - x2, fh))
-            if y > fy + EPS:
-                out.append((fx, fy, fw, y - fy))
-            if y2 < fy2 - EPS:
-                out.append((fx, y2, fw, fy2 - y2))
-        # Drop rectangles contained in another: largest first, so each is checked against few keepers.
-        out.sort(key=lambda r: -r[2] * r[3])
+        if x > fx + EPS:
+            out.append((fx, fy, x - fx, fh))
+        if x2 < fx2 - EPS:
+            out.append((x2, fy, fx2 - x2, fh))
+        if y > fy + EPS:
+            out.append((fx, fy, fw, y - fy))
+        if y2 < fy2 - EPS:
+            out.append((fx, y2, fw, fy2 - y2))
+        return out
+
+    def _settled(self, free: list[Rect]) -> list[Rect]:
+        """Drop rectangles contained in another: largest first, so each is checked against few keepers."""
+        free.sort(key=lambda r: -r[2] * r[3])
         kept: list[Rect] = []
-        for rect in out:
+        for rect in free:
             rx, ry, rw, rh = rect
             for k in kept:
                 if rx >= k[0] - EPS and ry >= k[1] - EPS and rx + rw <= k[0] + k[2] + EPS \
@@ -255,7 +294,4 @@ class MaxRectsBin(OpenBin):
                     break
             else:
                 kept.append(rect)
-        self.free = kept
-        self.area += w * h
-        self._bounds()
-        return x, y
+        return kept

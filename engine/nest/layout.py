@@ -36,9 +36,10 @@ def _check_fits(problem: Problem, margin: float) -> None:
             continue
         sizes = ", ".join(f"{slab.id} {slab.length:g} x {slab.width:g} mm" for slab in problem.slabs)
         turn = "" if part.can_rotate else " (the grain direction forbids turning it)"
+        zones = " clear of their defect zones" if any(slab.defects for slab in problem.slabs) else ""
         raise NestError(
             f"Piece {part.piece} (copy {part.copy}, {part.length:g} x {part.width:g} mm) fits no slab in stock"
-            f"{turn}: slabs {sizes}, less a {margin:g} mm margin on every side. Add a seam to split it."
+            f"{turn}: slabs {sizes}, less a {margin:g} mm margin on every side{zones}. Add a seam to split it."
         )
 
 
@@ -97,8 +98,10 @@ def _outline_layouts(problem: Problem, tolerance: float, time_limit_s: float, se
                 else [(0.0, 0.0), (p.length, 0.0), (p.length, p.width), (0.0, p.width)] for p in parts]
     usable = [usable_size(s, margin) for s in problem.slabs]
     slabs = [(size[0], size[1], s.qty, cost) for size, s, cost in zip(usable, problem.slabs, problem.slab_cost)]
+    zones = [[[(x - margin, y - margin) for x, y in zone] for zone in s.defects] for s in problem.slabs]
     result = nest_outlines(outlines, problem.areas, [p.can_rotate for p in parts], [p.piece for p in parts], slabs,
-                           kerf=problem.kerf, tolerance=tolerance, time_limit_s=time_limit_s, seed=seed)
+                           kerf=problem.kerf, tolerance=tolerance, time_limit_s=time_limit_s, seed=seed,
+                           obstacles=zones)
     if result is None:
         return None
     bins, cell = result

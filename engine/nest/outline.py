@@ -139,10 +139,12 @@ class OutlineBin:
 
     __slots__ = ("slab", "grid", "sat", "items")
 
-    def __init__(self, slab: int, cols: int, rows: int) -> None:
+    def __init__(self, slab: int, cols: int, rows: int, blocked: np.ndarray | None = None) -> None:
         self.slab = slab
-        self.grid = np.zeros((rows, cols), dtype=bool)
+        self.grid = np.zeros((rows, cols), dtype=bool) if blocked is None else blocked.copy()
         self.sat = np.zeros((rows + 1, cols + 1), dtype=np.int32)
+        if blocked is not None:
+            self.sat[1:, 1:] = self.grid.cumsum(axis=0, dtype=np.int32).cumsum(axis=1, dtype=np.int32)
         self.items: list[tuple[int, float, float, int]] = []
 
     def best_spot(self, shape: _Shape) -> tuple[int, int] | None:
@@ -191,6 +193,30 @@ class OutlineBin:
             elif (c1 - c0) * (r1 - r0) * cell * cell < min_side * min_side:
                 break  # the largest left has less area than the smallest remnant: so has every other
         return out
+
+
+def _blocked(cols: int, rows: int, zones: Sequence[Sequence[tuple[float, float]]], cell: float,
+             kerf: float) -> np.ndarray | None:
+    """The grid cells a slab's defect zones take: each zone (usable-area mm) grown by half the kerf, as parts are,
+    so a part's cells never meeting a zone's leaves the part one kerf clear of it; None without zones."""
+    if not zones:
+        return None
+    grid = np.zeros((rows, cols), dtype=bool)
+    for zone in zones:
+        poly = Polygon([(x + kerf / 2, y + kerf / 2) for x, y in zone])
+        if not poly.is_valid:
+            poly = shapely.make_valid(poly).convex_hull
+        grown = poly.buffer(kerf / 2, join_style="mitre", mitre_limit=2.0) if kerf > 0 else poly
+        x0, y0, x1, y1 = grown.bounds
+        c0, r0 = max(0, math.floor(x0 / cell)), max(0, math.floor(y0 / cell))
+        c1, r1 = min(cols, math.ceil(x1 / cell)), min(rows, math.ceil(y1 / cell))
+        if c0 >= c1 or r0 >= r1:
+            continue  # in the margin: nothing of the usable area
+        cs, rs = np.meshgrid(np.arange(c0, c1), np.arange(r0, r1))
+        # A cell is taken when the zone reaches into its interior (the cells are shrunk by a hair), as for parts.
+        cells = shapely.box(cs * cell + _EPS, rs * cell + _EPS, (cs + 1) * cell - _EPS, (rs + 1) * cell - _EPS)
+        grid[r0:r1, c0:c1] |= shapely.intersects(cells, grown)
+    return grid
 
 
 def _tenths(mm: float, way: Callable[[float], int]) -> float:
@@ -248,13 +274,15 @@ def _histogram_max(grid: np.ndarray) -> tuple[int, int, int, int] | None:
 
 def nest_outlines(outlines: Sequence[list[tuple[float, float]]], areas: Sequence[float], can_rotate: Sequence[bool],
                   shape_keys: Sequence[str], slabs: Sequence[tuple[float, float, int | None, float]], *,
-                  kerf: float, tolerance: float, time_limit_s: float, seed: int) -> tuple[list[OutlineBin], float] | None:
+                  kerf: float, tolerance: float, time_limit_s: float, seed: int,
+                  obstacles: Sequence[Sequence[Sequence[tuple[float, float]]]] = ()) -> tuple[list[OutlineBin], float] | None:
     """Bottom-left fill of true outlines; the bins and the cell size used, or None when stock runs out.
 
     `outlines` are in each part's own frame; `shape_keys` are equal for identical outlines (the copies of one
     piece share a raster); `tolerance` is how far the real edge may lie outside the outline (arcs drawn as
     chords); `slabs` are (usable length, usable width, qty or None, cost) in preference order. A bin's items
-    are (part, tx, ty, rotation): slab point = rotate(part point) + (tx, ty), in usable-area mm.
+    are (part, tx, ty, rotation): slab point = rotate(part point) + (tx, ty), in usable-area mm. `obstacles`
+    are each slab's defect zones (polygons in usable-area mm), which no part comes within a kerf of.
     """
     deadline = time.monotonic() + max(0.0, time_limit_s)
     cell = max(MIN_CELL_MM, math.sqrt(max(u[0] * u[1] for u in slabs) / TARGET_CELLS))
@@ -274,6 +302,7 @@ def nest_outlines(outlines: Sequence[list[tuple[float, float]]], areas: Sequence
         shapes.append(cache[key])
     # The grid starts half a kerf before the usable area and ends half a kerf after it.
     grids = [(math.floor((u[0] + kerf) / cell + _EPS), math.floor((u[1] + kerf) / cell + _EPS)) for u in slabs]
+    blocked = [_blocked(*grids[k], obstacles[k] if k < len(obstacles) else (), cell, kerf) for k in range(len(slabs))]
     best: tuple[tuple[float, int, int], list[OutlineBin]] | None = None
 
     def fill(order: list[int], turns: list[int | None]) -> tuple[tuple[float, int, int], list[OutlineBin]] | None:
@@ -296,7 +325,7 @@ def nest_outlines(outlines: Sequence[list[tuple[float, float]]], areas: Sequence
                     for slab, (_, _, qty, _) in enumerate(slabs):
                         if qty is not None and used[slab] >= qty:
                             continue
-                        trial = OutlineBin(slab, *grids[slab])
+                        trial = OutlineBin(slab, *grids[slab], blocked[slab])
                         spot = _best(trial, opts)
                         if spot is not None:
                             used[slab] += 1

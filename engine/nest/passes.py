@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import enum
 import math
 from collections.abc import Sequence
 
-from engine.nest.bins import EPS, NO_FIT, GuillotineBin, MaxRectsBin, OpenBin, Rule, guillotine_ok
+from engine.nest.bins import EPS, NO_FIT, Fit, GuillotineBin, MaxRectsBin, OpenBin, Rule, guillotine_ok
 from engine.nest.stock import Part, StockSlab, part_area
 
 __all__ = ["Choice", "Problem", "Solution", "pack", "pack_one"]
@@ -38,13 +39,49 @@ class Problem:
         # Remnants are offcuts already paid for: using one costs a fraction of a full slab.
         self.slab_cost = [s.length * s.width * (0.01 if prefer_remnants and s.kind == "remnant" else 1.0)
                           for s in self.slabs]
+        # A slab with defect zones opens as a copy of its empty bin with the zones already taken out.
+        self.empty: list[OpenBin | None] = [self._empty_bin(k) if s.defects else None
+                                            for k, s in enumerate(self.slabs)]
+
+    def as_guillotine(self) -> Problem:
+        """The same problem packed by the saw's rules (a saw's layout is also a waterjet's)."""
+        twin = copy.copy(self)
+        twin.guillotine = True
+        twin.empty = [twin._empty_bin(k) if s.defects else None for k, s in enumerate(twin.slabs)]
+        return twin
+
+    def obstacles(self, slab: int) -> list[tuple[float, float, float, float]]:
+        """The slab's defect zones as (x, y, w, h) in its inflated bin: each zone's bounding box, grown by one kerf
+        on its far sides, so an inflated item that misses it leaves its part one kerf clear of the zone."""
+        out = []
+        bin_w, bin_h = self.bin_sizes[slab]
+        for zone in self.slabs[slab].defects:
+            xs, ys = [p[0] - self.margin for p in zone], [p[1] - self.margin for p in zone]
+            x0, y0 = max(0.0, min(xs)), max(0.0, min(ys))
+            x1, y1 = min(bin_w, max(xs) + self.kerf), min(bin_h, max(ys) + self.kerf)
+            if x1 > x0 + EPS and y1 > y0 + EPS:  # a zone inside the margin takes nothing from the usable area
+                out.append((x0, y0, x1 - x0, y1 - y0))
+        return out
+
+    def _empty_bin(self, slab: int) -> OpenBin:
+        w, h = self.bin_sizes[slab]
+        empty = GuillotineBin(slab, w, h) if self.guillotine else MaxRectsBin(slab, w, h)
+        for rect in self.obstacles(slab):
+            empty.block(*rect)
+        return empty
 
     def fits(self, item: int, slab: int) -> bool:
         w, h, rot = self.items[item]
+        empty = self.empty[slab]
+        if empty is not None:
+            return empty.find(w, h, rot, Fit.BSSF)[2] >= 0
         bin_w, bin_h = self.bin_sizes[slab]
         return (w <= bin_w + EPS and h <= bin_h + EPS) or (rot and h <= bin_w + EPS and w <= bin_h + EPS)
 
     def new_bin(self, slab: int) -> OpenBin:
+        empty = self.empty[slab]
+        if empty is not None:
+            return empty.copy()
         w, h = self.bin_sizes[slab]
         return GuillotineBin(slab, w, h) if self.guillotine else MaxRectsBin(slab, w, h)
 

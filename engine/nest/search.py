@@ -7,7 +7,6 @@ limit, whichever is first.
 
 from __future__ import annotations
 
-import copy
 import random
 import time
 from collections.abc import Callable
@@ -122,8 +121,7 @@ def search(problem: Problem, target_bins: int, time_limit_s: float, seed: int) -
         # A guillotine layout is a free layout too, and on some instances the guillotine passes find one with
         # fewer slabs: their seeds on the first two orders. They come on top of the work cap (which is the
         # MaxRects search's), not out of it.
-        twin = copy.copy(problem)
-        twin.guillotine = True
+        twin = problem.as_guillotine()
         work = budget.passes
         for rule, choice in _GUILLOTINE_SEEDS:
             for name in names[:2]:

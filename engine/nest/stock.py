@@ -25,13 +25,15 @@ class Part(msgspec.Struct, frozen=True):
 
 
 class StockSlab(msgspec.Struct, frozen=True):
-    """A slab in stock: `qty` None means unlimited; `kind` "full" or "remnant"."""
+    """A slab in stock: `qty` None means unlimited; `kind` "full" or "remnant"; `defects` are zones no part may
+    cover (polygons in slab coordinates, mm): every part stays one kerf clear of each."""
 
     id: str
     length: float
     width: float
     qty: int | None
     kind: str
+    defects: list[list[tuple[float, float]]] = []
 
 
 class NestError(EngineError):

@@ -7,8 +7,9 @@ drawing of their own. Everything is vector SVG; fonts come from `engine/assets/f
 reads nothing but those assets and `data:` URLs.
 
 What is drawn is apart from how it is drawn, as in ezdxf's drawing add-on:
-- `drawing_set` picks the sheets and joins their HTML; `cover`, `piece_sheet`, `slab_sheet` build each sheet
-  from the `blocks` (context, tables, boxes) on the `page` geometry;
+- `drawing_set` picks the sheets and joins their HTML; `cover`, `piece_sheet`, `seam_sheet` (a piece split by
+  `options.auto_seams`, its seams dimensioned), `slab_sheet` build each sheet from the `blocks` (context, tables,
+  boxes) on the `page` geometry;
 - `piece_view`, `slab_view` draw the SVG figures with `marks` (text, lines, dimensions) and the shared
   `engine.drawing` path writer, palette and length formatter;
 - `render` is the WeasyPrint set-up and the stage entry point.

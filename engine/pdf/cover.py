@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from engine.model import PieceSummary, Quote, Summary
+from engine.model import PieceSummary, Quote, Slabs, Summary
 from engine.pdf.blocks import DrawingSheet, SheetContext, box, content, cutout_text, edge_text, kv, rows_table, warnings_box
 from engine.pdf.marks import escape
 from engine.pdf.page import HEAD_H, PAGES, PageGeometry
@@ -37,11 +37,22 @@ def piece_list_chunks(n_pieces: int, page: PageGeometry) -> list[tuple[int, int]
 
 
 def expected_pages(job: JobSpec, summary: Summary, priced: bool) -> int:
-    """How many pages render_pdf makes: piece-list sheets, one per piece, one per slab, the quote."""
+    """How many pages render_pdf makes: piece-list sheets, one per piece (a seamed piece: one for its seams and
+    one per part), one per slab, the quote."""
     page = PAGES[job.options.outputs.pdf.page if job.options.outputs.pdf else "A3"]
     slabs = len(summary.slabs.layouts) if summary.slabs else 0
-    return len(piece_list_chunks(len(job.pieces), page)) + len(job.pieces) + slabs + (1 if priced else 0)
+    listed = len(job.pieces) + len(summary.seams)  # each seam adds a part to the piece list
+    seamed = len({seam.piece for seam in summary.seams})
+    return len(piece_list_chunks(listed, page)) + listed + seamed + slabs + (1 if priced else 0)
 
+
+
+def stock_text(doc: SheetContext, slabs: Slabs | None) -> str:
+    """The stock line: the job's slabs, or for a job nested on the yard the yard's slabs it uses."""
+    if isinstance(doc.mm.slab_stock, str):
+        used = slabs.layouts[:4] if slabs else []
+        return "the yard: " + ", ".join(f"{x.slab_id} {doc.lengths(x.length_mm)}×{doc.lengths(x.width_mm)}" for x in used)
+    return ", ".join(f"{x.id} {doc.lengths(x.length)}×{doc.lengths(x.width)}" for x in doc.mm.slab_stock[:4])
 
 
 def cover_sheets(doc: SheetContext, contents: list[str]) -> list[DrawingSheet]:
@@ -65,7 +76,7 @@ def cover_sheets(doc: SheetContext, contents: list[str]) -> list[DrawingSheet]:
         ("Material", escape(f"{job.material.name} ({job.material.type})")),
         ("Thickness / finish", escape(f"{doc.lengths.with_unit(doc.mm.material.thickness)} / {job.material.finish or '—'}")),
         ("Process", escape(f"{o.cutting_process.replace('_', ' ')}, kerf {doc.lengths.with_unit(doc.mm.options.kerf)}")),
-        ("Stock", escape(", ".join(f"{x.id} {doc.lengths(x.length)}×{doc.lengths(x.width)}" for x in doc.mm.slab_stock[:4]))),
+        ("Stock", escape(stock_text(doc, slabs))),
     ]
     findings = [*summary.errors, *summary.warnings]
     band_h = 60.0 if page.name == "A3" else 52.0
@@ -142,7 +153,7 @@ def title_block(doc: SheetContext, sheet: DrawingSheet, page_number: int, count:
             used[lay.slab_id] = used.get(lay.slab_id, 0) + 1
         slab_text = ", ".join(f"{k} ×{v}" for k, v in used.items())
     else:
-        slab_text = ", ".join(x.id for x in job.slab_stock)
+        slab_text = "the yard" if isinstance(job.slab_stock, str) else ", ".join(x.id for x in job.slab_stock)
     units = "mm" if job.units == "mm" else "inches"
 
     # Absolutely placed cells, not a table: WeasyPrint's table layout costs ~0.1 s a page, blocks a few ms.

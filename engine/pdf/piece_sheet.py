@@ -13,7 +13,7 @@ from engine.pdf.piece_view import cutout_positions, legend_sample, piece_drawing
 from engine.spec import Piece
 
 
-def _piece_blocks(doc: SheetContext, index: int, budget: int) -> tuple[str, str, str]:
+def _piece_blocks(doc: SheetContext, index: int, budget: int, path: str) -> tuple[str, str, str]:
     """The piece sheet's tables in three groups (data + legend, cutouts + corners, edges + warnings),
     each kept within about `budget` table rows."""
     piece, job = doc.mm.pieces[index], doc.job
@@ -57,7 +57,6 @@ def _piece_blocks(doc: SheetContext, index: int, budget: int) -> tuple[str, str,
         block2 += "<h2>Corners</h2><p class=\"note\">" + escape(", ".join(
             f"vertex {c.at}: {'R' if c.type == 'radius' else 'clip '}{doc.lengths(c.size)}" for c in piece.corners[:12])) + "</p>"
 
-    path = f"pieces[{index}]"
     own = [f for f in [*doc.summary.errors, *doc.summary.warnings]
            if f.path == path or f.path.startswith(path + ".") or f.path.startswith(path + "[")]
     edge_rows = _edge_rows(piece, doc)
@@ -74,8 +73,10 @@ def _piece_blocks(doc: SheetContext, index: int, budget: int) -> tuple[str, str,
     return block1, block2, block3
 
 
-def piece_sheet(doc: SheetContext, index: int, svgs: dict[str, bytes]) -> DrawingSheet:
-    """Drawing plus tables; the tables go beside the drawing or under it, whichever leaves the larger scale."""
+def piece_sheet(doc: SheetContext, index: int, svgs: dict[str, bytes], path: str | None = None) -> DrawingSheet:
+    """Drawing plus tables; the tables go beside the drawing or under it, whichever leaves the larger scale.
+    `path` is where the job's findings name the piece (default `pieces[index]`; a part: the piece it came from)."""
+    path = path or f"pieces[{index}]"
     page, piece = doc.page, doc.mm.pieces[index]
     side_w = page.panel_w
     bottom_h = BOTTOM_PANEL_H[page.name]
@@ -100,12 +101,12 @@ def piece_sheet(doc: SheetContext, index: int, svgs: dict[str, bytes]) -> Drawin
         drawing = foreign_or_missing(svgs.get(f"piece-{_file_stem(piece.id)}.svg"), 0, HEAD_H, rw, rh)
         scale_note = "Not to scale"
     if layout == "side":
-        b1, b2, b3 = _piece_blocks(doc, index, max(4, (page.panel_rows - 14) // 2))
+        b1, b2, b3 = _piece_blocks(doc, index, max(4, (page.panel_rows - 14) // 2), path)
         panel = box(doc, page.inner_w - side_w, HEAD_H, side_w, page.content_h - HEAD_H, b1 + b2 + b3, cls="panel")
     else:
         col_w = (page.inner_w - 10) / 3
         budget = int((bottom_h - 8) / page.row_mm) - 1
-        b1, b2, b3 = _piece_blocks(doc, index, budget)
+        b1, b2, b3 = _piece_blocks(doc, index, budget, path)
         top = page.content_h - bottom_h
         panel = "".join(box(doc, i * (col_w + 5), top, col_w, bottom_h, b, cls="panel") for i, b in enumerate((b1, b2, b3)))
     label = f"<span class=\"sub\">{escape(piece.label)}</span>" if piece.label else ""

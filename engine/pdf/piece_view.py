@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from shapely.geometry import LineString
+from shapely.geometry import LineString, Polygon, box
 
 from engine import geometry
 from engine.drawing.palette import EDGE_STYLES, GROOVE, PRINT_DIM, PRINT_INK, PRINT_STONE
@@ -12,6 +13,9 @@ from engine.drawing.svgpath import number, path_d, polyline_d
 from engine.drawing.units import Lengths
 from engine.pdf.marks import hdim, line, pick_scale, svg_document, text, vdim
 from engine.spec import Piece
+
+
+ZONE_FILL = "#fcd34d"  # an opening with no cabinet under it: a warm shade no edge kind uses
 
 
 @dataclass
@@ -44,8 +48,11 @@ def cutout_positions(piece_mm: Piece, lengths: Lengths) -> list[CutoutPos]:
     return out
 
 
-def piece_drawing(piece: Piece, lengths: Lengths, room_w: float, room_h: float) -> tuple[str, float, float, int]:
-    """A dimensioned plan view of one piece (mm job), fitted to room_w x room_h print mm: (svg, w, h, scale N)."""
+def piece_drawing(piece: Piece, lengths: Lengths, room_w: float, room_h: float, seams: Sequence[float] = (),
+                  parts: Sequence[str] = ()) -> tuple[str, float, float, int]:
+    """A dimensioned plan view of one piece (mm job), fitted to room_w x room_h print mm: (svg, w, h, scale N).
+
+    `seams` (x, mm) are drawn across the piece and dimensioned from its left end above it, `parts` named between."""
     outline = geometry.outline(piece)
     minx, miny, maxx, maxy = geometry.bbox(outline.segs)
     length, depth = maxx - minx, maxy - miny
@@ -56,7 +63,7 @@ def piece_drawing(piece: Piece, lengths: Lengths, room_w: float, room_h: float) 
             centre_xs.append(c.center[0])
     centre_xs.sort()
     tiers = min(len(centre_xs), 6)
-    m_left, m_right, m_top = 20.0, 10.0, 10.0
+    m_left, m_right, m_top = 20.0, 10.0, 10.0 + (6.5 * len(seams) + 5.0 if seams else 0.0)
     m_bottom = 16.0 + 6.5 * tiers
     n = pick_scale(length, depth, room_w - m_left - m_right, room_h - m_top - m_bottom)
     scale = 1.0 / n
@@ -85,6 +92,16 @@ def piece_drawing(piece: Piece, lengths: Lengths, room_w: float, room_h: float) 
         moved = [to_paper(p) for p in pts]
         body.append(f'<path d="{polyline_d(moved)}" fill="none" stroke="{GROOVE}" '
                     f'stroke-width="0.3" stroke-dasharray="1.6 0.8"/>')
+    # Appliance openings under the piece (a dishwasher): shaded across the piece, named at the back.
+    for zone in piece.appliance_zones:
+        under = outline.polygon().intersection(box(zone.start, miny, zone.end, maxy))
+        for part in getattr(under, "geoms", [under]):
+            if isinstance(part, Polygon) and not part.is_empty:
+                d = polyline_d([to_paper((x, y)) for x, y in part.exterior.coords])
+                body.append(f'<path d="{d}" fill="{ZONE_FILL}" fill-opacity="0.35" stroke="none"/>')
+                bx0, _, bx1, by1 = part.bounds
+                body.append(text(to_paper(((bx0 + bx1) / 2, by1))[0], to_paper((0, by1))[1] + 3.2,
+                                 zone.type.replace("other", "opening"), 2.2, fill="#92400e"))
     # Cutouts: outline, centre lines, name.
     for c, segs in cuts:
         body.append(f'<path d="{path_d(segs, to_paper, scale)}" fill="#ffffff" stroke="{PRINT_INK}" stroke-width="0.35"/>')
@@ -126,6 +143,7 @@ def piece_drawing(piece: Piece, lengths: Lengths, room_w: float, room_h: float) 
         body.append(line(x0, y0, x1, y1, PRINT_DIM, 0.15))
         label = f"R{lengths(c.size)}" if c.type == "radius" else f"C{lengths(c.size)}"
         body.append(text(x1 + (0.5 if ox >= 0 else -0.5), y1 - 0.5, label, 2.5, "start" if ox >= 0 else "end"))
+    body += _seam_marks(outline, seams, parts, to_paper, m_top, lengths)
     # Overall dimensions.
     left, right, top, bottom = m_left, m_left + length * scale, m_top, m_top + depth * scale
     y_total = bottom + 10.0 + 6.5 * tiers
@@ -148,6 +166,32 @@ def piece_drawing(piece: Piece, lengths: Lengths, room_w: float, room_h: float) 
         body += vdim(to_paper((0, by0))[1], bottom, xp, xp, xp, lengths(by0 - miny))
     svg = svg_document(w, h, body)
     return svg, w, h, n
+
+
+def _seam_marks(outline: geometry.Outline, seams: Sequence[float], parts: Sequence[str],
+                to_paper: Callable[[geometry.Pt], geometry.Pt], top: float, lengths: Lengths) -> list[str]:
+    """Each seam as a seam line across the piece, dimensioned from the left end (one tier each, nearest the
+    piece first), and each part's name above its stretch."""
+    if not seams:
+        return []
+    minx, miny, maxx, maxy = geometry.bbox(outline.segs)
+    poly = outline.polygon()
+    colour, width, dash = _print_style("seam")
+    left = to_paper((minx, 0))[0]
+    out = []
+    for t, x in enumerate(sorted(seams)):
+        cut = poly.intersection(LineString([(x, miny - 1), (x, maxy + 1)]))
+        xp, reach = to_paper((x, 0))[0], top  # the dimension's extension line runs down to the seam's end
+        if not cut.is_empty:
+            _, y0, _, y1 = cut.bounds
+            (px, py0), (_, reach) = to_paper((x, y0)), to_paper((x, y1))
+            out.append(line(px, py0, px, reach, colour, width, dash))
+        out += hdim(left, xp, top, reach, top - 6.5 * (t + 1), lengths(x - minx))
+    ends = [minx, *sorted(seams), maxx]
+    for name, a, b in zip(parts, ends, ends[1:]):
+        out.append(text((to_paper((a, 0))[0] + to_paper((b, 0))[0]) / 2, top - 6.5 * len(seams) - 5.5, name, 3.0,
+                        weight="bold"))
+    return out
 
 
 def legend_sample(kind: str) -> str:

@@ -11,6 +11,8 @@ from engine.spec.job import (DEFAULT_RULES_MM, MAX_CUTOUTS, MAX_PIECES, MAX_VERT
                              EdgeKind, Grain, JobInfo, JobSpec, Join, Length, Material, Money, Name, Offset, Options,
                              Outputs, PdfOutput, Piece, Point, PolygonShape, Pricing, Rate, RectShape, RectSide, Rules,
                              Segment, SlabStock, Support, Text, Units, Vertex, added, changed, max_overhang_mm)
+from engine.spec.job import INVENTORY, MAX_STOCK, DefectZone, PolygonZone, RectZone  # the slab yard (1.1)
+from engine.spec.job import ApplianceZone  # seams placed by the rules (1.1)
 from engine.spec.legacy import LegacyDims, LegacyEdges, LegacyNamed, LegacyRequest, legacy_to_v1
 
 __all__ = ["Base", "Bulge", "Coord", "Corner", "Currency", "Cutout", "CutoutType", "CuttingProcess", "DEFAULT_RULES_MM",
@@ -20,3 +22,5 @@ __all__ = ["Base", "Bulge", "Coord", "Corner", "Currency", "Cutout", "CutoutType
            "PolygonShape", "Pricing", "RECT_SIDES", "Rate", "RectShape", "RectSide", "Rules", "Segment", "SlabStock",
            "Support", "Text", "Units", "Vertex", "added", "changed", "decode_job", "legacy_to_v1", "max_overhang_mm",
            "to_mm"]
+__all__ += ["INVENTORY", "MAX_STOCK", "DefectZone", "PolygonZone", "RectZone"]
+__all__ += ["ApplianceZone"]

@@ -10,8 +10,9 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
-from engine.spec.job import (DEFAULT_RULES_MM, MM_PER_INCH, Corner, Cutout, DripGroove, JobSpec, Material, Options,
-                             PolygonShape, Pricing, RectShape, Rules, Segment, SlabStock, Support)
+from engine.spec.job import (DEFAULT_RULES_MM, MM_PER_INCH, ApplianceZone, Corner, Cutout, DripGroove, JobSpec,
+                             Material, Options, PolygonShape, PolygonZone, Pricing, RectShape, RectZone, Rules, Segment,
+                             SlabStock, Support)
 from engine.spec.legacy import LegacyRequest, legacy_to_v1
 
 _REQUIRED = ("spec_version", "job", "material", "slab_stock", "pieces")
@@ -46,13 +47,15 @@ def decode_job(body: bytes | dict[str, Any], *, fallback_id: str = "JOB") -> Job
 _LENGTH_FIELDS: dict[type, tuple[str, ...]] = {
     Material: ("thickness",),
     SlabStock: ("length", "width"),
+    RectZone: ("x", "y", "length", "width"),
     RectShape: ("length", "depth"),
     Corner: ("size",),
     Segment: ("start", "end"),
     DripGroove: ("offset", "width", "depth"),
     Cutout: ("length", "width", "diameter", "corner_radius"),
     Options: ("kerf", "slab_margin", "part_spacing"),
-    Rules: tuple(DEFAULT_RULES_MM) + ("max_unsupported_overhang",),
+    Rules: tuple(DEFAULT_RULES_MM) + ("max_unsupported_overhang", "min_sink_to_seam"),
+    ApplianceZone: ("start", "end"),
     Pricing: ("measure_rounding",),
 }
 
@@ -72,6 +75,8 @@ def _scale(obj: Any, k: float) -> Any:
             changes[name] = value * k
         elif isinstance(obj, (PolygonShape, Support)) and name in ("vertices", "cabinet_footprint") and value:
             changes[name] = [[v[0] * k, v[1] * k, *v[2:]] for v in value]  # bulge is a ratio, not a length
+        elif isinstance(obj, PolygonZone) and name == "vertices":
+            changes[name] = [[v[0] * k, v[1] * k] for v in value]
         elif isinstance(obj, Cutout) and name == "center":
             changes[name] = [c * k for c in value]
         elif isinstance(value, (Struct, list, dict)):

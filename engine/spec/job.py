@@ -14,6 +14,8 @@ MM_PER_INCH = 25.4
 MAX_PIECES = 200
 MAX_VERTICES = 500
 MAX_CUTOUTS = 50
+MAX_STOCK = 100
+INVENTORY = "inventory"  # slab_stock's value for "the yard's slabs", resolved by the pipeline
 
 # Limits keep hostile input out of the geometry code: NaN fails every range check, 1e12 fails the bound.
 Length = Annotated[float, Meta(ge=0.01, le=100_000)]  # nothing in stone is cut finer than 0.01 mm (or inch)
@@ -74,12 +76,44 @@ class Material(Base):
     color: Annotated[str, Meta(pattern="^#[0-9A-Fa-f]{6}$")] | None = None  # the 3D model's colour; default: by type
 
 
+MAX_DEFECTS = 20  # per slab: a slab with more marked zones is scrap, not stock
+MAX_DEFECT_VERTICES = 100
+
+
+class RectZone(Base, tag="rect", tag_field="type"):
+    """A defect zone's rectangle in slab coordinates (origin at the slab's corner, x along its length)."""
+
+    x: Coord
+    y: Coord
+    length: Length
+    width: Length
+
+    def outline(self) -> list[tuple[float, float]]:
+        x, y = self.x, self.y
+        return [(x, y), (x + self.length, y), (x + self.length, y + self.width), (x, y + self.width)]
+
+
+class PolygonZone(Base, tag="polygon", tag_field="type"):
+    """A defect zone's outline in slab coordinates, `[x, y]` vertices."""
+
+    vertices: Annotated[list[Point], Meta(min_length=3, max_length=MAX_DEFECT_VERTICES)]
+
+    def outline(self) -> list[tuple[float, float]]:
+        return [(v[0], v[1]) for v in self.vertices]
+
+
+DefectZone = RectZone | PolygonZone
+
+
 class SlabStock(Base):
     id: Name
     length: Length
     width: Length
     qty: Annotated[int, Meta(ge=0, le=10_000)] | None = None
     kind: Literal["full", "remnant"] = "full"
+    defects: Annotated[list[DefectZone], Meta(max_length=MAX_DEFECTS), added(
+        "1.1", "Zones of the slab no piece may cover (cracks, fissures, pits), in slab coordinates: a piece stays "
+               "at least one kerf clear of each.")] = []
 
 
 class RectShape(Base, tag="rect", tag_field="type"):
@@ -133,6 +167,18 @@ class Cutout(Base):
                                               "sink: priced per m or ft of cutout perimeter.")] = None
 
 
+class ApplianceZone(Base):
+    """An opening under the piece with no cabinet to carry a seam: a dishwasher, a slide-in range's gap."""
+
+    type: Literal["dishwasher", "range", "other"]
+    start: Offset = field(name="from")  # along x in the piece frame, in the job's units
+    end: Offset = field(name="to")
+
+    def __post_init__(self) -> None:
+        if self.end <= self.start:
+            raise ValueError(f"`to` ({self.end:g}) must be greater than `from` ({self.start:g})")
+
+
 class Support(Base):
     cabinet_footprint: Annotated[list[Vertex], Meta(min_length=3, max_length=MAX_VERTICES)] | None = None
 
@@ -147,6 +193,9 @@ class Piece(Base):
     edges: dict[RectSide, Edge] | Annotated[list[Edge], Meta(max_length=MAX_VERTICES)] | None = None
     cutouts: Annotated[list[Cutout], Meta(max_length=MAX_CUTOUTS)] = []
     support: Support | None = None
+    appliance_zones: Annotated[list[ApplianceZone], Meta(max_length=20), added(
+        "1.1", "Openings under the piece (dishwasher, range) from `from` to `to` along x in the piece frame, in "
+               "the job's units: `options.auto_seams` never puts a seam over one.")] = []
 
 
 class Join(Base):
@@ -221,6 +270,11 @@ class Rules(Base):
     min_cutout_to_seam: Offset | None = None
     min_inside_corner_radius: Offset | None = None
     max_unsupported_overhang: Offset | None = None
+    min_seam_to_inside_corner: Annotated[Offset | None, added(
+        "1.1", "How far a seam `options.auto_seams` places stays from an inside corner (default 150 mm).")] = None
+    min_sink_to_seam: Annotated[Offset | None, added(
+        "1.1", "How far a seam stays from a sink or cooktop, when more than `min_cutout_to_seam`: 457 mm (18 in) "
+               "is the AWI guideline. Absent: `min_cutout_to_seam`.")] = None
 
 
 class Grain(Base):
@@ -249,6 +303,10 @@ class Options(Base):
     part_spacing: Offset | None = None
     grain: Grain | None = None
     rules: Rules = Rules()
+    auto_seams: Annotated[bool, added(
+        "1.1", "Split a piece no slab can hold into parts joined by butt seams, placed by the rules (clear of "
+               "cutouts, appliance zones and inside corners; fewest seams, then fewest slabs). The summary's "
+               "`seams` says where and why.")] = False
     outputs: Outputs = Outputs()
     time_limit_s: Annotated[float, Meta(gt=0, le=30)] = 3.0
     seed: Annotated[int, Meta(ge=0, le=2**31)] = 0
@@ -258,7 +316,10 @@ class JobSpec(Base):
     spec_version: Literal["1.0"]
     job: JobInfo
     material: Material
-    slab_stock: Annotated[list[SlabStock], Meta(min_length=1, max_length=100)]
+    slab_stock: Annotated[Annotated[list[SlabStock], Meta(min_length=1, max_length=MAX_STOCK)] | Literal["inventory"],
+                          changed("1.1", "The slabs to nest on, or `\"inventory\"`: the on-hand slabs of the shop's "
+                                  "yard (`/api/slabs`) in the job's material and thickness, remnants first; the "
+                                  "slabs the job is nested on are allocated to it until it is confirmed.")]
     pieces: Annotated[list[Piece], Meta(min_length=1, max_length=MAX_PIECES)]
     units: Units = "mm"
     joins: Annotated[list[Join], Meta(max_length=MAX_PIECES)] = []
@@ -270,6 +331,16 @@ class JobSpec(Base):
         if own and self.job.currency and own != self.job.currency:  # a quote is in one currency; none is converted
             raise ValueError(f"pricing.currency {own} differs from job.currency {self.job.currency}: give one "
                              "currency (Studio does not convert)")
+
+    def defect_outlines(self, slab_id: str) -> list[list[tuple[float, float]]]:
+        """The defect zones of the stock slab `slab_id` as polygons (none before the yard's stock is filled in)."""
+        stock = [] if isinstance(self.slab_stock, str) else self.slab_stock
+        return [zone.outline() for slab in stock if slab.id == slab_id for zone in slab.defects]
+
+    @property
+    def from_inventory(self) -> bool:
+        """The job is nested on the shop's yard, which the pipeline resolves into `slab_stock` before the CAD stage."""
+        return isinstance(self.slab_stock, str)
 
     @property
     def guillotine(self) -> bool:
@@ -285,6 +356,7 @@ DEFAULT_RULES_MM: dict[str, float] = {
     "min_web_between_cutouts": 25.0,
     "min_cutout_to_seam": 76.0,
     "min_inside_corner_radius": 4.0,
+    "min_seam_to_inside_corner": 150.0,
 }
 
 

@@ -70,13 +70,16 @@ def doors(cluster: Cluster) -> Cluster:
 def test_no_path_variant_reaches_a_handler_without_a_token(doors: Cluster) -> None:
     alice = {"authorization": f"Bearer {token('alice')}"}
     job_id = doors.submit(example_bytes("island.json"), **alice).json()["id"]
+    slab = {"material": "Quartz", "thickness": 30, "length": 3050, "width": 1440}
+    slab_id = doors.http.post("/api/slabs", json=slab, headers=alice).json()["id"]
     app = create_app(Settings(database_url="postgresql://nobody@127.0.0.1/unused"))
     tried = 0
     for route in app.routes:
         for handler in route.route_handlers:
             if handler.opt.get("public"):
                 continue
-            path = route.path.replace("{job_id:uuid}", job_id).replace("{name:str}", "island.json")
+            path = route.path.replace("{job_id:uuid}", job_id).replace("{name:str}", "island.json") \
+                .replace("{slab_id:uuid}", slab_id)
             for method in sorted(handler.http_methods - {"OPTIONS", "HEAD"}):
                 for variant in variants(path):
                     status, _, body = raw_request(doors.port, method, variant)
@@ -86,6 +89,7 @@ def test_no_path_variant_reaches_a_handler_without_a_token(doors: Cluster) -> No
     # The job is untouched: nobody cancelled or deleted it through a variant.
     job = doors.http.get(f"/api/jobs/{job_id}", headers=alice).json()
     assert job["status"] == "queued" and not job["cancel_requested"]
+    assert doors.http.get(f"/api/slabs/{slab_id}", headers=alice).json()["status"] == "on_hand"
     # And the real paths, with a token, still work (so the 401s above are the gate, not a broken route).
     assert raw_request(doors.port, "GET", f"//api/jobs/{job_id}", alice)[0] == 200
 

@@ -60,9 +60,23 @@ async def wait_until(pool, job_ids, statuses=("succeeded", "failed", "cancelled"
     deadline = time.monotonic() + timeout
     while True:
         jobs = [await store.get_job(pool, j) for j in job_ids]
-        if all(j["status"] in statuses for j in jobs):
+        if all(j.status in statuses for j in jobs):
             return jobs
-        assert time.monotonic() < deadline, f"jobs still {[j['status'] for j in jobs]}"
+        assert time.monotonic() < deadline, f"jobs still {[j.status for j in jobs]}"
         await asyncio.sleep(0.05)
 
 
+def roll_back(db_url: str, migration_id: str) -> None:
+    """Roll one migration back, as `yoyo rollback` would."""
+    from yoyo import get_backend, read_migrations
+
+    from ops.config.dsn import yoyo_url
+    from ops.migrate import MIGRATIONS_DIR
+
+    backend = get_backend(yoyo_url(db_url))
+    try:
+        migrations = read_migrations(str(MIGRATIONS_DIR))
+        with backend.lock():
+            backend.rollback_migrations(backend.to_rollback(migrations.filter(lambda m: m.id == migration_id)))
+    finally:
+        backend.connection.close()

@@ -229,8 +229,7 @@ async def test_metrics_in_prometheus_format(client, settings) -> None:  # type: 
     async with open_pool(settings) as pool:
         await st.claim_jobs(pool, worker_id="w", stages=("cad",), lease_s=30)
         async with pool.connection() as conn:
-            await st.transition_job(conn, id=uuid.UUID(job_id), worker_id="w", status="queued", outcome="retry",
-                                    error="boom")
+            await st.schedule_retry(conn, id=uuid.UUID(job_id), worker_id="w", error="boom", delay_s=0)
     await client.post("/api/cad/generate", content=example_bytes("island.json"), headers=JSON)
     r = await client.get("/metrics")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")

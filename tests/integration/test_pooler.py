@@ -56,7 +56,7 @@ async def test_worker_polls_behind_a_pooler_and_listens_on_the_direct_url(settin
                 job_id = (await store.insert_job(pool, spec=spec("POOLED"), job_ref="POOLED")).id
                 async with workers(polled):
                     (job,) = await wait_until(pool, [job_id])
-        assert job["status"] == "succeeded"
+        assert job.status == "succeeded"
         events = [e["event"] for e in logs]
         assert "listen_unavailable" in events and "listener_connected" not in events
 
@@ -71,5 +71,5 @@ async def test_worker_polls_behind_a_pooler_and_listens_on_the_direct_url(settin
                         await asyncio.sleep(0.02)
                     job_id = (await store.insert_job(pool, spec=spec("DIRECT"), job_ref="DIRECT")).id
                     (job,) = await wait_until(pool, [job_id], timeout=10)  # well before the 30 s poll: NOTIFY
-        assert job["status"] == "succeeded"
+        assert job.status == "succeeded"
         assert "listen_unavailable" not in [e["event"] for e in logs]

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from yoyo import get_backend, read_migrations
-
-from ops.config.dsn import yoyo_url
-from ops.migrate import MIGRATIONS_DIR, migrate
+from ops.migrate import migrate
+from tests.integration.conftest import roll_back
 
 JSON = {"content-type": "application/json"}
 
@@ -46,13 +44,7 @@ def test_the_view_keeps_the_old_rates_row(db_url: str) -> None:
 
 
 def test_rollback_restores_the_single_rates_row_and_applies_again(db_url: str) -> None:
-    backend = get_backend(yoyo_url(db_url))
-    try:
-        migrations = read_migrations(str(MIGRATIONS_DIR))
-        with backend.lock():
-            backend.rollback_migrations(backend.to_rollback(migrations.filter(lambda m: m.id == "0005.price_lists")))
-    finally:
-        backend.connection.close()
+    roll_back(db_url, "0005.price_lists")
     with psycopg.connect(db_url, autocommit=True) as conn:
         assert conn.execute("SELECT to_regclass('price_lists')").fetchone() == (None,)
         assert conn.execute("SELECT currency, fabrication_per_m2::text, vat_rate::text FROM catalogue_rates"

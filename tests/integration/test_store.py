@@ -26,7 +26,7 @@ async def test_concurrent_claims_never_share_a_job(settings) -> None:  # type: i
         ids = set(await _submit(pool, 40))
         claims = await asyncio.gather(*[
             store.claim_jobs(pool, worker_id=f"w{i}", stages=("cad",), lease_s=30, limit=7) for i in range(6)])
-        claimed = [row["id"] for rows in claims for row in rows]
+        claimed = [row.id for rows in claims for row in rows]
         assert len(claimed) == len(set(claimed)) == 40
         assert set(claimed) == ids
         assert await store.claim_jobs(pool, worker_id="late", stages=("cad",), lease_s=30) == []
@@ -42,8 +42,8 @@ async def test_claim_respects_stage_priority_and_run_after(settings) -> None:  #
         assert await store.claim_jobs(pool, worker_id="w", stages=("pdf",), lease_s=30) == []
         first = await store.claim_jobs(pool, worker_id="w", stages=("cad",), lease_s=30)
         second = await store.claim_jobs(pool, worker_id="w", stages=("cad",), lease_s=30)
-        assert [first[0]["id"], second[0]["id"]] == [high, low]
-        assert later not in {first[0]["id"], second[0]["id"]}
+        assert [first[0].id, second[0].id] == [high, low]
+        assert later not in {first[0].id, second[0].id}
         assert await store.claim_jobs(pool, worker_id="w", stages=("cad",), lease_s=30) == []
 
 
@@ -52,16 +52,51 @@ async def test_non_holder_cannot_move_a_job(settings) -> None:  # type: ignore[n
         (job_id,) = await _submit(pool)
         await store.claim_jobs(pool, worker_id="holder", stages=("cad",), lease_s=30)
         async with pool.connection() as conn:
-            assert not await store.transition_job(conn, id=job_id, worker_id="intruder", status="succeeded",
-                                                  outcome="succeeded")
-        assert (await store.get_job(pool, job_id))["status"] == "running"
+            assert await store.complete_jobs(conn, worker_id="intruder", ids=[job_id]) == set()
+            assert not await store.fail_job(conn, id=job_id, worker_id="intruder", error="not mine")
+            assert not await store.requeue_for_next_stage(conn, id=job_id, worker_id="intruder", stage="pdf")
+        assert (await store.get_job(pool, job_id)).status == "running"
         async with pool.connection() as conn:
-            assert await store.transition_job(conn, id=job_id, worker_id="holder", status="succeeded",
-                                              outcome="succeeded")
+            assert await store.complete_jobs(conn, worker_id="holder", ids=[job_id]) == {job_id}
         job = await store.get_job(pool, job_id)
-        assert job["status"] == "succeeded" and job["finished_at"] is not None
+        assert job.status == "succeeded" and job.finished_at is not None
         attempts = await store.list_job_attempts(pool, job_id)
-        assert [(a["worker_id"], a["outcome"]) for a in attempts] == [("holder", "succeeded")]
+        assert [(a.worker_id, a.outcome) for a in attempts] == [("holder", "succeeded")]
+
+
+async def test_each_named_transition_moves_the_job_its_own_way(settings) -> None:  # type: ignore[no-untyped-def]
+    async def claim(pool, stage="cad"):  # type: ignore[no-untyped-def]
+        (job,) = await store.claim_jobs(pool, worker_id="w", stages=(stage,), lease_s=30)
+        return job
+
+    async with open_pool(settings) as pool:
+        (job_id,) = await _submit(pool)
+        assert (await claim(pool)).attempts == 1
+        async with pool.connection() as conn:  # a retry keeps the attempt spent and waits its delay
+            assert await store.schedule_retry(conn, id=job_id, worker_id="w", error="flaky", delay_s=0)
+        job = await store.get_job(pool, job_id)
+        assert (job.status, job.stage, job.attempts, job.last_error) == ("queued", "cad", 1, "flaky")
+        assert (await claim(pool)).attempts == 2
+        async with pool.connection() as conn:  # a release refunds the attempt
+            assert await store.release_job(conn, id=job_id, worker_id="w")
+        job = await store.get_job(pool, job_id)
+        assert (job.status, job.attempts, job.last_error) == ("queued", 1, "released at shutdown")
+        await claim(pool)
+        async with pool.connection() as conn:  # the next stage starts with fresh attempts and the stage's summary
+            assert await store.requeue_for_next_stage(conn, id=job_id, worker_id="w", stage="pdf",
+                                                      summary={"pieces": 1}, warnings=[{"code": "W"}])
+        job = await store.get_job(pool, job_id)
+        assert (job.status, job.stage, job.attempts, job.last_error) == ("queued", "pdf", 0, None)
+        assert (job.summary, job.warnings, job.finished_at) == ({"pieces": 1}, [{"code": "W"}], None)
+        await claim(pool, "pdf")
+        async with pool.connection() as conn:  # a failure ends the job; the summary stays
+            assert await store.fail_job(conn, id=job_id, worker_id="w", error="bad spec")
+        job = await store.get_job(pool, job_id)
+        assert (job.status, job.stage, job.last_error, job.summary) == ("failed", "pdf", "bad spec", {"pieces": 1})
+        assert job.finished_at is not None
+        attempts = [(a.stage, a.attempt, a.outcome, a.error) for a in await store.list_job_attempts(pool, job_id)]
+        assert attempts == [("cad", 1, "retry", "flaky"), ("cad", 2, "released", "released at shutdown"),
+                            ("cad", 2, "succeeded", None), ("pdf", 1, "failed", "bad spec")]
 
 
 async def test_expired_lease_is_rescued_and_reclaimed(settings) -> None:  # type: ignore[no-untyped-def]
@@ -70,13 +105,13 @@ async def test_expired_lease_is_rescued_and_reclaimed(settings) -> None:  # type
         await store.claim_jobs(pool, worker_id="dead", stages=("cad",), lease_s=0.01)
         await asyncio.sleep(0.05)
         rescued = await store.rescue_jobs(pool)
-        assert [(r["id"], r["status"], r["locked_by"]) for r in rescued] == [(job_id, "queued", "dead")]
+        assert [(r.id, r.status, r.locked_by) for r in rescued] == [(job_id, "queued", "dead")]
         again = await store.claim_jobs(pool, worker_id="alive", stages=("cad",), lease_s=30)
-        assert again[0]["id"] == job_id and again[0]["attempts"] == 2
+        assert again[0].id == job_id and again[0].attempts == 2
         async with pool.connection() as conn:  # the dead worker's late result is refused
-            assert not await store.transition_job(conn, id=job_id, worker_id="dead", status="succeeded",
-                                                  outcome="succeeded")
-        outcomes = [(a["worker_id"], a["outcome"]) for a in await store.list_job_attempts(pool, job_id)]
+            assert await store.complete_jobs(conn, worker_id="dead", ids=[job_id]) == set()
+            assert not await store.schedule_retry(conn, id=job_id, worker_id="dead", error="late", delay_s=0)
+        outcomes = [(a.worker_id, a.outcome) for a in await store.list_job_attempts(pool, job_id)]
         assert outcomes == [("dead", "lost"), ("alive", None)]
 
 
@@ -87,7 +122,7 @@ async def test_rescue_fails_a_job_whose_attempts_are_spent(settings) -> None:  #
         await asyncio.sleep(0.05)
         await store.rescue_jobs(pool)
         job = await store.get_job(pool, job_id)
-        assert job["status"] == "failed" and "lease expired" in job["last_error"]
+        assert job.status == "failed" and "lease expired" in job.last_error
 
 
 async def test_idempotency_key_returns_the_same_job(settings) -> None:  # type: ignore[no-untyped-def]
@@ -166,16 +201,15 @@ async def test_claim_plan_uses_the_partial_index(settings) -> None:  # type: ign
 async def test_cancel_retry_delete(settings) -> None:  # type: ignore[no-untyped-def]
     async with open_pool(settings) as pool:
         ids = await _submit(pool, 2)
-        running = (await store.claim_jobs(pool, worker_id="w", stages=("cad",), lease_s=30, limit=1))[0]["id"]
+        running = (await store.claim_jobs(pool, worker_id="w", stages=("cad",), lease_s=30, limit=1))[0].id
         (queued,) = set(ids) - {running}
-        assert (await store.cancel_job(pool, queued))["status"] == "cancelled"
-        assert (await store.cancel_job(pool, running))["status"] == "running"  # asked to stop at the boundary
+        assert (await store.cancel_job(pool, queued)).status == "cancelled"
+        assert (await store.cancel_job(pool, running)).status == "running"  # asked to stop at the boundary
         async with pool.connection() as conn:
-            assert await store.transition_job(conn, id=running, worker_id="w", status="queued", stage="pdf",
-                                              outcome="succeeded", attempts_reset=True)
-        assert (await store.get_job(pool, running))["status"] == "cancelled"
+            assert await store.requeue_for_next_stage(conn, id=running, worker_id="w", stage="pdf")
+        assert (await store.get_job(pool, running)).status == "cancelled"
         assert not await store.delete_job(pool, uuid.uuid4())
-        assert (await store.retry_job(pool, queued))["status"] == "queued"
+        assert (await store.retry_job(pool, queued)).status == "queued"
         assert await store.delete_job(pool, running)
         assert await store.get_job(pool, running) is None
 
@@ -248,9 +282,9 @@ async def test_migration_0003_moves_a_running_attempt_onto_its_job_and_back(sett
     apply(rollback=False)
     async with open_pool(settings) as pool:
         (now_running,) = await store.list_job_attempts(pool, running)
-        assert (now_running["worker_id"], now_running["started_at"], now_running["outcome"]) == ("w1", claimed_at, None)
+        assert (now_running.worker_id, now_running.started_at, now_running.outcome) == ("w1", claimed_at, None)
         async with pool.connection() as conn:
             assert await store.complete_jobs(conn, worker_id="w1", ids=[running]) == {running}
         (done,) = await store.list_job_attempts(pool, running)
-        assert (done["started_at"], done["outcome"]) == (claimed_at, "succeeded") and done["finished_at"] > claimed_at
-        assert [a["outcome"] for a in await store.list_job_attempts(pool, finished)] == ["succeeded"]
+        assert (done.started_at, done.outcome) == (claimed_at, "succeeded") and done.finished_at > claimed_at
+        assert [a.outcome for a in await store.list_job_attempts(pool, finished)] == ["succeeded"]

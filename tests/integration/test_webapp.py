@@ -111,13 +111,13 @@ async def test_catalogue_items_have_the_apps_fields_and_ids(settings: Settings) 
     assert len(profiles) == 15 + 8
     async with open_pool(settings) as pool:  # what the worker hands the CAD stage: the app's names price in EUR
         cat = json.loads(await store.get_catalogue(pool) or b"{}")
-        facts = {r["name"]: r for r in await store.list_catalogue_materials(pool)}
+        facts = {r.name: r for r in await store.list_catalogue_materials(pool)}
     eur = cat["price_lists"][cat["default_currency"]]
     assert cat["default_currency"] == "EUR" and eur["materials"]["Plano"] == {"price_per_area": "220.00"}
     assert eur["finish_per_area"]["Poliranje (Polished)"] == "15.00"
     assert eur["edge_per_length"]["Ravni rez (Pilan)"] == "2.00"
     plano = facts["Plano"]  # and what the adapter takes for the job: type, density, the model's colour
-    assert (plano["type"], plano["density_kg_m3"], plano["color"]) == ("limestone", 2700.0, "#EAE6D9")
+    assert (plano.type, plano.density_kg_m3, plano.color) == ("limestone", 2700.0, "#EAE6D9")
 
 
 # ---- §2 generate-drawing ---------------------------------------------------------------------------
@@ -135,14 +135,14 @@ async def test_generate_drawing_answers_the_cad_response_in_cm_with_a_full_quote
     # The job behind it: same table, same worker; lengths became mm.
     async with open_pool(settings) as pool:
         job = await store.get_job(pool, __import__("uuid").UUID(body["job_id"]))
-        spec = job["spec"]
+        spec = job.spec
         assert spec.get("units", "mm") == "mm" and spec["pieces"][0]["shape"] == {"type": "rect", "length": 1200.0, "depth": 250.0}
         assert spec["material"] == {"name": "Plano", "type": "limestone", "thickness": 20.0,
                                     "finish": "Poliranje (Polished)", "density_kg_m3": 2700.0, "color": "#EAE6D9"}
-        summary = job["summary"]
-        assert job["status"] == "succeeded" and job["stage"] == "cad"  # no PDF stage on the app's routes
-        dxf = await store.get_artifact(pool, job["id"], "piece-P1.dxf")
-        assert dxf is not None and bytes(dxf["data"]).lstrip().startswith(b"0")
+        summary = job.summary
+        assert job.status == "succeeded" and job.stage == "cad"  # no PDF stage on the app's routes
+        dxf = await store.get_artifact(pool, job.id, "piece-P1.dxf")
+        assert dxf is not None and bytes(dxf.data).lstrip().startswith(b"0")
     assert summary["area_gross_m2"] == 0.3
     assert summary["weight_kg"] == 16.2  # 0.3 m² x 0.02 m x 2700 kg/m³
     q = body["quote"]
