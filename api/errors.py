@@ -36,8 +36,9 @@ class InvalidJob(Exception):
     def from_validation(cls, exc: msgspec.ValidationError) -> InvalidJob:
         """`Expected int, got str - at $.pieces[0].qty` -> path `pieces[0].qty` and its message."""
         text = str(exc)
-        m = _AT.match(text)
-        path, msg = (m["path"] or "$", m["msg"] + (" for a key" if m["key"] else "")) if m else ("$", text)
+        match = _AT.match(text)
+        path, msg = ((match["path"] or "$", match["msg"] + (" for a key" if match["key"] else "")) if match
+                     else ("$", text))
         code = "MISSING_FIELD" if "missing required field" in msg else (
             "UNKNOWN_FIELD" if "unknown field" in msg else "INVALID_VALUE")
         return cls(f"invalid job: {path}: {msg}", [Problem(path=path, message=msg, code=code)])

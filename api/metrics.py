@@ -43,15 +43,15 @@ class _Snapshot:
 
     def collect(self) -> Any:
         jobs = GaugeMetricFamily("studio_jobs", "Jobs by status and current stage", labels=["status", "stage"])
-        for r in self.stats:
-            jobs.add_metric([r.status, r.stage], r.jobs)
+        for row in self.stats:
+            jobs.add_metric([row.status, row.stage], row.jobs)
         yield jobs
-        queued = [r for r in self.stats if r.status == "queued"]
+        queued = [row for row in self.stats if row.status == "queued"]
         depth = GaugeMetricFamily("studio_queue_depth", "Queued jobs by stage", labels=["stage"])
-        for r in queued:
-            depth.add_metric([r.stage], r.jobs)
+        for row in queued:
+            depth.add_metric([row.stage], row.jobs)
         yield depth
-        ages = [float(r.oldest_s) for r in queued if r.oldest_s is not None]
+        ages = [float(row.oldest_s) for row in queued if row.oldest_s is not None]
         yield GaugeMetricFamily("studio_queue_oldest_age_seconds", "Age of the oldest runnable job",
                                 value=max(ages, default=0.0))
         hist = HistogramMetricFamily("studio_stage_duration_seconds", "Stage attempt durations",
@@ -60,16 +60,16 @@ class _Snapshot:
         rescues = CounterMetricFamily("studio_job_rescues", "Stage attempts lost with their worker (lease expired)",
                                       labels=["stage"])
         series: dict[tuple[str, str], tuple[list[int], float]] = {}
-        for r in self.durations:
-            counts, total = series.setdefault((r.stage, r.outcome), ([0] * (len(STAGE_BUCKETS_S) + 1), 0.0))
+        for row in self.durations:
+            counts, total = series.setdefault((row.stage, row.outcome), ([0] * (len(STAGE_BUCKETS_S) + 1), 0.0))
             # width_bucket: 0 below the first bound, i for bounds[i-1] <= d < bounds[i], len(bounds) above all
-            counts[min(int(r.bucket), len(STAGE_BUCKETS_S))] += int(r.n)
-            series[(r.stage, r.outcome)] = (counts, total + float(r.total_s or 0.0))
+            counts[min(int(row.bucket), len(STAGE_BUCKETS_S))] += int(row.n)
+            series[(row.stage, row.outcome)] = (counts, total + float(row.total_s or 0.0))
         per_stage: dict[str, dict[str, int]] = {}
         for (stage, outcome), (counts, total) in sorted(series.items()):
             cumulative, buckets = 0, []
-            for bound, n in zip([*map(str, STAGE_BUCKETS_S), "+Inf"], counts, strict=True):
-                cumulative += n
+            for bound, count in zip([*map(str, STAGE_BUCKETS_S), "+Inf"], counts, strict=True):
+                cumulative += count
                 buckets.append((bound, cumulative))
             hist.add_metric([stage, outcome], buckets, total)
             per_stage.setdefault(stage, {}).setdefault(outcome, 0)
@@ -82,8 +82,8 @@ class _Snapshot:
         yield rescues
         done = GaugeMetricFamily("studio_jobs_finished_last_5m", "Jobs finished in the last 5 minutes",
                                  labels=["status"])
-        for r in self.finished:
-            done.add_metric([r.status], r.jobs)
+        for row in self.finished:
+            done.add_metric([row.status], row.jobs)
         yield done
 
 

@@ -46,12 +46,16 @@ def _defaults(raw: dict[str, Any]) -> Defaults:
                 values[name] = float(values[name])
             except ValueError:
                 raise TemplateError("BAD_PARAMETER", f"{name}: {values[name]!r} is not a number", "send a number")
-    checks = {"units": lambda v: v in ("mm", "in"), "edge_default": lambda v: v in ("finished", "sawn"),
-              "thickness": lambda v: 0.01 <= v <= 1000, "gap_tolerance_mm": lambda v: 0 <= v <= 10,
-              "spline_tolerance_mm": lambda v: 0.001 <= v <= 10,
-              "job_id": lambda v: 0 < len(v) <= 64, "job_name": lambda v: len(v) <= 200,
-              "material": lambda v: len(v) <= 200, "material_type": lambda v: 0 < len(v) <= 64,
-              "edge_profile": lambda v: 0 < len(v) <= 64}
+    checks = {"units": lambda value: value in ("mm", "in"),
+              "edge_default": lambda value: value in ("finished", "sawn"),
+              "thickness": lambda value: 0.01 <= value <= 1000,
+              "gap_tolerance_mm": lambda value: 0 <= value <= 10,
+              "spline_tolerance_mm": lambda value: 0.001 <= value <= 10,
+              "job_id": lambda value: 0 < len(value) <= 64,
+              "job_name": lambda value: len(value) <= 200,
+              "material": lambda value: len(value) <= 200,
+              "material_type": lambda value: 0 < len(value) <= 64,
+              "edge_profile": lambda value: 0 < len(value) <= 64}
     for name, ok in checks.items():
         if name in values and not ok(values[name]):
             raise TemplateError("BAD_PARAMETER", f"{name}: {values[name]!r} is out of range",

@@ -190,13 +190,13 @@ MAX_CM = 100_000 / MM_PER_CM  # job spec v1's longest length (100 000 mm), in th
 def app_job(req: LegacyRequest, job_id: str, cat: AppCatalogue | None, *, renders: bool = False,
             where: str = "$.dims.") -> JobSpec:
     """The app's body (cm) as a v1 job in mm; the material's density from the catalogue; CAD artifacts only."""
-    d = req.dims
-    too_long = [Problem(path=f"{where}{k}", message=f"at most {MAX_CM:g} cm", code="OUT_OF_RANGE")
-                for k in ("length", "width", "height") if getattr(d, k) > MAX_CM]
+    dims = req.dims
+    too_long = [Problem(path=f"{where}{field}", message=f"at most {MAX_CM:g} cm", code="OUT_OF_RANGE")
+                for field in ("length", "width", "height") if getattr(dims, field) > MAX_CM]
     if too_long:
         raise InvalidJob("a length is out of range", too_long)
-    mm = msgspec.structs.replace(req, dims=LegacyDims(length=d.length * MM_PER_CM, width=d.width * MM_PER_CM,
-                                                      height=d.height * MM_PER_CM))
+    mm = msgspec.structs.replace(req, dims=LegacyDims(length=dims.length * MM_PER_CM, width=dims.width * MM_PER_CM,
+                                                      height=dims.height * MM_PER_CM))
     job = legacy_to_v1(mm, job_id)
     known = cat.materials.get(job.material.name) if cat else None
     material = job.material

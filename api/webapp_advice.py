@@ -98,14 +98,14 @@ _SUGGESTIONS = {
 }
 
 
-def suggestion(f: Finding) -> str:
+def suggestion(finding: Finding) -> str:
     """What a fabricator would tell the customer; the checks' own advice where the message carries it."""
-    if f.code == "PIECE_LARGER_THAN_SLABS":
-        advice = f.message.rstrip(".").rsplit(". ", 1)[-1]
-        return advice + "." if advice != f.message.rstrip(".") else "Split the top into two pieces with a seam."
-    if f.code.startswith("UNKNOWN_") and "did you mean" in f.message:
-        return "Did you mean " + f.message.rsplit("did you mean ", 1)[1]
-    return _SUGGESTIONS.get(f.code, "Check this with the workshop before ordering.")
+    if finding.code == "PIECE_LARGER_THAN_SLABS":
+        advice = finding.message.rstrip(".").rsplit(". ", 1)[-1]
+        return advice + "." if advice != finding.message.rstrip(".") else "Split the top into two pieces with a seam."
+    if finding.code.startswith("UNKNOWN_") and "did you mean" in finding.message:
+        return "Did you mean " + finding.message.rsplit("did you mean ", 1)[1]
+    return _SUGGESTIONS.get(finding.code, "Check this with the workshop before ordering.")
 
 
 def design_findings(job: JobSpec, cat: AppCatalogue) -> list[DesignFinding]:
@@ -151,9 +151,10 @@ class WebAppAdviceController(Controller):
         req: LegacyRequest = decode(await request.body(), LegacyRequest)
         cat = await catalogue(state)
         job = app_job(req, "GEOMETRY", cat)
-        s = summarize(job, None, check(job))
+        summary = summarize(job, None, check(job))
         return AIResult(success=True, result={
-            "area_m2": s.area_gross_m2, "weight_kg": s.weight_kg, "finished_edge_m": s.finished_edge_m,
+            "area_m2": summary.area_gross_m2, "weight_kg": summary.weight_kg,
+            "finished_edge_m": summary.finished_edge_m,
             "perimeter_m": round(2 * (req.dims.length + req.dims.width) / 100, 3),
             "findings": msgspec.to_builtins(design_findings(job, cat))})
 
@@ -172,29 +173,32 @@ class WebAppAdviceController(Controller):
                 raise InvalidJob(f"no {kind} with id {getattr(req, field)}",
                                  [Problem(path=f"$.{field}", message=f"no {kind} with id {getattr(req, field)} in "
                                           "the catalogue (GET /api/cad/materials, /finishes, /profiles)")])
-        sides = {k: [s for s in RECT_SIDES if s in e and (not isinstance(e, dict) or e[s])]
-                 for k, e in (("p", req.processed_edges), ("o", req.okapnik_edges))}
+        sides = {key: [side for side in RECT_SIDES if side in edges and (not isinstance(edges, dict) or edges[side])]
+                 for key, edges in (("p", req.processed_edges), ("o", req.okapnik_edges))}
         legacy = LegacyRequest(
             dims=LegacyDims(req.length, req.width, req.height), material=LegacyNamed(names.material or ""),
             finish=LegacyNamed(names.finish) if names.finish else None,
             profile=LegacyNamed(names.profile) if names.profile else None,
-            processedEdges=LegacyEdges(**{s: True for s in sides["p"]}),
-            okapnikEdges=LegacyEdges(**{s: True for s in sides["o"]}))
+            processedEdges=LegacyEdges(**{side: True for side in sides["p"]}),
+            okapnikEdges=LegacyEdges(**{side: True for side in sides["o"]}))
         cat = await catalogue(state)
         job = app_job(legacy, "PRICE", cat)
         job = msgspec.structs.replace(job, pieces=[msgspec.structs.replace(job.pieces[0], qty=req.quantity)])
         summary = summarize(job, None, [])
-        q = quote(job, summary, cat.prices)
-        lines = q.lines if q else []
+        quoted = quote(job, summary, cat.prices)
+        lines = quoted.lines if quoted else []
 
         def total(*prefixes: str) -> float:
-            return float(sum((Decimal(ln.amount) for ln in lines if ln.description.startswith(prefixes)), Decimal(0)))
+            amounts = (Decimal(line.amount) for line in lines if line.description.startswith(prefixes))
+            return float(sum(amounts, Decimal(0)))
 
         return PriceResponse(
             surface_area=summary.area_gross_m2, weight=summary.weight_kg, material_cost=total("Material"),
             processing_cost=total("Finish", "Fabrication", "Edge"), okapnik_cost=total("Drip groove"),
-            total_cost=float(q.total) if q else 0.0, currency=q.currency if q else (cat.prices.default_currency if cat.prices else None) or "EUR",
-            net=q.net if q else "0.00", vat=q.vat if q else "0.00", vat_rate=q.vat_rate if q else "0",
+            total_cost=float(quoted.total) if quoted else 0.0,
+            currency=quoted.currency if quoted else (cat.prices.default_currency if cat.prices else None) or "EUR",
+            net=quoted.net if quoted else "0.00", vat=quoted.vat if quoted else "0.00",
+            vat_rate=quoted.vat_rate if quoted else "0",
             lines=msgspec.to_builtins(lines),
-            warnings=[Problem(path=f.path, message=f.message, code=f.code)
-                      for f in unpriced_names(job, summary, cat.prices)])
+            warnings=[Problem(path=finding.path, message=finding.message, code=finding.code)
+                      for finding in unpriced_names(job, summary, cat.prices)])

@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "BENCHMARKS.md"
 EXAMPLES = ROOT / "examples"
 PYTHON = sys.executable
+Size = TypeVar("Size", int, float)
 
 # The raw anchor of the enqueue, NOTIFY and HTTP sections: one job's INSERT and its pg_notify in one statement, as
 # a hand-written loop would send it (what `store.insert_job` sent before submissions shared statements).
@@ -306,12 +307,25 @@ def write_section(title: str, body: str, path: Path = DOC) -> None:
 
 
 def base_parser(description: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=description)
-    p.add_argument("--quick", action="store_true", help="tiny sizes, one round (smoke test)")
-    p.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 3; 1 with --quick)")
-    p.add_argument("--write", action="store_true", help="replace this section in docs/BENCHMARKS.md")
-    p.add_argument("--json", dest="json_path", type=Path, help="also write the raw results as JSON here")
-    return p
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one round (smoke test)")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 3; 1 with --quick)")
+    parser.add_argument("--write", action="store_true", help="replace this section in docs/BENCHMARKS.md")
+    parser.add_argument("--json", dest="json_path", type=Path, help="also write the raw results as JSON here")
+    return parser
+
+
+def sized_run(description: str | None, argv: list[str] | None, option: str, what: str, *, full: Size,
+              quick: Size) -> tuple[argparse.Namespace, int, Size]:
+    """A harness's start: logs quieted, the common options and one size option (`--jobs`), whose default is `full`
+    (`quick` with --quick). Returns the arguments, the number of rounds and the size."""
+    quiet_logs()
+    parser = base_parser(description or "")
+    parser.add_argument(option, type=type(full), default=None, help=f"{what} (default {full:g})")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    rounds = args.rounds or (1 if args.quick else 3)
+    size = getattr(args, option.removeprefix("--").replace("-", "_"))
+    return args, rounds, size or (quick if args.quick else full)
 
 
 def emit(title: str, body: str, results: dict[str, Any], args: argparse.Namespace) -> None:

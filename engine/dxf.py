@@ -21,8 +21,9 @@ from ezdxf.layouts import Modelspace
 from shapely.geometry import LineString
 from shapely.ops import substring
 
-from engine import geometry as g
+from engine import geometry
 from engine.drawing.palette import LAYER_COLOURS, POLISH_COLOUR
+from engine.drawing.units import Lengths
 from engine.model import Placement, SlabLayout
 from engine.spec import MM_PER_INCH, JobSpec, Piece, to_mm
 
@@ -53,7 +54,7 @@ class _Writer:
 
     def __init__(self, job: JobSpec) -> None:
         self.job = job
-        self.k = 1 / MM_PER_INCH if job.units == "in" else 1.0  # mm -> job units
+        self.scale = 1 / MM_PER_INCH if job.units == "in" else 1.0  # mm -> job units
         with _fixed_metadata():
             self.doc = ezdxf.new("R2010", setup=True)
         self.doc.header["$INSUNITS"] = 1 if job.units == "in" else 4
@@ -69,20 +70,20 @@ class _Writer:
             self.doc.layers.add(name, color=colour)
         return name
 
-    def pt(self, p: Pt) -> Pt:
-        return (p[0] * self.k, p[1] * self.k)
+    def scaled(self, point: Pt) -> Pt:
+        return (point[0] * self.scale, point[1] * self.scale)
 
-    def polyline(self, segs: list[g.Seg], layer: str, closed: bool) -> None:
+    def polyline(self, segs: list[geometry.Seg], layer: str, closed: bool) -> None:
         """Segments as one LWPOLYLINE; the bulge of vertex i is the arc from vertex i to i+1."""
-        pts = [(*self.pt(s.start), s.bulge) for s in segs]
+        points = [(*self.scaled(seg.start), seg.bulge) for seg in segs]
         if not closed:
-            pts.append((*self.pt(segs[-1].end), 0.0))
-        self.msp.add_lwpolyline(pts, format="xyb", close=closed, dxfattribs={"layer": self.layer(layer)})
+            points.append((*self.scaled(segs[-1].end), 0.0))
+        self.msp.add_lwpolyline(points, format="xyb", close=closed, dxfattribs={"layer": self.layer(layer)})
 
-    def text(self, s: str, at: Pt, height_mm: float, layer: str = "LABELS", rotation: float = 0.0) -> None:
-        t = self.msp.add_text(s, height=height_mm * self.k,
-                              dxfattribs={"layer": self.layer(layer), "rotation": rotation})
-        t.set_placement(self.pt(at), align=TextEntityAlignment.MIDDLE_CENTER)
+    def text(self, content: str, at: Pt, height_mm: float, layer: str = "LABELS", rotation: float = 0.0) -> None:
+        entity = self.msp.add_text(content, height=height_mm * self.scale,
+                                   dxfattribs={"layer": self.layer(layer), "rotation": rotation})
+        entity.set_placement(self.scaled(at), align=TextEntityAlignment.MIDDLE_CENTER)
 
     def to_bytes(self) -> bytes:
         buf = io.StringIO()
@@ -96,67 +97,72 @@ def polish_layer(profile: str | None) -> str:
     return "POLISH_" + (profile or "unspecified").upper()
 
 
-def runs(spans: list[g.Span], key: Callable[[g.Span], object]) -> list[tuple[object, list[g.Span]]]:
+def runs(spans: list[geometry.Span],
+         key: Callable[[geometry.Span], object]) -> list[tuple[object, list[geometry.Span]]]:
     """Consecutive spans with the same key, joining the last run to the first when the outline closes."""
-    out: list[tuple[object, list[g.Span]]] = []
-    for s in spans:
-        k = key(s)
-        if out and out[-1][0] == k:
-            out[-1][1].append(s)
+    out: list[tuple[object, list[geometry.Span]]] = []
+    for span in spans:
+        run_key = key(span)
+        if out and out[-1][0] == run_key:
+            out[-1][1].append(span)
         else:
-            out.append((k, [s]))
+            out.append((run_key, [span]))
     if len(out) > 1 and out[0][0] == out[-1][0]:
-        k, last = out.pop()
-        out[0] = (k, last + out[0][1])
+        run_key, last = out.pop()
+        out[0] = (run_key, last + out[0][1])
     return out
 
 
-def drip_groove_lines(ol: g.Outline) -> list[list[Pt]]:
+def drip_groove_lines(outline: geometry.Outline) -> list[list[Pt]]:
     """For each edge with a drip groove: a line `offset` inside the edge, stopping `offset` short of each end."""
-    inward = 1.0 if g.signed_area_vertices(ol.vertices) >= 0 else -1.0  # shapely offsets positive to the left
+    # shapely offsets positive to the left
+    inward = 1.0 if geometry.signed_area_vertices(outline.vertices) >= 0 else -1.0
     out = []
-    for (edge, groove), spans in runs(ol.spans, lambda s: (s.edge, s.groove if s.edge is not None else None)):
+    for (edge, groove), spans in runs(outline.spans,
+                                      lambda span: (span.edge, span.groove if span.edge is not None else None)):
         if edge is None or groove is None:
             continue
-        line = LineString(g.polyline_points([s.seg for s in spans]))
-        off = shapely.offset_curve(line, inward * groove.offset, join_style="mitre")
-        if off.geom_type == "MultiLineString":  # GEOS splits offsets of some near-collinear runs
-            off = shapely.line_merge(off)
-            if off.geom_type == "MultiLineString":
-                off = max(off.geoms, key=lambda part: part.length)
-        if off.is_empty or off.length <= 2 * groove.offset:
+        line = LineString(geometry.polyline_points([span.seg for span in spans]))
+        offset_line = shapely.offset_curve(line, inward * groove.offset, join_style="mitre")
+        if offset_line.geom_type == "MultiLineString":  # GEOS splits offsets of some near-collinear runs
+            offset_line = shapely.line_merge(offset_line)
+            if offset_line.geom_type == "MultiLineString":
+                offset_line = max(offset_line.geoms, key=lambda part: part.length)
+        if offset_line.is_empty or offset_line.length <= 2 * groove.offset:
             continue
-        off = substring(off, groove.offset, off.length - groove.offset)
-        out.append([(float(x), float(y)) for x, y in off.coords])
+        offset_line = substring(offset_line, groove.offset, offset_line.length - groove.offset)
+        out.append([(float(x), float(y)) for x, y in offset_line.coords])
     return out
 
 
-def _draw_piece(w: _Writer, piece: Piece, tf: Callable[[Pt], Pt], rot_deg: float, label: str, text_mm: float) -> None:
-    """Outline, cutouts, polish/seam spans, drip grooves and labels of one piece, through transform `tf`."""
+def _draw_piece(dxf: _Writer, piece: Piece, transform: Callable[[Pt], Pt], rot_deg: float, label: str,
+                text_mm: float) -> None:
+    """Outline, cutouts, polish/seam spans, drip grooves and labels of one piece, through `transform`."""
 
-    def move(segs: list[g.Seg]) -> list[g.Seg]:
-        return [g.Seg(tf(s.start), tf(s.end), s.bulge) for s in segs]  # a rotation keeps every bulge
+    def move(segs: list[geometry.Seg]) -> list[geometry.Seg]:  # a rotation keeps every bulge
+        return [geometry.Seg(transform(seg.start), transform(seg.end), seg.bulge) for seg in segs]
 
-    ol = g.outline(piece)
-    w.polyline(move(ol.segs), "OUTER_CUT", closed=True)
-    for c in piece.cutouts:
-        if c.shape == "circle":
-            layer = "DRILL" if c.type in g.HOLE_TYPES else "INNER_CUT"
-            w.msp.add_circle(w.pt(tf((c.center[0], c.center[1]))), c.diameter / 2 * w.k,
-                             dxfattribs={"layer": w.layer(layer)})
+    outline = geometry.outline(piece)
+    dxf.polyline(move(outline.segs), "OUTER_CUT", closed=True)
+    for cutout in piece.cutouts:
+        if cutout.shape == "circle":
+            layer = "DRILL" if cutout.type in geometry.HOLE_TYPES else "INNER_CUT"
+            dxf.msp.add_circle(dxf.scaled(transform((cutout.center[0], cutout.center[1]))),
+                               cutout.diameter / 2 * dxf.scale, dxfattribs={"layer": dxf.layer(layer)})
         else:
-            w.polyline(move(g.cutout_segs(c)), "INNER_CUT", closed=True)
-        w.text(c.id, tf((c.center[0], c.center[1])), text_mm * 0.7, rotation=rot_deg)
-    for (kind, profile), spans in runs(ol.spans, lambda s: (s.kind, s.profile)):
-        whole = len(spans) == len(ol.spans)  # polished all round: one closed loop, no start/stop mark
+            dxf.polyline(move(geometry.cutout_segs(cutout)), "INNER_CUT", closed=True)
+        dxf.text(cutout.id, transform((cutout.center[0], cutout.center[1])), text_mm * 0.7, rotation=rot_deg)
+    for (kind, profile), spans in runs(outline.spans, lambda span: (span.kind, span.profile)):
+        whole = len(spans) == len(outline.spans)  # polished all round: one closed loop, no start/stop mark
         if kind == "finished":
-            w.polyline(move([s.seg for s in spans]), polish_layer(profile), closed=whole)
+            dxf.polyline(move([span.seg for span in spans]), polish_layer(profile), closed=whole)
         elif kind == "seam":
-            w.polyline(move([s.seg for s in spans]), "SEAM", closed=whole)
-    for pts in drip_groove_lines(ol):
-        w.msp.add_lwpolyline([w.pt(tf(p)) for p in pts], dxfattribs={"layer": w.layer("DRIP_GROOVE")})
-    cx, cy = g.label_point(ol.segs)
-    w.text(label, tf((cx, cy + text_mm * 0.8)), text_mm, rotation=rot_deg)
+            dxf.polyline(move([span.seg for span in spans]), "SEAM", closed=whole)
+    for line in drip_groove_lines(outline):
+        dxf.msp.add_lwpolyline([dxf.scaled(transform(point)) for point in line],
+                               dxfattribs={"layer": dxf.layer("DRIP_GROOVE")})
+    label_x, label_y = geometry.label_point(outline.segs)
+    dxf.text(label, transform((label_x, label_y + text_mm * 0.8)), text_mm, rotation=rot_deg)
 
 
 def _text_height_mm(length: float, depth: float) -> float:
@@ -166,48 +172,54 @@ def _text_height_mm(length: float, depth: float) -> float:
 
 def piece_dxf(job: JobSpec, piece_index: int) -> bytes:
     """A piece in its own frame: cuts, drills, polish spans by profile, seams, drip grooves, labels, dimensions."""
-    mm = to_mm(job)
-    piece = mm.pieces[piece_index]
-    w = _Writer(job)
-    ol = g.outline(piece)
-    minx, miny, maxx, maxy = g.bbox(ol.segs)
-    h = _text_height_mm(maxx - minx, maxy - miny)
+    job_mm = to_mm(job)
+    piece = job_mm.pieces[piece_index]
+    dxf = _Writer(job)
+    outline = geometry.outline(piece)
+    minx, miny, maxx, maxy = geometry.bbox(outline.segs)
+    text_mm = _text_height_mm(maxx - minx, maxy - miny)
     label = piece.id + (f" {piece.label}" if piece.label else "") + (f" x{piece.qty}" if piece.qty > 1 else "")
-    _draw_piece(w, piece, lambda p: p, 0.0, label, h)
-    thickness = f"{job.material.thickness:g} {job.units}"
-    w.text(f"{job.material.name}, {thickness}", ((minx + maxx) / 2, (miny + maxy) / 2 - h * 0.8), h * 0.7)
-    dim = {"dimtxt": h * w.k, "dimasz": h * 0.8 * w.k, "dimexe": h * 0.4 * w.k, "dimexo": h * 0.4 * w.k,
-           "dimgap": h * 0.3 * w.k, "dimdec": 2 if job.units == "in" else 0}
-    attribs = {"layer": w.layer("DIMENSIONS")}
-    w.msp.add_linear_dim(base=w.pt((minx, miny - 3 * h)), p1=w.pt((minx, miny)), p2=w.pt((maxx, miny)),
-                         dimstyle="EZDXF", override=dim, dxfattribs=attribs).render()
-    w.msp.add_linear_dim(base=w.pt((minx - 3 * h, miny)), p1=w.pt((minx, miny)), p2=w.pt((minx, maxy)), angle=90,
-                         dimstyle="EZDXF", override=dim, dxfattribs=attribs).render()
-    return w.to_bytes()
+    _draw_piece(dxf, piece, lambda point: point, 0.0, label, text_mm)
+    thickness = Lengths(job.units).thickness(job_mm.material.thickness)
+    dxf.text(f"{job.material.name}, {thickness}", ((minx + maxx) / 2, (miny + maxy) / 2 - text_mm * 0.8),
+             text_mm * 0.7)
+    scale = dxf.scale
+    dim = {"dimtxt": text_mm * scale, "dimasz": text_mm * 0.8 * scale, "dimexe": text_mm * 0.4 * scale,
+           "dimexo": text_mm * 0.4 * scale, "dimgap": text_mm * 0.3 * scale, "dimdec": 2 if job.units == "in" else 0}
+    attribs = {"layer": dxf.layer("DIMENSIONS")}
+    dxf.msp.add_linear_dim(base=dxf.scaled((minx, miny - 3 * text_mm)), p1=dxf.scaled((minx, miny)),
+                           p2=dxf.scaled((maxx, miny)), dimstyle="EZDXF", override=dim, dxfattribs=attribs).render()
+    dxf.msp.add_linear_dim(base=dxf.scaled((minx - 3 * text_mm, miny)), p1=dxf.scaled((minx, miny)),
+                           p2=dxf.scaled((minx, maxy)), angle=90, dimstyle="EZDXF", override=dim,
+                           dxfattribs=attribs).render()
+    return dxf.to_bytes()
 
 
-def placement_transform(p: Placement) -> Callable[[Pt], Pt]:
+def placement_transform(placement: Placement) -> Callable[[Pt], Pt]:
     """Piece frame -> slab frame (mm): rotate about the piece origin, then translate."""
-    a = math.radians(p.rotation_deg)
-    ca, sa = math.cos(a), math.sin(a)
-    return lambda q: (q[0] * ca - q[1] * sa + p.x_mm, q[0] * sa + q[1] * ca + p.y_mm)
+    angle = math.radians(placement.rotation_deg)
+    cos_a, sin_a = math.cos(angle), math.sin(angle)
+    return lambda point: (point[0] * cos_a - point[1] * sin_a + placement.x_mm,
+                          point[0] * sin_a + point[1] * cos_a + placement.y_mm)
 
 
 def slab_dxf(job: JobSpec, slab_layout: SlabLayout) -> bytes:
     """One slab in slab coordinates: the slab outline, every placed piece copy cut-ready, labels."""
-    mm = to_mm(job)
-    pieces = {p.id: p for p in mm.pieces}
-    w = _Writer(job)
-    L, W = slab_layout.length_mm, slab_layout.width_mm
-    rect = [g.Seg((0, 0), (L, 0)), g.Seg((L, 0), (L, W)), g.Seg((L, W), (0, W)), g.Seg((0, W), (0, 0))]
-    w.polyline(rect, "SLAB", closed=True)
-    for zone in mm.defect_outlines(slab_layout.slab_id):  # on their own layer, which no CAM cuts
-        w.polyline([g.Seg(a, b) for a, b in zip(zone, zone[1:] + zone[:1])], "DEFECTS", closed=True)
-    h = _text_height_mm(L, W)
-    for p in slab_layout.placements:
-        piece = pieces[p.piece]
-        label = f"{piece.id}" + (f" #{p.copy}" if piece.qty > 1 else "")
-        _draw_piece(w, piece, placement_transform(p), p.rotation_deg, label, h)
-    w.text(f"Slab {slab_layout.index}: {slab_layout.slab_id}, yield {slab_layout.yield_pct:g}%",
-           (L / 2, W + 1.5 * h), h)
-    return w.to_bytes()
+    job_mm = to_mm(job)
+    pieces = {piece.id: piece for piece in job_mm.pieces}
+    dxf = _Writer(job)
+    length, width = slab_layout.length_mm, slab_layout.width_mm
+    corners = [(0, 0), (length, 0), (length, width), (0, width)]
+    rect = [geometry.Seg(corner, following) for corner, following in zip(corners, corners[1:] + corners[:1])]
+    dxf.polyline(rect, "SLAB", closed=True)
+    for zone in job_mm.defect_outlines(slab_layout.slab_id):  # on their own layer, which no CAM cuts
+        sides = [geometry.Seg(corner, following) for corner, following in zip(zone, zone[1:] + zone[:1])]
+        dxf.polyline(sides, "DEFECTS", closed=True)
+    text_mm = _text_height_mm(length, width)
+    for placement in slab_layout.placements:
+        piece = pieces[placement.piece]
+        label = f"{piece.id}" + (f" #{placement.copy}" if piece.qty > 1 else "")
+        _draw_piece(dxf, piece, placement_transform(placement), placement.rotation_deg, label, text_mm)
+    dxf.text(f"Slab {slab_layout.index}: {slab_layout.slab_id}, yield {slab_layout.yield_pct:g}%",
+             (length / 2, width + 1.5 * text_mm), text_mm)
+    return dxf.to_bytes()

@@ -22,7 +22,7 @@ from shapely.geometry.polygon import orient
 from shapely.ops import polylabel
 from trimesh.visual.material import PBRMaterial
 
-from engine import geometry as g
+from engine import geometry
 from engine.spec import JobSpec, Piece, to_mm
 
 MODEL_NAME = "model.glb"
@@ -50,29 +50,31 @@ def material_rgba(type_name: str, color: str | None = None) -> tuple[float, floa
     """The stone's colour as sRGB fractions (as on screen): `color` (`#rrggbb`) when given, else by material type."""
     key = re.sub(r"[\s-]+", "_", type_name.strip().lower())
     hex_colour = color or MATERIAL_COLOURS.get(key) or next(
-        (c for name, c in MATERIAL_COLOURS.items() if name in key), DEFAULT_COLOUR)
-    m = _HEX.match(hex_colour)
-    if m is None:
+        (colour for name, colour in MATERIAL_COLOURS.items() if name in key), DEFAULT_COLOUR)
+    match = _HEX.match(hex_colour)
+    if match is None:
         raise ValueError(f"colour {hex_colour!r} is not #rrggbb")
-    h = m.group(1)
-    return (int(h[0:2], 16) / 255, int(h[2:4], 16) / 255, int(h[4:6], 16) / 255, 1.0)
+    digits = match.group(1)
+    return (int(digits[0:2], 16) / 255, int(digits[2:4], 16) / 255, int(digits[4:6], 16) / 255, 1.0)
 
 
 def srgb_to_linear(rgba: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
     """glTF's baseColorFactor is linear light, not sRGB: without this every stone would show paler than its swatch."""
-    r, g_, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgba[:3])
-    return (r, g_, b, rgba[3])
+    red, green, blue = (channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+                        for channel in rgba[:3])
+    return (red, green, blue, rgba[3])
 
 
 def piece_plan(piece: Piece) -> Polygon | MultiPolygon:
     """One copy's plan (mm): the outline the DXF cuts, less the cutouts lying inside it (as the summary counts)."""
-    poly = g.outline(piece).polygon()
+    poly = geometry.outline(piece).polygon()
     if not poly.is_valid:
-        raise g.GeometryError(f"{piece.id}: the outline is not a simple polygon ({shapely.is_valid_reason(poly)})")
+        raise geometry.GeometryError(f"{piece.id}: the outline is not a simple polygon "
+                                     f"({shapely.is_valid_reason(poly)})")
     cover = poly.buffer(1e-6)
     holes = []
-    for c in piece.cutouts:
-        if g.cutout_missing(c) is None and cover.covers(hole := g.cutout_polygon(c)):
+    for cutout in piece.cutouts:
+        if geometry.cutout_missing(cutout) is None and cover.covers(hole := geometry.cutout_polygon(cutout)):
             holes.append(hole)
     return poly.difference(shapely.union_all(holes)) if holes else poly
 
@@ -84,10 +86,10 @@ def piece_mesh(piece: Piece, thickness_mm: float) -> trimesh.Trimesh:
 
 def _extrude(plan: Polygon | MultiPolygon, thickness_mm: float) -> trimesh.Trimesh:
     parts = list(plan.geoms) if isinstance(plan, MultiPolygon) else [plan]
-    solids = [trimesh.creation.extrude_polygon(orient(p, sign=1.0), thickness_mm, engine="earcut")
-              for p in parts if p.area > 0]
+    solids = [trimesh.creation.extrude_polygon(orient(part, sign=1.0), thickness_mm, engine="earcut")
+              for part in parts if part.area > 0]
     if not solids:
-        raise g.GeometryError("nothing of the piece is left once its cutouts are cut")
+        raise geometry.GeometryError("nothing of the piece is left once its cutouts are cut")
     mesh = solids[0] if len(solids) == 1 else trimesh.util.concatenate(solids)
     assert isinstance(mesh, trimesh.Trimesh)  # concatenate is typed as any Geometry
     mesh.apply_transform(_TO_GLTF)
@@ -97,14 +99,15 @@ def _extrude(plan: Polygon | MultiPolygon, thickness_mm: float) -> trimesh.Trime
 def _layout(sizes: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Plan positions (mm) of bboxes `(length, depth)`: rows left to right, each row behind the last."""
     gap = PIECE_GAP_MM
-    row_limit = max(max(w for w, _ in sizes), 2 * math.sqrt(sum((w + gap) * (d + gap) for w, d in sizes)))
+    row_limit = max(max(length for length, _ in sizes),
+                    2 * math.sqrt(sum((length + gap) * (depth + gap) for length, depth in sizes)))
     out, x, y, row_depth = [], 0.0, 0.0, 0.0
-    for w, d in sizes:
-        if x > 0 and x + w > row_limit:
+    for length, depth in sizes:
+        if x > 0 and x + length > row_limit:
             x, y, row_depth = 0.0, y + row_depth + gap, 0.0
         out.append((x, y))
-        x += w + gap
-        row_depth = max(row_depth, d)
+        x += length + gap
+        row_depth = max(row_depth, depth)
     return out
 
 
@@ -121,38 +124,42 @@ class PlacedCopy:
 
 def place_copies(job: JobSpec) -> list[PlacedCopy]:
     """Every piece copy of a job, meshed once per piece and laid out side by side, coloured by the material."""
-    mm = to_mm(job)
-    m = job.material
-    finish = (m.finish or "").strip().lower()
-    stone = PBRMaterial(name=m.name, baseColorFactor=srgb_to_linear(material_rgba(m.type, m.color)), metallicFactor=0.0,
+    job_mm = to_mm(job)
+    material = job.material
+    finish = (material.finish or "").strip().lower()
+    colour = srgb_to_linear(material_rgba(material.type, material.color))
+    stone = PBRMaterial(name=material.name, baseColorFactor=colour, metallicFactor=0.0,
                         roughnessFactor=FINISH_ROUGHNESS.get(finish, DEFAULT_ROUGHNESS))
-    thickness_m = mm.material.thickness / 1000
+    thickness_m = job_mm.material.thickness / 1000
     pending = []  # (node, mesh name, mesh, plan bbox, label point in the piece frame)
     names: set[str] = set()
-    for piece in mm.pieces:
+    for piece in job_mm.pieces:
         plan = piece_plan(piece)
-        mesh = _extrude(plan, mm.material.thickness)
+        mesh = _extrude(plan, job_mm.material.thickness)
         mesh.visual = trimesh.visual.TextureVisuals(material=stone)
         name = f"piece-{piece.id}"
         if name in names:  # check() rejects duplicate ids; keep the scene whole all the same
             name = f"{name}-{len(names) + 1}"
         names.add(name)
-        box = g.bbox(g.outline(piece).segs)
-        label = polylabel(max(plan.geoms, key=lambda p: p.area) if isinstance(plan, MultiPolygon) else plan,
+        box = geometry.bbox(geometry.outline(piece).segs)
+        label = polylabel(max(plan.geoms, key=lambda part: part.area) if isinstance(plan, MultiPolygon) else plan,
                           tolerance=max(1.0, (box[2] - box[0] + box[3] - box[1]) / 200))
-        for k in range(1, piece.qty + 1):
-            pending.append((piece.id if piece.qty == 1 else f"{piece.id}#{k}", name, mesh, box, (label.x, label.y)))
+        for copy in range(1, piece.qty + 1):
+            node = piece.id if piece.qty == 1 else f"{piece.id}#{copy}"
+            pending.append((node, name, mesh, box, (label.x, label.y)))
     out: list[PlacedCopy] = []
     used: set[str] = set()
-    positions = _layout([(b[2] - b[0], b[3] - b[1]) for _, _, _, b, _ in pending])
-    for (node, name, mesh, (minx, miny, _, _), (lx, ly)), (px, py) in zip(pending, positions, strict=True):
+    positions = _layout([(box[2] - box[0], box[3] - box[1]) for _, _, _, box, _ in pending])
+    for (node, name, mesh, box, (label_x, label_y)), (place_x, place_y) in zip(pending, positions, strict=True):
+        minx, miny = box[0], box[1]
         while node in used:
             node += "'"
         used.add(node)
-        dx, dy = px - minx, py - miny  # plan mm
-        tf = np.eye(4)
-        tf[:3, 3] = (dx / 1000, 0.0, -dy / 1000)
-        out.append(PlacedCopy(node, name, mesh, tf, ((lx + dx) / 1000, thickness_m, -(ly + dy) / 1000)))
+        dx, dy = place_x - minx, place_y - miny  # plan mm
+        transform = np.eye(4)
+        transform[:3, 3] = (dx / 1000, 0.0, -dy / 1000)
+        label_at = ((label_x + dx) / 1000, thickness_m, -(label_y + dy) / 1000)
+        out.append(PlacedCopy(node, name, mesh, transform, label_at))
     return out
 
 
@@ -160,8 +167,8 @@ def job_scene(job: JobSpec) -> trimesh.Scene:
     """Every piece copy of a job as a named node of one scene (glTF metres, Y up)."""
     scene = trimesh.Scene()
     scene.metadata["name"] = job.job.name
-    for c in place_copies(job):
-        scene.add_geometry(c.mesh, node_name=c.node, geom_name=c.mesh_name, transform=c.transform)
+    for copy in place_copies(job):
+        scene.add_geometry(copy.mesh, node_name=copy.node, geom_name=copy.mesh_name, transform=copy.transform)
     return scene
 
 

@@ -84,9 +84,9 @@ def cents(x: Decimal) -> Decimal:
     return x.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _text(d: Decimal) -> str:
+def _text(amount: Decimal) -> str:
     """A quantity without trailing zeros: 2.7776, 5.1, 12.5, 1."""
-    return format(d.normalize(), "f")
+    return format(amount.normalize(), "f")
 
 
 def _quantity(value: float, unit: str) -> Decimal:
@@ -124,11 +124,12 @@ def _one(metric: Decimal | None, imperial: Decimal | None, listed: Decimal | Non
     return Rate(listed, list_unit) if listed is not None else None
 
 
-def _prices_anything(p: Pricing) -> bool:
-    return any(v is not None for v in (p.material_per_m2, p.material_per_ft2, p.material_per_slab,
-                                       p.fabrication_per_m2, p.fabrication_per_ft2, p.drip_groove_per_m,
-                                       p.drip_groove_per_ft)) or any(
-        (p.edge_per_m, p.edge_per_ft, p.cutout_each, p.cutout_edge_per_m, p.cutout_edge_per_ft))
+def _prices_anything(pricing: Pricing) -> bool:
+    singles = (pricing.material_per_m2, pricing.material_per_ft2, pricing.material_per_slab, pricing.fabrication_per_m2,
+               pricing.fabrication_per_ft2, pricing.drip_groove_per_m, pricing.drip_groove_per_ft)
+    by_name = (pricing.edge_per_m, pricing.edge_per_ft, pricing.cutout_each, pricing.cutout_edge_per_m,
+               pricing.cutout_edge_per_ft)
+    return any(price is not None for price in singles) or any(by_name)
 
 
 _CUTOUT_WORDS = {
@@ -145,8 +146,8 @@ def _refused(code: str, path: str, message: str) -> Priced:
 def _price_list(job: JobSpec, catalogue: Catalogue | None) -> tuple[PriceList, list[str]] | Priced:
     """The price list in the job's currency (the job's own prices when the shop has none), and what to note;
     or a refusal."""
-    p = job.pricing
-    job_cur, own_cur = job.job.currency, p.currency if p else None  # equal when both given (JobSpec checks)
+    pricing = job.pricing
+    job_cur, own_cur = job.job.currency, pricing.currency if pricing else None  # equal when both given (JobSpec checks)
     currency = job_cur or own_cur or (catalogue.default_currency if catalogue else None)
     if currency is None:
         return _refused("NO_CURRENCY", "job.currency", "Neither the job nor its pricing names a currency and the "
@@ -155,7 +156,7 @@ def _price_list(job: JobSpec, catalogue: Catalogue | None) -> tuple[PriceList, l
     plist = catalogue.price_lists.get(currency) if catalogue else None
     if plist is not None:
         return plist, notes
-    if p is not None and _prices_anything(p):
+    if pricing is not None and _prices_anything(pricing):
         return PriceList(currency=currency), notes  # the job's own prices are its whole price list
     have = sorted(catalogue.price_lists) if catalogue else []
     return _refused("NO_PRICE_LIST", "job.currency" if job_cur or not own_cur else "pricing.currency",
@@ -164,14 +165,15 @@ def _price_list(job: JobSpec, catalogue: Catalogue | None) -> tuple[PriceList, l
                       "list, or give the job's `pricing`.")
 
 
-def _rounding(job: JobSpec, p: Pricing, plist: PriceList) -> tuple[float, str | None]:
+def _rounding(job: JobSpec, pricing: Pricing, plist: PriceList) -> tuple[float, str | None]:
     """The measurement increment in mm (0: none) and as the shop writes it: the job's, else the list's."""
-    if p.measure_rounding is not None:  # in the job's units
-        step_mm = p.measure_rounding * (MM_PER_INCH if job.units == "in" else 1.0)
-        return step_mm, step_label(p.measure_rounding, job.units) if step_mm > 0 else None
+    if pricing.measure_rounding is not None:  # in the job's units
+        step_mm = pricing.measure_rounding * (MM_PER_INCH if job.units == "in" else 1.0)
+        return step_mm, step_label(pricing.measure_rounding, job.units) if step_mm > 0 else None
     if plist.measure_rounding:
-        k = MM_PER_INCH if plist.measure_rounding_unit == "in" else 1.0
-        return float(plist.measure_rounding) * k, step_label(plist.measure_rounding, plist.measure_rounding_unit)
+        mm_per_unit = MM_PER_INCH if plist.measure_rounding_unit == "in" else 1.0
+        step_mm = float(plist.measure_rounding) * mm_per_unit
+        return step_mm, step_label(plist.measure_rounding, plist.measure_rounding_unit)
     return 0.0, None
 
 
@@ -184,13 +186,13 @@ def price(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) ->
         return found
     plist, notes = found
     currency = plist.currency
-    p = job.pricing or Pricing()
+    pricing = job.pricing or Pricing()
     area_unit, length_unit = AREA_UNITS[plist.area_unit], plist.length_unit
-    step_mm, label = _rounding(job, p, plist)
-    m = Measures(to_mm(job), step_mm or None)
-    if m.unrounded:
-        notes.append(f"Measured as drawn, not rounded to {label}: {', '.join(m.unrounded)} (their rounded outline "
-                     "does not build).")
+    step_mm, label = _rounding(job, pricing, plist)
+    measures = Measures(to_mm(job), step_mm or None)
+    if measures.unrounded:
+        notes.append(f"Measured as drawn, not rounded to {label}: {', '.join(measures.unrounded)} (their rounded "
+                     "outline does not build).")
     unpriced: list[str] = []
     lines: list[QuoteLine] = []
 
@@ -211,9 +213,9 @@ def price(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) ->
         add(description, _quantity(value, rate.unit), rate)
 
     # The job's material price replaces the list's as a whole: a job priced per m² is not also per slab.
-    if any(v is not None for v in (p.material_per_m2, p.material_per_ft2, p.material_per_slab)):
-        per_slab = p.material_per_slab
-        per_area = _one(p.material_per_m2, p.material_per_ft2, None, area_unit, "m²", "ft²")
+    if any(v is not None for v in (pricing.material_per_m2, pricing.material_per_ft2, pricing.material_per_slab)):
+        per_slab = pricing.material_per_slab
+        per_area = _one(pricing.material_per_m2, pricing.material_per_ft2, None, area_unit, "m²", "ft²")
     else:
         mat = plist.materials.get(job.material.name, MaterialPrice())
         per_slab = mat.price_per_slab
@@ -223,27 +225,28 @@ def price(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) ->
     if per_slab is not None and slabs_used:
         add(material, Decimal(slabs_used), Rate(per_slab, "slab"))
     else:
-        measured(material, m.gross_mm2, per_area, f"material {job.material.name}")
+        measured(material, measures.gross_mm2, per_area, f"material {job.material.name}")
     finish = job.material.finish
     if finish and finish in plist.finish_per_area:
-        measured(f"Finish: {finish}", m.gross_mm2, Rate(plist.finish_per_area[finish], area_unit), "")
-    fabrication = _one(p.fabrication_per_m2, p.fabrication_per_ft2, plist.fabrication_per_area, area_unit,
+        measured(f"Finish: {finish}", measures.gross_mm2, Rate(plist.finish_per_area[finish], area_unit), "")
+    fabrication = _one(pricing.fabrication_per_m2, pricing.fabrication_per_ft2, plist.fabrication_per_area, area_unit,
                        "m²", "ft²")
     if fabrication is not None:
-        measured("Fabrication", m.gross_mm2, fabrication, "")
-    for profile, length in sorted(m.edge_mm.items()):
-        rate = _named(profile, p.edge_per_m, p.edge_per_ft, plist.edge_per_length, length_unit, "m", "ft")
+        measured("Fabrication", measures.gross_mm2, fabrication, "")
+    for profile, length in sorted(measures.edge_mm.items()):
+        rate = _named(profile, pricing.edge_per_m, pricing.edge_per_ft, plist.edge_per_length, length_unit, "m", "ft")
         measured(f"Edge: {profile}", length, rate, f"edge {profile}")
     for ctype, count in summary.cutouts.by_type.items():
-        rate = _named(ctype, p.cutout_each, {}, plist.cutout_each, "pc", "pc", "pc")
+        rate = _named(ctype, pricing.cutout_each, {}, plist.cutout_each, "pc", "pc", "pc")
         measured(f"Cutout: {_CUTOUT_WORDS.get(ctype, ctype)}", count, rate, f"cutout {ctype}")
-    for edge_finish, length in sorted(m.cutout_edge_mm.items()):
-        rate = _named(edge_finish, p.cutout_edge_per_m, p.cutout_edge_per_ft, plist.cutout_edge_per_length,
+    for edge_finish, length in sorted(measures.cutout_edge_mm.items()):
+        rate = _named(edge_finish, pricing.cutout_edge_per_m, pricing.cutout_edge_per_ft, plist.cutout_edge_per_length,
                       length_unit, "m", "ft")
         measured(f"Cutout edge: {edge_finish}", length, rate, f"cutout edge {edge_finish}")
-    drip = _one(p.drip_groove_per_m, p.drip_groove_per_ft, plist.drip_groove_per_length, length_unit, "m", "ft")
+    drip = _one(pricing.drip_groove_per_m, pricing.drip_groove_per_ft, plist.drip_groove_per_length, length_unit,
+                "m", "ft")
     if drip is not None:
-        measured("Drip groove", m.drip_mm, drip, "")
+        measured("Drip groove", measures.drip_mm, drip, "")
     if not lines:
         return _refused("NOTHING_PRICED", "pricing" if job.pricing else "job.currency",
                         f"The {currency} prices cover nothing in this job"
@@ -251,7 +254,7 @@ def price(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) ->
     if unpriced:
         notes.append(f"Not priced (no price in the {currency} list): {', '.join(unpriced)}.")
 
-    kind, tax_rate, included = _tax(p, plist)
+    kind, tax_rate, included = _tax(pricing, plist)
     lines_sum = sum((Decimal(line.amount) for line in lines), Decimal(0))
     if included:
         total = lines_sum
@@ -270,12 +273,12 @@ def price(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) ->
     return Priced(q)
 
 
-def _tax(p: Pricing, plist: PriceList) -> tuple[TaxKind, Decimal, bool]:
+def _tax(pricing: Pricing, plist: PriceList) -> tuple[TaxKind, Decimal, bool]:
     """Kind, rate and whether the prices include it: the job's rate (and its VAT flag) if it gives one."""
-    if p.sales_tax_rate is not None:
-        return "sales_tax", p.sales_tax_rate, False
-    if p.vat_rate is not None:
-        return "vat", p.vat_rate, p.prices_include_vat
+    if pricing.sales_tax_rate is not None:
+        return "sales_tax", pricing.sales_tax_rate, False
+    if pricing.vat_rate is not None:
+        return "vat", pricing.vat_rate, pricing.prices_include_vat
     return plist.tax, plist.tax_rate, plist.prices_include_tax and plist.tax == "vat"
 
 
@@ -285,9 +288,9 @@ def quote(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) ->
 
 
 def _close(name: str, known: list[str]) -> str:
-    by_folded = {k.casefold(): k for k in known}
+    by_folded = {entry.casefold(): entry for entry in known}
     matches = difflib.get_close_matches(name.casefold(), list(by_folded), n=3, cutoff=0.5)
-    return f"; did you mean {', '.join(repr(by_folded[m]) for m in matches)}?" if matches else ""
+    return f"; did you mean {', '.join(repr(by_folded[match]) for match in matches)}?" if matches else ""
 
 
 def unpriced_names(job: JobSpec, summary: Summary, catalogue: Catalogue | None) -> list[Finding]:
@@ -297,10 +300,11 @@ def unpriced_names(job: JobSpec, summary: Summary, catalogue: Catalogue | None) 
     if found is None or isinstance(found, Priced):
         return []  # no catalogue, or no list in the job's currency (price() warns NO_PRICE_LIST)
     plist, _ = found
-    p = job.pricing or Pricing()
+    pricing = job.pricing or Pricing()
     warnings: list[Finding] = []
     name = job.material.name
-    job_prices_material = any(v is not None for v in (p.material_per_m2, p.material_per_ft2, p.material_per_slab))
+    material_prices = (pricing.material_per_m2, pricing.material_per_ft2, pricing.material_per_slab)
+    job_prices_material = any(price is not None for price in material_prices)
     if name not in plist.materials and not job_prices_material:
         warnings.append(Finding("UNKNOWN_MATERIAL", "material.name", f"The material {name!r} is not in the "
                                 f"{plist.currency} price list, so the quote has no material line"
@@ -310,7 +314,7 @@ def unpriced_names(job: JobSpec, summary: Summary, catalogue: Catalogue | None) 
         warnings.append(Finding("UNKNOWN_FINISH", "material.finish", f"The finish {finish!r} is not in the "
                                 f"{plist.currency} price list, so the quote has no finish line"
                                 f"{_close(finish, list(plist.finish_per_area))}", severity="warning"))
-    edge_prices = {**plist.edge_per_length, **p.edge_per_m, **p.edge_per_ft}
+    edge_prices = {**plist.edge_per_length, **pricing.edge_per_m, **pricing.edge_per_ft}
     if DEFAULT_KEY not in edge_prices:
         for profile in summary.finished_edge_by_profile_m:
             if profile != "unspecified" and profile not in edge_prices:

@@ -19,8 +19,9 @@ from matplotlib.figure import Figure
 from mpl_toolkits.mplot3d import Axes3D, proj3d
 from mpl_toolkits.mplot3d.art3d import Line3DCollection, Poly3DCollection
 
+from engine.drawing.units import Lengths
 from engine.model3d import material_rgba, place_copies
-from engine.spec import JobSpec
+from engine.spec import JobSpec, to_mm
 
 PNG_TYPE = "image/png"
 # mplot3d camera (elevation, azimuth) in degrees per view; the isometric elevation is atan(1/sqrt(2)).
@@ -39,11 +40,11 @@ def _plan_mesh(job: JobSpec) -> tuple[trimesh.Trimesh, list[tuple[str, np.ndarra
     """The whole scene as one mesh in plan axes (x right, y back, z up; metres), and each copy's label point."""
     to_plan = np.array([[1, 0, 0, 0], [0, 0, -1, 0], [0, 1, 0, 0], [0, 0, 0, 1]], dtype=float)  # glTF -> z up
     parts, labels = [], []
-    for c in place_copies(job):
-        mesh = c.mesh.copy()
-        mesh.apply_transform(to_plan @ c.transform)
+    for copy in place_copies(job):
+        mesh = copy.mesh.copy()
+        mesh.apply_transform(to_plan @ copy.transform)
         parts.append(mesh)
-        labels.append((c.node, (to_plan @ np.array([*c.label_at, 1.0]))[:3]))
+        labels.append((copy.node, (to_plan @ np.array([*copy.label_at, 1.0]))[:3]))
     whole = trimesh.util.concatenate(parts)
     assert isinstance(whole, trimesh.Trimesh)  # concatenate is typed as any Geometry
     return whole, labels
@@ -51,8 +52,9 @@ def _plan_mesh(job: JobSpec) -> tuple[trimesh.Trimesh, list[tuple[str, np.ndarra
 
 def _view_direction(elev_deg: float, azim_deg: float) -> np.ndarray:
     """Unit vector from the scene towards an mplot3d camera."""
-    e, a = math.radians(elev_deg), math.radians(azim_deg)
-    return np.array([math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)])
+    elevation, azimuth = math.radians(elev_deg), math.radians(azim_deg)
+    return np.array([math.cos(elevation) * math.cos(azimuth), math.cos(elevation) * math.sin(azimuth),
+                     math.sin(elevation)])
 
 
 def _fit_zoom(ax: Axes3D, lo: np.ndarray, hi: np.ndarray, size_px: tuple[int, int]) -> float:
@@ -60,9 +62,9 @@ def _fit_zoom(ax: Axes3D, lo: np.ndarray, hi: np.ndarray, size_px: tuple[int, in
     ax.figure.canvas.draw()  # the axes are still empty: cheap, and it settles the projection measured below
     corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
     xs, ys, _ = proj3d.proj_transform(*corners.T, ax.get_proj())
-    px = ax.transData.transform(np.column_stack([xs, ys]))
-    w, h = np.ptp(px[:, 0]), np.ptp(px[:, 1])
-    return float(min(size_px[0] * 0.94 / max(w, 1.0), size_px[1] * 0.86 / max(h, 1.0)))
+    pixels = ax.transData.transform(np.column_stack([xs, ys]))
+    width_px, height_px = np.ptp(pixels[:, 0]), np.ptp(pixels[:, 1])
+    return float(min(size_px[0] * 0.94 / max(width_px, 1.0), size_px[1] * 0.86 / max(height_px, 1.0)))
 
 
 def _render(mesh: trimesh.Trimesh, labels: list[tuple[str, np.ndarray]], rgba: tuple[float, ...],
@@ -109,10 +111,11 @@ def _render(mesh: trimesh.Trimesh, labels: list[tuple[str, np.ndarray]], rgba: t
 def model_views(job: JobSpec, size_px: tuple[int, int] = SIZE_PX) -> dict[str, bytes]:
     """PNGs of the 3D model, keyed "top", "front", "iso": orthographic, to scale, `size_px` (width, height)."""
     mesh, labels = _plan_mesh(job)
-    m = job.material
-    rgba = material_rgba(m.type, m.color)
+    material = job.material
+    rgba = material_rgba(material.type, material.color)
+    thickness = Lengths(job.units).thickness(to_mm(job).material.thickness)
     out = {}
     for view in VIEWS:
-        caption = f"{job.job.name} - {view} view - {m.name}, {m.thickness:g} {job.units}"
+        caption = f"{job.job.name} - {view} view - {material.name}, {thickness}"
         out[view] = _render(mesh, labels, rgba, view, caption, size_px)
     return out

@@ -38,9 +38,9 @@ def jobs_command(settings: Settings, args: argparse.Namespace) -> int:
         match args.action:
             case "list":
                 rows = await store.list_jobs(pool, status=args.status, limit=args.limit)
-                for r in rows:
-                    print(f"{r.id}  {r.status:<9}  {r.stage:<3}  {r.job_ref:<20}  "
-                          f"{r.created_at:%Y-%m-%d %H:%M:%S}  {r.last_error or ''}")
+                for row in rows:
+                    print(f"{row.id}  {row.status:<9}  {row.stage:<3}  {row.job_ref:<20}  "
+                          f"{row.created_at:%Y-%m-%d %H:%M:%S}  {row.last_error or ''}")
                 return 0
             case "show":
                 job = await store.get_job(pool, uuid.UUID(args.id))
@@ -65,8 +65,8 @@ def jobs_command(settings: Settings, args: argparse.Namespace) -> int:
                 return 0
             case "purge":
                 total = 0
-                while n := await store.prune_jobs(pool, days=args.older_than_days):
-                    total += n
+                while pruned := await store.prune_jobs(pool, days=args.older_than_days):
+                    total += pruned
                 print(f"purged {total} finished jobs older than {args.older_than_days:g} days")
                 return 0
         return 2

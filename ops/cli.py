@@ -86,7 +86,8 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from pipeline.worker import run_worker
 
     if args.stages:
-        settings = msgspec.structs.replace(settings, worker_stages=tuple(s.strip() for s in args.stages.split(",")))
+        stages = tuple(stage.strip() for stage in args.stages.split(","))
+        settings = msgspec.structs.replace(settings, worker_stages=stages)
     if args.concurrency:
         settings = msgspec.structs.replace(settings, worker_concurrency=args.concurrency)
     bad = set(settings.worker_stages) - {"cad", "pdf"}
@@ -139,9 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="run everything locally: embedded PostgreSQL, API and one worker")
     sub.add_parser("api", help="serve the HTTP API (uvicorn; PORT, HOST)")
-    w = sub.add_parser("worker", help="run a pipeline worker")
-    w.add_argument("--stages", help="comma-separated stages to run: cad,pdf (default both)")
-    w.add_argument("--concurrency", type=int, help="jobs run at once in this worker (default 1)")
+    worker_command = sub.add_parser("worker", help="run a pipeline worker")
+    worker_command.add_argument("--stages", help="comma-separated stages to run: cad,pdf (default both)")
+    worker_command.add_argument("--concurrency", type=int, help="jobs run at once in this worker (default 1)")
     sub.add_parser("migrate", help="apply database migrations and exit")
     from ops.admin import add_admin_commands
 

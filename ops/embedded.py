@@ -51,9 +51,9 @@ def _run_as() -> str | None:
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,8 @@ def ensure_server(data_dir: str | Path, *, durable: bool = True, port: int | Non
         conf = ["listen_addresses = '127.0.0.1'", "unix_socket_directories = ''", "max_connections = 200"]
         if not durable:
             conf += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
-        with open(pgdata / "postgresql.auto.conf", "a") as f:
-            f.write("\n".join(conf) + "\n")
+        with open(pgdata / "postgresql.auto.conf", "a") as conf_file:
+            conf_file.write("\n".join(conf) + "\n")
     pid_file = pgdata / "postmaster.pid"
     if pid_file.exists():
         lines = pid_file.read_text().splitlines()

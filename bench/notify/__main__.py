@@ -86,12 +86,7 @@ def run(server: Any, clients: int, mode: str, seconds: float) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    common.quiet_logs()
-    p = common.base_parser(__doc__ or "")
-    p.add_argument("--seconds", type=float, default=None, help="seconds per measurement (default 5)")
-    args = p.parse_args(sys.argv[1:] if argv is None else argv)
-    rounds = args.rounds or (1 if args.quick else 3)
-    seconds = args.seconds or (0.5 if args.quick else 5.0)
+    args, rounds, seconds = common.sized_run(__doc__, argv, "--seconds", "seconds per measurement", full=5.0, quick=0.5)
     variants = {"c8 with NOTIFY": (8, "notify"), "c8 without": (8, "plain"), "c8 ours (group commit)": (8, "ours"),
                 "c32 with NOTIFY": (32, "notify"), "c32 without": (32, "plain"),
                 "c32 ours (group commit)": (32, "ours")}

@@ -106,12 +106,8 @@ def _seeded_catalogue(server: Any) -> bytes | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    common.quiet_logs()
-    p = common.base_parser(__doc__ or "")
-    p.add_argument("--jobs", type=int, default=None, help="jobs per run (default 24)")
-    args = p.parse_args(sys.argv[1:] if argv is None else argv)
-    rounds = args.rounds or (1 if args.quick else 3)
-    n = args.jobs or (2 if args.quick else 24)  # enough that the last job's tail does not decide the 2-worker row
+    # 24 jobs: enough that the last job's tail does not decide the 2-worker row
+    args, rounds, n = common.sized_run(__doc__, argv, "--jobs", "jobs per run", full=24, quick=2)
     timeout_s = 60.0 + 20.0 * n
     load0 = os.getloadavg()[0]
     with common.durable_server() as server:

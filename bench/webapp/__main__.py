@@ -64,12 +64,7 @@ def over_http(port: int, n: int) -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    common.quiet_logs()
-    p = common.base_parser(__doc__ or "")
-    p.add_argument("--requests", type=int, default=None, help="requests per round (default 40)")
-    args = p.parse_args(sys.argv[1:] if argv is None else argv)
-    rounds = args.rounds or (1 if args.quick else 3)
-    n = args.requests or (5 if args.quick else 40)
+    args, rounds, n = common.sized_run(__doc__, argv, "--requests", "requests per round", full=40, quick=5)
     load0 = os.getloadavg()[0]
     with common.durable_server() as server:
         pgv = common.pg_version(server)

@@ -33,8 +33,8 @@ def path_d(segs: list[geometry.Seg], to_paper: Callable[[Point], Point], scale: 
             _, radius = seg.center_radius()
             large = 1 if abs(seg.angle) > math.pi else 0
             sweep = 0 if seg.bulge > 0 else 1  # y is flipped on paper, so a CCW arc sweeps the negative way
-            r = number(radius * scale)
-            out.append(f"A{r} {r} 0 {large} {sweep} {number(end_x)} {number(end_y)}")
+            radius_text = number(radius * scale)
+            out.append(f"A{radius_text} {radius_text} 0 {large} {sweep} {number(end_x)} {number(end_y)}")
     if closed:
         out.append("Z")
     return " ".join(out)

@@ -1,4 +1,5 @@
-"""Numbers, money and lengths as the job writes them: its locale's decimal mark and grouping, its units.
+"""Numbers, money and lengths as the job writes them: its locale's decimal mark and grouping, its units, and the
+material thickness as the trade writes it (3 cm, 1-1/4 in).
 
 The one length formatter of the DXF, the SVG previews and the PDF.
 """
@@ -6,29 +7,48 @@ The one length formatter of the DXF, the SVG previews and the PDF.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 from engine.spec import MM_PER_INCH
 
 SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
-# decimal mark, thousands separator, money pattern ({sym} falls back to the ISO code when unknown)
+# Decimal mark, thousands separator, money pattern ({sym} falls back to the ISO code when unknown), by BCP 47 tag
+# or language. A table rather than Babel: five separator pairs do not need CLDR's 30 MB, and the money patterns
+# are the shop's (hr-HR writes the code, as Croatian invoices do), not CLDR's.
 LOCALES: dict[str, tuple[str, str, str]] = {
-    "en-US": (".", ",", "{sym}{num}"),
-    "en-GB": (".", ",", "{sym}{num}"),
+    "en-us": (".", ",", "{sym}{num}"),
+    "en-gb": (".", ",", "{sym}{num}"),
     "de": (",", ".", "{num} {sym}"),
+    "de-ch": (".", "\u2019", "{code} {num}"),
     "fr": (",", "\u00a0", "{num}\u00a0{sym}"),
     "hr": (",", ".", "{num} {code}"),
 }
 DEFAULT_LOCALE = (".", ",", "{num} {code}")
+THICKNESS_INCH_STEP = 16  # inch thicknesses are written to the nearest 1/16 in, as slabs are sold
+
+
+def locale_spec(locale: str | None) -> tuple[str, str, str]:
+    """The separators of a locale tag: the tag itself, else its language, else any English as en-GB, else the
+    default (a point and commas, the code after the number: what a job without a locale has always had)."""
+    key = (locale or "").replace("_", "-").lower()
+    language = key.split("-")[0]
+    return LOCALES.get(key) or LOCALES.get(language) or (LOCALES["en-gb"] if language == "en" else DEFAULT_LOCALE)
+
+
+def inch_fraction(inches: Fraction) -> str:
+    """Inches as the trade writes them, without the unit: '3/4', '1-1/4', '2'."""
+    whole, rest = divmod(inches, 1)
+    parts = [str(whole)] if whole else []
+    if rest:
+        parts.append(f"{rest.numerator}/{rest.denominator}")
+    return "-".join(parts) or "0"
 
 
 class Numbers:
     """Numbers and money as the job's locale writes them: hr-HR '1.234,56 EUR', en-US '$1,234.56'."""
 
     def __init__(self, locale: str | None) -> None:
-        key = locale or ""
-        spec = LOCALES.get(key) or LOCALES.get(key.split("-")[0]) or (
-            LOCALES["en-GB"] if key.startswith("en") else DEFAULT_LOCALE)
-        self.decimal, self.group, self.money_pattern = spec
+        self.decimal, self.group, self.money_pattern = locale_spec(locale)
 
     def number(self, value: float | Decimal | str, places: int, group: bool = True) -> str:
         rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
@@ -71,4 +91,14 @@ class Lengths:
 
     def with_unit(self, mm: float) -> str:
         return self(mm) + ('"' if self.units == "in" else " mm")
+
+    def thickness(self, mm: float) -> str:
+        """A slab thickness as the trade writes it: '2 cm', '3 cm', '12 mm' (not a whole cm), '1-1/4 in', '3/4 in'
+        (to the nearest 1/16 in)."""
+        if self.units == "in":
+            steps = round(mm / MM_PER_INCH * THICKNESS_INCH_STEP)
+            return inch_fraction(Fraction(steps, THICKNESS_INCH_STEP)) + " in"
+        if abs(mm / 10 - round(mm / 10)) < 1e-6 and mm >= 10:
+            return self.numbers.trim(mm / 10, 0) + " cm"
+        return self.numbers.trim(mm, 1) + " mm"
 

@@ -30,66 +30,72 @@ def cutout_segs(cutout: Cutout) -> list[Seg]:
     problem = cutout_missing(cutout)
     if problem:
         raise GeometryError(f"cutout {cutout.id}: {problem}")
-    cx, cy = cutout.center
+    centre_x, centre_y = cutout.center
     if cutout.shape == "circle":
-        r = cutout.diameter / 2.0
-        local = [Seg((r, 0.0), (-r, 0.0), 1.0), Seg((-r, 0.0), (r, 0.0), 1.0)]
+        radius = cutout.diameter / 2.0
+        local = [Seg((radius, 0.0), (-radius, 0.0), 1.0), Seg((-radius, 0.0), (radius, 0.0), 1.0)]
     elif cutout.shape == "rect":
         local = _rounded_rect(cutout.length, cutout.width, cutout.corner_radius)
     else:
         local = _ellipse_arcs(cutout.length / 2.0, cutout.width / 2.0)
     turn = math.radians(cutout.rotation)
-    ca, sa = math.cos(turn), math.sin(turn)
+    cos_turn, sin_turn = math.cos(turn), math.sin(turn)
 
-    def to_piece(p: Pt) -> Pt:
-        return (cx + p[0] * ca - p[1] * sa, cy + p[0] * sa + p[1] * ca)
+    def to_piece(point: Pt) -> Pt:
+        return (centre_x + point[0] * cos_turn - point[1] * sin_turn,
+                centre_y + point[0] * sin_turn + point[1] * cos_turn)
 
-    return [Seg(to_piece(s.start), to_piece(s.end), s.bulge) for s in local]
+    return [Seg(to_piece(seg.start), to_piece(seg.end), seg.bulge) for seg in local]
 
 
-def _rounded_rect(length: float, width: float, r: float) -> list[Seg]:
-    hx, hy = length / 2.0, width / 2.0
-    r = min(r, hx, hy)
-    if r < EPS:
-        return [Seg((-hx, -hy), (hx, -hy)), Seg((hx, -hy), (hx, hy)), Seg((hx, hy), (-hx, hy)), Seg((-hx, hy), (-hx, -hy))]
-    q = math.tan(math.pi / 8.0)  # quarter circle
-    pts = [
-        Seg((-hx + r, -hy), (hx - r, -hy)), Seg((hx - r, -hy), (hx, -hy + r), q),
-        Seg((hx, -hy + r), (hx, hy - r)), Seg((hx, hy - r), (hx - r, hy), q),
-        Seg((hx - r, hy), (-hx + r, hy)), Seg((-hx + r, hy), (-hx, hy - r), q),
-        Seg((-hx, hy - r), (-hx, -hy + r)), Seg((-hx, -hy + r), (-hx + r, -hy), q),
+def _rounded_rect(length: float, width: float, radius: float) -> list[Seg]:
+    half_x, half_y = length / 2.0, width / 2.0
+    radius = min(radius, half_x, half_y)
+    if radius < EPS:
+        return [Seg((-half_x, -half_y), (half_x, -half_y)), Seg((half_x, -half_y), (half_x, half_y)),
+                Seg((half_x, half_y), (-half_x, half_y)), Seg((-half_x, half_y), (-half_x, -half_y))]
+    quarter = math.tan(math.pi / 8.0)  # quarter circle
+    sides = [
+        Seg((-half_x + radius, -half_y), (half_x - radius, -half_y)),
+        Seg((half_x - radius, -half_y), (half_x, -half_y + radius), quarter),
+        Seg((half_x, -half_y + radius), (half_x, half_y - radius)),
+        Seg((half_x, half_y - radius), (half_x - radius, half_y), quarter),
+        Seg((half_x - radius, half_y), (-half_x + radius, half_y)),
+        Seg((-half_x + radius, half_y), (-half_x, half_y - radius), quarter),
+        Seg((-half_x, half_y - radius), (-half_x, -half_y + radius)),
+        Seg((-half_x, -half_y + radius), (-half_x + radius, -half_y), quarter),
     ]
-    return [s for s in pts if s.chord > EPS]
+    return [seg for seg in sides if seg.chord > EPS]
 
 
 ELLIPSE_ARCS = 32
 
 
-def _ellipse_arcs(a: float, b: float) -> list[Seg]:
+def _ellipse_arcs(half_x: float, half_y: float) -> list[Seg]:
     """An ellipse as ELLIPSE_ARCS circular arcs, each through three points of the ellipse (sub-0.1 mm error for sinks).
 
     CAM software handles polylines with bulges better than ELLIPSE entities, and arcs keep the outline smooth.
     """
     out = []
-    for k in range(ELLIPSE_ARCS):
-        t0 = 2 * math.pi * k / ELLIPSE_ARCS
-        t1 = 2 * math.pi * (k + 1) / ELLIPSE_ARCS
-        tm = (t0 + t1) / 2
-        p0 = (a * math.cos(t0), b * math.sin(t0))
-        pm = (a * math.cos(tm), b * math.sin(tm))
-        p1 = (a * math.cos(t1), b * math.sin(t1))
-        out.append(Seg(p0, p1, _bulge_through(p0, pm, p1)))
+    for arc in range(ELLIPSE_ARCS):
+        start = 2 * math.pi * arc / ELLIPSE_ARCS
+        end = 2 * math.pi * (arc + 1) / ELLIPSE_ARCS
+        middle = (start + end) / 2
+        start_point = (half_x * math.cos(start), half_y * math.sin(start))
+        mid_point = (half_x * math.cos(middle), half_y * math.sin(middle))
+        end_point = (half_x * math.cos(end), half_y * math.sin(end))
+        out.append(Seg(start_point, end_point, _bulge_through(start_point, mid_point, end_point)))
     return out
 
 
-def _bulge_through(p0: Pt, pm: Pt, p1: Pt) -> float:
-    """Bulge of the circular arc from p0 to p1 passing through pm."""
-    ax, ay = p0[0] - pm[0], p0[1] - pm[1]
-    bx, by = p1[0] - pm[0], p1[1] - pm[1]
-    inscribed = math.atan2(abs(ax * by - ay * bx), ax * bx + ay * by)  # angle p0-pm-p1
-    theta = 2 * math.pi - 2 * inscribed  # the arc containing pm
-    cross = (p1[0] - p0[0]) * (pm[1] - p0[1]) - (p1[1] - p0[1]) * (pm[0] - p0[0])
-    return math.tan(theta / 4.0) * (1.0 if cross < 0 else -1.0)  # pm right of the chord: a CCW arc
+def _bulge_through(start: Pt, through: Pt, end: Pt) -> float:
+    """Bulge of the circular arc from `start` to `end` passing through `through`."""
+    ax, ay = start[0] - through[0], start[1] - through[1]
+    bx, by = end[0] - through[0], end[1] - through[1]
+    inscribed = math.atan2(abs(ax * by - ay * bx), ax * bx + ay * by)  # angle start-through-end
+    theta = 2 * math.pi - 2 * inscribed  # the arc containing `through`
+    cross = (end[0] - start[0]) * (through[1] - start[1]) - (end[1] - start[1]) * (through[0] - start[0])
+    return math.tan(theta / 4.0) * (1.0 if cross < 0 else -1.0)  # `through` right of the chord: a CCW arc
 
 
 def cutout_polygon(cutout: Cutout) -> Polygon:

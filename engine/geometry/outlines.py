@@ -49,17 +49,18 @@ class Outline:
         return to_polygon(self.segs, max_sagitta)
 
     def length(self) -> float:
-        return sum(s.length() for s in self.segs)
+        return sum(seg.length() for seg in self.segs)
 
 
 def raw_vertices(piece: Piece) -> tuple[list[Pt], list[float]]:
     """Original vertices and bulges of a piece (rect: 0 front-left, 1 front-right, 2 back-right, 3 back-left)."""
     shape = piece.shape
     if isinstance(shape, RectShape):
-        pts = [(0.0, 0.0), (shape.length, 0.0), (shape.length, shape.depth), (0.0, shape.depth)]
-        return pts, [0.0] * 4
+        points = [(0.0, 0.0), (shape.length, 0.0), (shape.length, shape.depth), (0.0, shape.depth)]
+        return points, [0.0] * 4
     assert isinstance(shape, PolygonShape)
-    return [(float(v[0]), float(v[1])) for v in shape.vertices], [float(v[2]) if len(v) > 2 else 0.0 for v in shape.vertices]
+    points = [(float(vertex[0]), float(vertex[1])) for vertex in shape.vertices]
+    return points, [float(vertex[2]) if len(vertex) > 2 else 0.0 for vertex in shape.vertices]
 
 
 def edge_names(piece: Piece) -> list[str]:
@@ -71,44 +72,45 @@ def edge_names(piece: Piece) -> list[str]:
 
 def piece_edges(piece: Piece) -> list[Edge | None]:
     """The Edge spec for each original edge (None where the job says nothing)."""
-    n = 4 if isinstance(piece.shape, RectShape) else len(piece.shape.vertices)
+    count = 4 if isinstance(piece.shape, RectShape) else len(piece.shape.vertices)
     if piece.edges is None:
-        return [None] * n
+        return [None] * count
     if isinstance(piece.edges, dict):
         if isinstance(piece.shape, RectShape):
             return [piece.edges.get(side) for side in RECT_SIDES]
         raise GeometryError(f"{piece.id}: a polygon's edges are a list, one per edge, not front/right/back/left")
-    if len(piece.edges) != n:
-        raise GeometryError(f"{piece.id}: {len(piece.edges)} edges given for a shape with {n} edges")
+    if len(piece.edges) != count:
+        raise GeometryError(f"{piece.id}: {len(piece.edges)} edges given for a shape with {count} edges")
     return list(piece.edges)
 
 
 def footprint_polygon(vertices: list[list[float]]) -> Polygon:
     """Shapely polygon of a `[x, y(, bulge)]` vertex list (a cabinet footprint)."""
-    pts = [(float(v[0]), float(v[1])) for v in vertices]
-    bulges = [float(v[2]) if len(v) > 2 else 0.0 for v in vertices]
-    if not any(bulges) and len(pts) >= 3:  # straight sides (most footprints): the vertices are the ring
-        return shapely.polygons(xy_array(pts))
-    return to_polygon([Seg(pts[i], pts[(i + 1) % len(pts)], bulges[i]) for i in range(len(pts))])
+    points = [(float(vertex[0]), float(vertex[1])) for vertex in vertices]
+    bulges = [float(vertex[2]) if len(vertex) > 2 else 0.0 for vertex in vertices]
+    if not any(bulges) and len(points) >= 3:  # straight sides (most footprints): the vertices are the ring
+        return shapely.polygons(xy_array(points))
+    return to_polygon([Seg(points[i], points[(i + 1) % len(points)], bulges[i]) for i in range(len(points))])
 
 
-def _corner_trims(pts: list[Pt], bulges: list[float], piece: Piece) -> dict[int, tuple[str, float, float, float]]:
+def _corner_trims(points: list[Pt], bulges: list[float], piece: Piece) -> dict[int, tuple[str, float, float, float]]:
     """Per cornered vertex: (type, size, trim along each adjacent edge, turn angle)."""
-    n = len(pts)
+    count = len(points)
     out: dict[int, tuple[str, float, float, float]] = {}
     for corner in piece.corners:
         i = corner.at
-        if i >= n:
-            raise GeometryError(f"{piece.id}: corner at vertex {i}, but the shape has {n} vertices (0..{n - 1})")
+        if i >= count:
+            raise GeometryError(f"{piece.id}: corner at vertex {i}, but the shape has {count} vertices "
+                                f"(0..{count - 1})")
         if i in out:
             raise GeometryError(f"{piece.id}: two corners at vertex {i}")
-        if abs(bulges[(i - 1) % n]) >= EPS or abs(bulges[i]) >= EPS:
+        if abs(bulges[(i - 1) % count]) >= EPS or abs(bulges[i]) >= EPS:
             raise GeometryError(f"{piece.id}: the corner at vertex {i} touches a curved edge; "
                                 "radius and clip corners need two straight edges")
-        p, v, q = pts[(i - 1) % n], pts[i], pts[(i + 1) % n]
-        u = _unit(v[0] - p[0], v[1] - p[1])
-        w = _unit(q[0] - v[0], q[1] - v[1])
-        turn = math.atan2(u[0] * w[1] - u[1] * w[0], u[0] * w[0] + u[1] * w[1])
+        previous, vertex, following = points[(i - 1) % count], points[i], points[(i + 1) % count]
+        incoming = _unit(vertex[0] - previous[0], vertex[1] - previous[1])
+        outgoing = _unit(following[0] - vertex[0], following[1] - vertex[1])
+        turn = _turn(incoming, outgoing)
         if abs(turn) < 1e-6:
             raise GeometryError(f"{piece.id}: vertex {i} is not a corner (the edges run straight on)")
         trim = corner.size * math.tan(abs(turn) / 2.0) if corner.type == "radius" else corner.size
@@ -116,11 +118,17 @@ def _corner_trims(pts: list[Pt], bulges: list[float], piece: Piece) -> dict[int,
     return out
 
 
+def _turn(incoming: Pt, outgoing: Pt) -> float:
+    """Signed angle from one direction to the next (positive = left turn)."""
+    return math.atan2(incoming[0] * outgoing[1] - incoming[1] * outgoing[0],
+                      incoming[0] * outgoing[0] + incoming[1] * outgoing[1])
+
+
 def _unit(dx: float, dy: float) -> Pt:
-    d = math.hypot(dx, dy)
-    if d < EPS:
+    length = math.hypot(dx, dy)
+    if length < EPS:
         raise GeometryError("two consecutive vertices coincide")
-    return (dx / d, dy / d)
+    return (dx / length, dy / length)
 
 
 def _edge_kind_intervals(edge: Edge | None, length: float) -> list[tuple[float, float, str, str | None]]:
@@ -128,75 +136,77 @@ def _edge_kind_intervals(edge: Edge | None, length: float) -> list[tuple[float, 
     base_kind = edge.kind if edge else "sawn"
     base_profile = edge.profile if edge else None
     cuts = {0.0, length}
-    segs = list(edge.segments) if edge else []
-    for s in segs:
-        if s.end <= s.start + EPS:
-            raise GeometryError(f"segment from {s.start:g} to {s.end:g} is empty or reversed")
-        if s.end > length + 0.5:  # half a millimetre of slack for rounding in the job
-            raise GeometryError(f"segment runs to {s.end:g} but the edge is only {length:.1f} long")
-        cuts.update((min(s.start, length), min(s.end, length)))
+    segments = list(edge.segments) if edge else []
+    for segment in segments:
+        if segment.end <= segment.start + EPS:
+            raise GeometryError(f"segment from {segment.start:g} to {segment.end:g} is empty or reversed")
+        if segment.end > length + 0.5:  # half a millimetre of slack for rounding in the job
+            raise GeometryError(f"segment runs to {segment.end:g} but the edge is only {length:.1f} long")
+        cuts.update((min(segment.start, length), min(segment.end, length)))
     bounds = sorted(cuts)
     out: list[tuple[float, float, str, str | None]] = []
-    for a, b in itertools.pairwise(bounds):
-        if b - a < EPS:
+    for start, end in itertools.pairwise(bounds):
+        if end - start < EPS:
             continue
-        mid = (a + b) / 2
+        mid = (start + end) / 2
         kind, profile = base_kind, base_profile
-        for s in segs:  # the last segment listed wins where segments overlap
-            if s.start <= mid <= s.end:
-                kind = s.kind
-                profile = s.profile if s.profile is not None else (base_profile if s.kind == "finished" else None)
-        if out and out[-1][2] == kind and out[-1][3] == profile and abs(out[-1][1] - a) < EPS:
-            out[-1] = (out[-1][0], b, kind, profile)
+        for segment in segments:  # the last segment listed wins where segments overlap
+            if segment.start <= mid <= segment.end:
+                kind = segment.kind
+                profile = (segment.profile if segment.profile is not None
+                           else base_profile if segment.kind == "finished" else None)
+        if out and out[-1][2] == kind and out[-1][3] == profile and abs(out[-1][1] - start) < EPS:
+            out[-1] = (out[-1][0], end, kind, profile)
         else:
-            out.append((a, b, kind, profile))
+            out.append((start, end, kind, profile))
     return out
 
 
 def outline(piece: Piece) -> Outline:
     """The finished outline of a piece (mm): corners applied, each stretch tagged with its edge kind and profile."""
-    pts, bulges = raw_vertices(piece)
-    n = len(pts)
+    points, bulges = raw_vertices(piece)
+    count = len(points)
     names = edge_names(piece)
     edges = piece_edges(piece)
-    lengths = [Seg(pts[i], pts[(i + 1) % n], bulges[i]).length() for i in range(n)]
+    lengths = [Seg(points[i], points[(i + 1) % count], bulges[i]).length() for i in range(count)]
     if any(length < EPS for length in lengths):
         raise GeometryError(f"{piece.id}: two consecutive vertices coincide")
-    corners = _corner_trims(pts, bulges, piece)
+    corners = _corner_trims(points, bulges, piece)
     segs: list[Seg] = []
     spans: list[Span] = []
     intervals = []
-    for i in range(n):
+    for i in range(count):
         try:
             intervals.append(_edge_kind_intervals(edges[i], lengths[i]))
         except GeometryError as err:
             raise GeometryError(f"{piece.id} {names[i]}: {err}") from None
-    for i in range(n):
-        j = (i + 1) % n
-        t0 = corners[i][2] if i in corners else 0.0
-        t1 = lengths[i] - (corners[j][2] if j in corners else 0.0)
-        if t1 < t0 - 1e-6:
+    for i in range(count):
+        j = (i + 1) % count
+        kept_from = corners[i][2] if i in corners else 0.0
+        kept_to = lengths[i] - (corners[j][2] if j in corners else 0.0)
+        if kept_to < kept_from - 1e-6:
             raise GeometryError(f"{piece.id}: the corners at vertices {i} and {j} do not fit on {names[i]} "
                                 f"({lengths[i]:.1f} long)")
-        full = Seg(pts[i], pts[j], bulges[i])
-        edge_seg = full.sub(t0 / lengths[i], t1 / lengths[i]) if (t0 > 0 or t1 < lengths[i]) else full
-        if t1 - t0 > 1e-6:
+        full = Seg(points[i], points[j], bulges[i])
+        trimmed = kept_from > 0 or kept_to < lengths[i]
+        edge_seg = full.sub(kept_from / lengths[i], kept_to / lengths[i]) if trimmed else full
+        if kept_to - kept_from > 1e-6:
             segs.append(edge_seg)
             groove = edges[i].drip_groove if edges[i] else None
-            for a, b, kind, profile in intervals[i]:
-                a, b = max(a, t0), min(b, t1)
-                if b - a > 1e-6:
-                    spans.append(Span(full.sub(a / lengths[i], b / lengths[i]), kind, profile, i, None, groove))
+            for start, end, kind, profile in intervals[i]:
+                start, end = max(start, kept_from), min(end, kept_to)
+                if end - start > 1e-6:
+                    spans.append(Span(full.sub(start / lengths[i], end / lengths[i]), kind, profile, i, None, groove))
         if j in corners:
-            ctype, _size, trim, turn = corners[j]
-            p1 = full.point_at(t1 / lengths[i]) if t1 < lengths[i] else pts[j]
-            nxt = Seg(pts[j], pts[(j + 1) % n], bulges[j])
-            p2 = nxt.point_at(trim / lengths[j])
-            cseg = Seg(p1, p2, math.tan(turn / 4.0) if ctype == "radius" else 0.0)
-            segs.append(cseg)
+            corner_type, _size, trim, turn = corners[j]
+            corner_start = full.point_at(kept_to / lengths[i]) if kept_to < lengths[i] else points[j]
+            next_edge = Seg(points[j], points[(j + 1) % count], bulges[j])
+            corner_end = next_edge.point_at(trim / lengths[j])
+            corner_seg = Seg(corner_start, corner_end, math.tan(turn / 4.0) if corner_type == "radius" else 0.0)
+            segs.append(corner_seg)
             kind, profile = _corner_kind(intervals[i][-1], intervals[j][0])
-            spans.append(Span(cseg, kind, profile, None, j))
-    return Outline(segs, spans, names, pts, lengths)
+            spans.append(Span(corner_seg, kind, profile, None, j))
+    return Outline(segs, spans, names, points, lengths)
 
 
 Interval = tuple[float, float, str, str | None]  # (from, to, kind, profile) along an edge
@@ -215,22 +225,22 @@ def _corner_kind(before: Interval, after: Interval) -> tuple[str, str | None]:
 
 def vertex_turns(piece: Piece) -> list[float]:
     """Signed turn angle at each original vertex, using arc tangents (positive = left turn)."""
-    pts, bulges = raw_vertices(piece)
-    n = len(pts)
-    segs = [Seg(pts[i], pts[(i + 1) % n], bulges[i]) for i in range(n)]
+    points, bulges = raw_vertices(piece)
+    count = len(points)
+    segs = [Seg(points[i], points[(i + 1) % count], bulges[i]) for i in range(count)]
     out = []
-    for i in range(n):
-        u = segs[(i - 1) % n].tangent(1.0)
-        w = segs[i].tangent(0.0)
-        out.append(math.atan2(u[0] * w[1] - u[1] * w[0], u[0] * w[0] + u[1] * w[1]))
+    for i in range(count):
+        incoming = segs[(i - 1) % count].tangent(1.0)
+        outgoing = segs[i].tangent(0.0)
+        out.append(_turn(incoming, outgoing))
     return out
 
 
 def self_intersection(piece: Piece) -> str | None:
     """Why a polygon piece's raw outline is not a simple polygon, or None when it is fine."""
-    pts, bulges = raw_vertices(piece)
-    n = len(pts)
-    poly = to_polygon([Seg(pts[i], pts[(i + 1) % n], bulges[i]) for i in range(n)], max_sagitta=0.5)
+    points, bulges = raw_vertices(piece)
+    count = len(points)
+    poly = to_polygon([Seg(points[i], points[(i + 1) % count], bulges[i]) for i in range(count)], max_sagitta=0.5)
     if poly.is_valid:
         return None
     return shapely.is_valid_reason(poly)

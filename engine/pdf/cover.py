@@ -74,7 +74,7 @@ def cover_sheets(doc: SheetContext, contents: list[str]) -> list[DrawingSheet]:
         ("Job", f"<b>{escape(job.job.id)}</b>"), ("Name", escape(job.job.name)),
         ("Customer", escape(job.job.customer or "—")), ("Site", escape(job.job.site or "—")),
         ("Material", escape(f"{job.material.name} ({job.material.type})")),
-        ("Thickness / finish", escape(f"{doc.lengths.with_unit(doc.mm.material.thickness)} / {job.material.finish or '—'}")),
+        ("Thickness / finish", escape(f"{doc.lengths.thickness(doc.mm.material.thickness)} / {job.material.finish or '—'}")),
         ("Process", escape(f"{o.cutting_process.replace('_', ' ')}, kerf {doc.lengths.with_unit(doc.mm.options.kerf)}")),
         ("Stock", escape(stock_text(doc, slabs))),
     ]
@@ -173,7 +173,7 @@ def title_block(doc: SheetContext, sheet: DrawingSheet, page_number: int, count:
              + cell(5, 6, 0, "Date", doc.issued.isoformat()) + cell(6, 7, 0, "Revision", REVISION)
              + cell(1, 3, 1, "Material", f"{job.material.name} ({job.material.type})")
              + cell(3, 4, 1, "Thickness / finish",
-                    f"{doc.lengths.with_unit(doc.mm.material.thickness)} / {job.material.finish or '—'}")
+                    f"{doc.lengths.thickness(doc.mm.material.thickness)} / {job.material.finish or '—'}")
              + cell(4, 5, 1, "Slabs", slab_text) + cell(5, 6, 1, "Units", f"{units}, areas m²")
              + cell(6, 7, 1, "Page", f"{page_number} of {count}", "pageno"))
     return f'<div class="tb">{cells}</div>'

@@ -23,7 +23,7 @@ def _piece_blocks(doc: SheetContext, index: int, budget: int, path: str) -> tupl
         data += [("Size L × D", f"{doc.lengths(ps.length_mm)} × {doc.lengths(ps.depth_mm)} {job.units}"),
                  ("Gross / net area", f"{doc.area(ps.area_gross_m2)} / {doc.numbers.number(ps.area_net_m2, 3)}"),
                  ("Finished edge", escape(edge_text(ps.finished_edge_by_profile_m, doc)))]
-    data.append(("Thickness", doc.lengths.with_unit(doc.mm.material.thickness)))
+    data.append(("Thickness", doc.lengths.thickness(doc.mm.material.thickness)))
     kinds: list[str] = []
     try:
         outline = geometry.outline(piece)

@@ -43,7 +43,7 @@ def cutout_positions(piece_mm: Piece, lengths: Lengths) -> list[CutoutPos]:
         setback = "—"
         if not geometry.cutout_missing(c):
             setback = lengths(geometry.bbox(geometry.cutout_segs(c))[1])
-        note = f"rot. {c.rotation:g}°" if c.rotation else ""
+        note = f"rot. {lengths.numbers.trim(c.rotation, 4)}°" if c.rotation else ""
         out.append(CutoutPos(c.id, c.type.replace("_", " "), size, lengths(c.center[0]), setback, note))
     return out
 

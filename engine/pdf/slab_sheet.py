@@ -41,7 +41,7 @@ def slab_sheet(doc: SheetContext, layout: SlabLayout, svgs: dict[str, bytes]) ->
         ("Yield", f"<b>{doc.numbers.number(layout.yield_pct, 1)} %</b>"),
     ]
     budget = (page.panel_rows - len(data) - 10) if which == "side" else int((bottom_h - 8) / page.row_mm) - 1
-    rows = [[f"<b>{escape(pl.piece)}</b>", str(pl.copy), doc.lengths(pl.x_mm), doc.lengths(pl.y_mm), f"{pl.rotation_deg:g}°"]
+    rows = [[f"<b>{escape(pl.piece)}</b>", str(pl.copy), doc.lengths(pl.x_mm), doc.lengths(pl.y_mm), f"{doc.numbers.trim(pl.rotation_deg, 4)}°"]
             for pl in layout.placements]
     shown = rows[: max(1, budget - (len(layout.remnants) + 3 if which == "side" else 0))]
     placements = "<h2>Placements</h2>" + rows_table(

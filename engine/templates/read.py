@@ -18,7 +18,7 @@ from ezdxf import recover
 
 from engine.templates.model import MAX_ENTITIES, Problem, TemplateError
 
-V = tuple[float, float, float]  # x, y, bulge of the segment to the next vertex
+Vertex = tuple[float, float, float]  # x, y, bulge of the segment to the next vertex
 
 MAX_INSERT_DEPTH = 8
 MAX_CURVE_VERTICES = 200  # one spline or elliptic arc; a piece outline may hold 500 (the job cap)
@@ -34,16 +34,17 @@ class Path:
     handle: str
     layer: str
     linetype: str
-    verts: list[V]
+    verts: list[Vertex]
     closed: bool
     circle: tuple[float, float, float] | None = None  # cx, cy, r
     ellipse: tuple[float, float, float, float, float] | None = None  # cx, cy, a, b, rotation (deg)
 
-    def scaled(self, k: float) -> Path:
-        s = lambda t: None if t is None else tuple(v * k for v in t)  # noqa: E731
-        ell = None if self.ellipse is None else (*[v * k for v in self.ellipse[:4]], self.ellipse[4])
-        return Path(self.handle, self.layer, self.linetype, [(x * k, y * k, b) for x, y, b in self.verts],
-                    self.closed, s(self.circle), ell)  # type: ignore[arg-type]
+    def scaled(self, factor: float) -> Path:
+        circle = None if self.circle is None else tuple(value * factor for value in self.circle)
+        ellipse = None if self.ellipse is None else (*[value * factor for value in self.ellipse[:4]], self.ellipse[4])
+        return Path(self.handle, self.layer, self.linetype,
+                    [(x * factor, y * factor, bulge) for x, y, bulge in self.verts],
+                    self.closed, circle, ellipse)  # type: ignore[arg-type]
 
     def extent(self) -> float:
         xs, ys = [v[0] for v in self.verts], [v[1] for v in self.verts]
@@ -103,11 +104,11 @@ def load(data: bytes) -> Any:
 
 class _Budget:
     def __init__(self) -> None:
-        self.n = 0
+        self.count = 0
 
     def tick(self) -> None:
-        self.n += 1
-        if self.n > MAX_ENTITIES:
+        self.count += 1
+        if self.count > MAX_ENTITIES:
             raise TemplateError("TOO_MANY_ENTITIES", f"the drawing has more than {MAX_ENTITIES} entities "
                                 "(blocks exploded)", "send one job's pieces per file, without hatches or dimensions")
 
@@ -126,48 +127,49 @@ def read(data: bytes, spline_tolerance_mm: float, mm_per_unit: float) -> Drawing
     layers = {layer.dxf.name.upper(): layer for layer in doc.layers}
     budget = _Budget()
 
-    def linetype(e: Any, parent_lt: str) -> str:
-        lt = (e.dxf.get("linetype") or "BYLAYER").upper()
-        if lt == "BYBLOCK":
-            return parent_lt
-        if lt == "BYLAYER":
-            layer = layers.get(e.dxf.get("layer", "0").upper())
+    def linetype_of(entity: Any, parent_linetype: str) -> str:
+        name = (entity.dxf.get("linetype") or "BYLAYER").upper()
+        if name == "BYBLOCK":
+            return parent_linetype
+        if name == "BYLAYER":
+            layer = layers.get(entity.dxf.get("layer", "0").upper())
             return (layer.dxf.get("linetype") or "CONTINUOUS").upper() if layer is not None else "CONTINUOUS"
-        return lt
+        return name
 
-    def walk(entities: Iterable[Any], handle: str | None, parent_layer: str, parent_lt: str,
+    def walk(entities: Iterable[Any], insert_handle: str | None, parent_layer: str, parent_linetype: str,
              depth: int) -> Iterator[tuple[Any, str, str, str]]:
-        for e in entities:
+        for entity in entities:
             budget.tick()
-            layer = e.dxf.get("layer", "0")
-            if handle is not None and layer == "0":
+            layer = entity.dxf.get("layer", "0")
+            if insert_handle is not None and layer == "0":
                 layer = parent_layer  # entities on layer 0 in a block take the INSERT's layer
-            h = handle or e.dxf.get("handle", "?")
-            if e.dxftype() == "INSERT":
+            handle = insert_handle or entity.dxf.get("handle", "?")
+            if entity.dxftype() == "INSERT":
                 if depth >= MAX_INSERT_DEPTH:
-                    raise TemplateError("BLOCKS_TOO_DEEP", f"INSERT {h} nests blocks deeper than {MAX_INSERT_DEPTH}",
-                                        "explode the blocks in CAD before exporting")
-                yield from walk(e.virtual_entities(), h, layer, linetype(e, parent_lt), depth + 1)
+                    raise TemplateError("BLOCKS_TOO_DEEP", f"INSERT {handle} nests blocks deeper than "
+                                        f"{MAX_INSERT_DEPTH}", "explode the blocks in CAD before exporting")
+                yield from walk(entity.virtual_entities(), handle, layer, linetype_of(entity, parent_linetype),
+                                depth + 1)
             else:
-                yield e, h, layer, linetype(e, parent_lt)
+                yield entity, handle, layer, linetype_of(entity, parent_linetype)
 
-    for e, h, layer, lt in walk(doc.modelspace(), None, "0", "CONTINUOUS", 0):
-        t = e.dxftype()
-        if t in ("TEXT", "MTEXT"):
-            text = e.plain_text() if t == "MTEXT" else e.dxf.get("text", "")
-            p = e.dxf.insert
+    for entity, handle, layer, linetype in walk(doc.modelspace(), None, "0", "CONTINUOUS", 0):
+        kind = entity.dxftype()
+        if kind in ("TEXT", "MTEXT"):
+            text = entity.plain_text() if kind == "MTEXT" else entity.dxf.get("text", "")
+            at = entity.dxf.insert
             if text.strip():
-                out.texts.append(Text(h, layer, text.strip()[:200], p.x, p.y))
+                out.texts.append(Text(handle, layer, text.strip()[:200], at.x, at.y))
             continue
-        path = _path(e, t, h, layer, lt, (spline_tolerance, mm_per_unit), out.problems)
+        path = _path(entity, kind, handle, layer, linetype, (spline_tolerance, mm_per_unit), out.problems)
         if path is not None:
             out.paths.append(path)
-        elif t in IGNORED_TYPES or t not in _HANDLED:
-            ignored.setdefault(t, (h, 0))
-            ignored[t] = (ignored[t][0], ignored[t][1] + 1)
-    for t, (h, n) in sorted(ignored.items()):
-        out.problems.append(Problem("ENTITY_IGNORED", h, f"{n} {t} entit{'ies' if n > 1 else 'y'} ignored "
-                                    f"(not part of an outline)", "nothing, unless it was meant as an outline: "
+        elif kind in IGNORED_TYPES or kind not in _HANDLED:
+            ignored.setdefault(kind, (handle, 0))
+            ignored[kind] = (ignored[kind][0], ignored[kind][1] + 1)
+    for kind, (handle, count) in sorted(ignored.items()):
+        out.problems.append(Problem("ENTITY_IGNORED", handle, f"{count} {kind} entit{'ies' if count > 1 else 'y'} "
+                                    "ignored (not part of an outline)", "nothing, unless it was meant as an outline: "
                                     "then draw it with lines, arcs or polylines"))
     return out
 
@@ -175,111 +177,117 @@ def read(data: bytes, spline_tolerance_mm: float, mm_per_unit: float) -> Drawing
 _HANDLED = frozenset({"LINE", "ARC", "CIRCLE", "ELLIPSE", "LWPOLYLINE", "POLYLINE", "SPLINE"})
 
 
-def _path(e: Any, t: str, h: str, layer: str, lt: str, tolerance: tuple[float, float],
+def _path(entity: Any, kind: str, handle: str, layer: str, linetype: str, tolerance: tuple[float, float],
           problems: list[Problem]) -> Path | None:
-    if t == "LINE":
-        s, en = e.dxf.start, e.dxf.end
-        if math.dist((s.x, s.y), (en.x, en.y)) < 1e-9:
+    if kind == "LINE":
+        start, end = entity.dxf.start, entity.dxf.end
+        if math.dist((start.x, start.y), (end.x, end.y)) < 1e-9:
             return None
-        return Path(h, layer, lt, [(s.x, s.y, 0.0), (en.x, en.y, 0.0)], False)
-    if t == "ARC":
-        span = (e.dxf.end_angle - e.dxf.start_angle) % 360.0 or 360.0
-        sign = 1.0 if e.dxf.extrusion.z >= 0 else -1.0  # mirrored OCS: the arc runs clockwise in WCS
-        s, en = e.start_point, e.end_point
+        return Path(handle, layer, linetype, [(start.x, start.y, 0.0), (end.x, end.y, 0.0)], False)
+    if kind == "ARC":
+        span = (entity.dxf.end_angle - entity.dxf.start_angle) % 360.0 or 360.0
+        sign = 1.0 if entity.dxf.extrusion.z >= 0 else -1.0  # mirrored OCS: the arc runs clockwise in WCS
+        start, end = entity.start_point, entity.end_point
         if span >= 359.999:
-            return _circle(e, h, layer, lt)
-        return Path(h, layer, lt, [(s.x, s.y, sign * math.tan(math.radians(span) / 4)), (en.x, en.y, 0.0)], False)
-    if t == "CIRCLE":
-        return _circle(e, h, layer, lt)
-    if t == "LWPOLYLINE":
-        sign = 1.0 if e.dxf.extrusion.z >= 0 else -1.0
-        ocs = e.ocs()
-        pts = [(*_xy(ocs.to_wcs((x, y, 0))), sign * b) for x, y, b in e.get_points("xyb")]
-        return _poly(h, layer, lt, pts, bool(e.closed))
-    if t == "POLYLINE":
-        if not e.is_2d_polyline:
+            return _circle(entity, handle, layer, linetype)
+        bulge = sign * math.tan(math.radians(span) / 4)
+        return Path(handle, layer, linetype, [(start.x, start.y, bulge), (end.x, end.y, 0.0)], False)
+    if kind == "CIRCLE":
+        return _circle(entity, handle, layer, linetype)
+    if kind == "LWPOLYLINE":
+        sign = 1.0 if entity.dxf.extrusion.z >= 0 else -1.0
+        ocs = entity.ocs()
+        pts = [(*_xy(ocs.to_wcs((x, y, 0))), sign * bulge) for x, y, bulge in entity.get_points("xyb")]
+        return _poly(handle, layer, linetype, pts, bool(entity.closed))
+    if kind == "POLYLINE":
+        if not entity.is_2d_polyline:
             return None
-        sign = 1.0 if e.dxf.extrusion.z >= 0 else -1.0
-        ocs = e.ocs()
-        pts = [(*_xy(ocs.to_wcs(v.dxf.location)), sign * v.dxf.get("bulge", 0.0)) for v in e.vertices]
-        return _poly(h, layer, lt, pts, bool(e.is_closed))
-    if t == "ELLIPSE":
-        ce = e.construction_tool()
-        full = abs((e.dxf.end_param - e.dxf.start_param) % math.tau) < 1e-9
+        sign = 1.0 if entity.dxf.extrusion.z >= 0 else -1.0
+        ocs = entity.ocs()
+        pts = [(*_xy(ocs.to_wcs(vertex.dxf.location)), sign * vertex.dxf.get("bulge", 0.0))
+               for vertex in entity.vertices]
+        return _poly(handle, layer, linetype, pts, bool(entity.is_closed))
+    if kind == "ELLIPSE":
+        curve = entity.construction_tool()
+        full = abs((entity.dxf.end_param - entity.dxf.start_param) % math.tau) < 1e-9
         if full:
-            a, b = ce.major_axis.magnitude, ce.minor_axis.magnitude
-            rot = math.degrees(math.atan2(ce.major_axis.y, ce.major_axis.x))
-            pts = [(p.x, p.y) for p in ce.vertices(ce.params(65))][:-1]  # only for containment: the cutout is exact
-            return Path(h, layer, lt, [(p[0], p[1], 0.0) for p in pts], True,
-                        ellipse=(ce.center.x, ce.center.y, a, b, rot))
-        return _curve(ce, h, layer, lt, tolerance, "elliptic arc", problems)
-    if t == "SPLINE":
+            semi_major, semi_minor = curve.major_axis.magnitude, curve.minor_axis.magnitude
+            rotation = math.degrees(math.atan2(curve.major_axis.y, curve.major_axis.x))
+            # the vertices serve only for containment: the cutout is made from the exact ellipse
+            verts = [(point.x, point.y, 0.0) for point in curve.vertices(curve.params(65))][:-1]
+            return Path(handle, layer, linetype, verts, True,
+                        ellipse=(curve.center.x, curve.center.y, semi_major, semi_minor, rotation))
+        return _curve(curve, handle, layer, linetype, tolerance, "elliptic arc", problems)
+    if kind == "SPLINE":
         try:
-            tool = e.construction_tool()
+            tool = entity.construction_tool()
         except (ezdxf.DXFError, ValueError, IndexError) as exc:
-            problems.append(Problem("SPLINE_UNREADABLE", h, f"the spline cannot be evaluated: {exc}",
+            problems.append(Problem("SPLINE_UNREADABLE", handle, f"the spline cannot be evaluated: {exc}",
                                     "redraw the edge as arcs or a polyline"))
             return None
-        return _curve(tool, h, layer, lt, tolerance, "spline", problems)
+        return _curve(tool, handle, layer, linetype, tolerance, "spline", problems)
     return None
 
 
-def _xy(v: Any) -> tuple[float, float]:
-    return v.x, v.y
+def _xy(vector: Any) -> tuple[float, float]:
+    return vector.x, vector.y
 
 
-def _circle(e: Any, h: str, layer: str, lt: str) -> Path:
-    c = e.ocs().to_wcs(e.dxf.center)
-    r = e.dxf.radius
-    return Path(h, layer, lt, [(c.x + r, c.y, 1.0), (c.x - r, c.y, 1.0)], True, circle=(c.x, c.y, r))
+def _circle(entity: Any, handle: str, layer: str, linetype: str) -> Path:
+    centre = entity.ocs().to_wcs(entity.dxf.center)
+    radius = entity.dxf.radius
+    return Path(handle, layer, linetype, [(centre.x + radius, centre.y, 1.0), (centre.x - radius, centre.y, 1.0)], True,
+                circle=(centre.x, centre.y, radius))
 
 
-def _poly(h: str, layer: str, lt: str, pts: list[V], closed: bool) -> Path | None:
-    clean: list[V] = []
-    for p in pts:  # repeated vertices make zero-length edges
-        if clean and math.dist(clean[-1][:2], p[:2]) < 1e-9:
-            clean[-1] = (clean[-1][0], clean[-1][1], p[2])
+def _poly(handle: str, layer: str, linetype: str, points: list[Vertex], closed: bool) -> Path | None:
+    clean: list[Vertex] = []
+    for point in points:  # repeated vertices make zero-length edges
+        if clean and math.dist(clean[-1][:2], point[:2]) < 1e-9:
+            clean[-1] = (clean[-1][0], clean[-1][1], point[2])
             continue
-        clean.append(p)
+        clean.append(point)
     if closed and len(clean) > 1 and math.dist(clean[0][:2], clean[-1][:2]) < 1e-9:
         clean.pop()
     if len(clean) < 2:
         return None
-    return Path(h, layer, lt, clean, closed and len(clean) >= 2)
+    return Path(handle, layer, linetype, clean, closed and len(clean) >= 2)
 
 
-def _flatten(tool: Any, tol: float, most: int) -> list[tuple[float, float]]:
+def _flatten(tool: Any, tolerance: float, most: int) -> list[tuple[float, float]]:
     """At most `most` + 1 points: ezdxf's flattening is a generator, so a too-fine tolerance costs no more.
     Splines get one segment per knot span at least, elliptic arcs eight (fewer cannot start: a chord of length 0)."""
     segments = 1 if hasattr(tool, "approximate") else 8
-    return [(p.x, p.y) for p in itertools.islice(tool.flattening(tol, segments=segments), most + 1)]
+    return [(point.x, point.y) for point in itertools.islice(tool.flattening(tolerance, segments=segments), most + 1)]
 
 
-def _curve(tool: Any, h: str, layer: str, lt: str, tolerance: tuple[float, float], what: str,
+def _curve(tool: Any, handle: str, layer: str, linetype: str, tolerance: tuple[float, float], what: str,
            problems: list[Problem]) -> Path | None:
     """A curve as a polyline within the tolerance; coarser when that needs more than MAX_CURVE_VERTICES."""
-    tol, mm = tolerance
-    used = tol
-    pts = _flatten(tool, used, MAX_CURVE_VERTICES)
+    requested, mm_per_unit = tolerance
+    used = requested
+    points = _flatten(tool, used, MAX_CURVE_VERTICES)
     for _ in range(30):  # 2**30 x the tolerance: any curve of a 2 MB file fits long before
-        if len(pts) <= MAX_CURVE_VERTICES:
+        if len(points) <= MAX_CURVE_VERTICES:
             break
         used *= 2
-        pts = _flatten(tool, used, MAX_CURVE_VERTICES)
+        points = _flatten(tool, used, MAX_CURVE_VERTICES)
     else:  # more knot spans than the cap (flattening puts a point on each): sample evenly instead
-        pts = [(p.x, p.y) for p in tool.approximate(MAX_CURVE_VERTICES - 1)] if hasattr(tool, "approximate") else []
-        if not pts:
-            problems.append(Problem("SPLINE_UNREADABLE", h, f"the {what} needs more than {MAX_CURVE_VERTICES} "
+        points = ([(point.x, point.y) for point in tool.approximate(MAX_CURVE_VERTICES - 1)]
+                  if hasattr(tool, "approximate") else [])
+        if not points:
+            problems.append(Problem("SPLINE_UNREADABLE", handle, f"the {what} needs more than {MAX_CURVE_VERTICES} "
                                     "vertices", "redraw the edge as arcs or a simpler curve"))
             return None
-    if len(pts) < 2:
+    if len(points) < 2:
         return None
-    closed = math.dist(pts[0], pts[-1]) < 1e-9
+    closed = math.dist(points[0], points[-1]) < 1e-9
     if closed:
-        pts = pts[:-1]
-    problems.append(Problem("SPLINE_APPROXIMATED" if what == "spline" else "CURVE_APPROXIMATED", h,
-                            f"{what} approximated by {len(pts) - 1} straight segments within {used * mm:.4g} mm"
-                            + ("" if used == tol else f" (the requested {tol * mm:.4g} mm would need more than "
-                                                      f"{MAX_CURVE_VERTICES} vertices)"),
+        points = points[:-1]
+    coarser = "" if used == requested else (f" (the requested {requested * mm_per_unit:.4g} mm would need more than "
+                                            f"{MAX_CURVE_VERTICES} vertices)")
+    problems.append(Problem("SPLINE_APPROXIMATED" if what == "spline" else "CURVE_APPROXIMATED", handle,
+                            f"{what} approximated by {len(points) - 1} straight segments within "
+                            f"{used * mm_per_unit:.4g} mm{coarser}",
                             "check the edge on the draft; redraw it as arcs for an exact outline"))
-    return Path(h, layer, lt, [(x, y, 0.0) for x, y in pts], closed)
+    return Path(handle, layer, linetype, [(x, y, 0.0) for x, y in points], closed)

@@ -174,6 +174,33 @@ def test_money_in_the_jobs_locale(locale, currency, text):
     assert pdf.Numbers(locale).money(Decimal("1234.555"), currency) == text
 
 
+@pytest.mark.parametrize(("locale", "expected"), [
+    ("en-US", ["Gross area 2.628 m² (28.28 ft²)", "Weight 147.8 kg", "yield 48.2 %", "96.19 × 25.62", "$1,696.80",
+               "Kerf / margin 0.12\" / 0.5\"", "yield 48.2%"]),
+    ("de-DE", ["Gross area 2,628 m² (28,28 ft²)", "Weight 147,8 kg", "yield 48,2 %", "96,19 × 25,62", "1.696,80 $",
+               "Kerf / margin 0,12\" / 0,5\"", "yield 48,2%"]),
+])
+def test_an_inches_job_in_its_locale_with_the_thickness_as_the_trade_writes_it(locale: str, expected: list[str]):
+    """Areas, weights, money, percentages and lengths in the job's locale (the slab figure too); the 1.25 in slab
+    is 1-1/4 in on the cover, the piece sheets and every title block."""
+    from engine.cad import run_cad
+
+    job = decode_job((EXAMPLES / "us-kitchen-inches.json").read_bytes())
+    job = msgspec.structs.replace(job, job=msgspec.structs.replace(job.job, locale=locale),
+                                  pricing=Pricing(material_per_ft2=Decimal(60)))
+    result = run_cad(job)
+    svgs = {a.name: a.data for a in result.artifacts if a.name.endswith(".svg")}
+    reader = read(pdf.render_pdf(job, result.summary, svgs, issued=ISSUED))
+    pages = [page.extract_text() for page in reader.pages]
+    text = "\n".join(pages)
+    for figure in expected:
+        assert figure in text, figure
+    assert "Thickness / finish 1-1/4 in / polished" in pages[0]
+    assert all("Thickness 1-1/4 in" in page for page in pages[1:3])  # the two piece sheets
+    assert all("1-1/4 in / polished" in page for page in pages)  # the title block
+    assert "1.25" not in text.replace("Quartz (engineered), 1.25 in", "")  # only the quote line's own name keeps it
+
+
 def test_sixty_pieces_render_with_continued_piece_list():
     from bench.pdf_soak import sixty_piece_job
     from engine.summary import summarize
