@@ -57,6 +57,7 @@ class SlabLayout(Struct, frozen=True):
     used_area_m2: float
     yield_pct: float
     remnants: list[Remnant] = []
+    used_area_sqft: float | None = None  # the twin of used_area_m2 (None only in a summary stored before it)
 
 
 class Slabs(Struct, frozen=True):
@@ -83,6 +84,12 @@ class PieceSummary(Struct, frozen=True):
     finished_edge_m: float  # one copy
     finished_edge_by_profile_m: dict[str, float]  # one copy
     cutouts: CutoutCounts  # one copy
+    # The ft² and linear ft twins of the figures above, for a job in inches (None only in a summary stored before
+    # they were added: the PDF stage then converts the metric figures).
+    area_gross_sqft: float | None = None
+    area_net_sqft: float | None = None
+    finished_edge_ft: float | None = None
+    finished_edge_by_profile_ft: dict[str, float] | None = None
 
 
 class QuoteLine(Struct, frozen=True):
@@ -98,11 +105,11 @@ class Quote(Struct, frozen=True):
     currency: str
     lines: list[QuoteLine]
     net: str
-    vat_rate: str  # VAT only: "0" and "0.00" when the tax is a sales tax (see tax_kind)
+    vat_rate: str  # VAT only: "0" and "0.00" when the tax is a sales tax or there is none (see tax_kind)
     vat: str
     total: str
-    tax_kind: Literal["vat", "sales_tax"] = "vat"
-    tax_label: str = ""  # "VAT 25 %", "Sales tax 7.25 %"
+    tax_kind: Literal["vat", "sales_tax", "none"] = "vat"  # "none": no tax rate in the job or its price list
+    tax_label: str = ""  # "VAT 25 %", "Sales tax 7.25 %", "No tax"
     tax_rate: str = "0"
     tax: str = "0.00"
     prices_include_tax: bool = False
@@ -127,7 +134,7 @@ class Summary(Struct, frozen=True):
     """The figures a fabricator checks, totals over all pieces and copies (JOB_SPEC.md, 'What a finished job reports')."""
 
     job_id: str
-    units: Literal["mm", "in"]  # the job's own units; the figures below are metric plus the ft/ft² twins
+    units: Literal["mm", "in"]  # the job's own units; the figures below are metric plus the ft/ft²/lb twins
     area_gross_m2: float
     area_net_m2: float
     area_gross_sqft: float
@@ -143,6 +150,8 @@ class Summary(Struct, frozen=True):
     errors: list[Finding] = []
     quote: Quote | None = None
     seams: list[Seam] = []  # placed by options.auto_seams; the pieces above are then the parts
+    finished_edge_by_profile_ft: dict[str, float] | None = None  # twins (None only in a summary stored before them)
+    weight_lb: float | None = None
 
 
 class Artifact(Struct, frozen=True):

@@ -32,6 +32,8 @@ AREA_UNITS = {"m2": "m²", "ft2": "ft²"}
 AreaUnit = Literal["m2", "ft2"]
 LengthUnit = Literal["m", "ft"]
 TaxKind = Literal["vat", "sales_tax"]
+QuoteTax = Literal["vat", "sales_tax", "none"]  # "none": neither the job nor its price list names a tax
+US_UNITS = ("ft²", "ft")  # quantities written to their places (12.50 ft²), as a US fabricator writes them
 
 
 class MaterialPrice(Struct, frozen=True, omit_defaults=True):
@@ -87,6 +89,14 @@ def cents(x: Decimal) -> Decimal:
 def _text(amount: Decimal) -> str:
     """A quantity without trailing zeros: 2.7776, 5.1, 12.5, 1."""
     return format(amount.normalize(), "f")
+
+
+def _shown(amount: Decimal, unit: str) -> str:
+    """A quantity as the line's `detail` (and the PDF's quote) writes it: 12.50 ft², 15.40 ft, 2 ft; 2.7776 m²,
+    5.1 m, 1 pc."""
+    if unit in US_UNITS and amount != amount.to_integral_value():
+        return f"{amount:.{PLACES[unit]}f}"
+    return _text(amount)
 
 
 def _quantity(value: float, unit: str) -> Decimal:
@@ -198,7 +208,7 @@ def price(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) ->
 
     def add(description: str, qty: Decimal, rate: Rate) -> None:
         unit_price = cents(rate.price)
-        detail = f"{_text(qty)} {rate.unit} x {unit_price} {currency}/{rate.unit}"
+        detail = f"{_shown(qty, rate.unit)} {rate.unit} x {unit_price} {currency}/{rate.unit}"
         if label and rate.unit in PLACES:
             detail += f", measured to the nearest {label}"
         lines.append(QuoteLine(description=description, quantity=_text(qty), unit=rate.unit,
@@ -266,19 +276,23 @@ def price(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) ->
         total = net + tax
     percent = _text(tax_rate * 100)
     vat = kind == "vat"
+    tax_label = {"vat": f"VAT {percent} %", "sales_tax": f"Sales tax {percent} %", "none": "No tax"}[kind]
     q = Quote(currency=currency, lines=lines, net=str(net), vat_rate=str(tax_rate) if vat else "0",
-              vat=str(tax) if vat else "0.00", total=str(total), tax_kind=kind,
-              tax_label=f"VAT {percent} %" if vat else f"Sales tax {percent} %", tax_rate=str(tax_rate), tax=str(tax),
+              vat=str(tax) if vat else "0.00", total=str(total), tax_kind=kind, tax_label=tax_label,
+              tax_rate=str(tax_rate), tax=str(tax),
               prices_include_tax=included, measure_rounding=label, notes=notes)
     return Priced(q)
 
 
-def _tax(pricing: Pricing, plist: PriceList) -> tuple[TaxKind, Decimal, bool]:
-    """Kind, rate and whether the prices include it: the job's rate (and its VAT flag) if it gives one."""
+def _tax(pricing: Pricing, plist: PriceList) -> tuple[QuoteTax, Decimal, bool]:
+    """Kind, rate and whether the prices include it: the job's rate (and its VAT flag) if it gives one; "none" when
+    neither the job nor the list has a rate (a list's default kind is VAT, which an untaxed quote must not name)."""
     if pricing.sales_tax_rate is not None:
         return "sales_tax", pricing.sales_tax_rate, False
     if pricing.vat_rate is not None:
         return "vat", pricing.vat_rate, pricing.prices_include_vat
+    if plist.tax_rate == 0:
+        return "none", Decimal(0), False
     return plist.tax, plist.tax_rate, plist.prices_include_tax and plist.tax == "vat"
 
 

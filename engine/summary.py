@@ -7,11 +7,10 @@ from collections import Counter, defaultdict
 from shapely import unary_union
 
 from engine import geometry
+from engine.drawing.units import FT_PER_M, LB_PER_KG, SQFT_PER_M2
 from engine.model import CutoutCounts, Finding, PieceSummary, Slabs, Summary
 from engine.spec import JobSpec, Piece, to_mm
 
-SQFT_PER_M2 = 10.7639104
-FT_PER_M = 1 / 0.3048
 UNSPECIFIED_PROFILE = "unspecified"
 
 
@@ -85,8 +84,13 @@ def summarize(job: JobSpec, layout: Slabs | None, findings: list[Finding] | None
             finished_edge_by_profile_m={profile: round(length / 1000, 3)
                                         for profile, length in sorted(figures.by_profile_mm.items())},
             cutouts=CutoutCounts(total=sum(own.values()), by_type=dict(sorted(own.items()))),
+            area_gross_sqft=round(figures.gross_mm2 / 1e6 * SQFT_PER_M2, 3),
+            area_net_sqft=round(figures.net_mm2 / 1e6 * SQFT_PER_M2, 3),
+            finished_edge_ft=round(figures.finished_mm / 1000 * FT_PER_M, 3),
+            finished_edge_by_profile_ft=_feet(figures.by_profile_mm),
         ))
     thickness_m = mm.material.thickness / 1000
+    weight_kg = net / 1e6 * thickness_m * mm.material.density_kg_m3
     return Summary(
         job_id=job.job.id,
         units=job.units,
@@ -98,9 +102,15 @@ def summarize(job: JobSpec, layout: Slabs | None, findings: list[Finding] | None
         finished_edge_ft=round(finished / 1000 * FT_PER_M, 3),
         finished_edge_by_profile_m={profile: round(length / 1000, 3) for profile, length in sorted(by_profile.items())},
         cutouts=CutoutCounts(total=sum(cut_types.values()), by_type=dict(sorted(cut_types.items()))),
-        weight_kg=round(net / 1e6 * thickness_m * mm.material.density_kg_m3, 1),
+        weight_kg=round(weight_kg, 1),
         pieces=pieces,
         slabs=layout,
         warnings=[found for found in findings if found.severity == "warning"],
         errors=[found for found in findings if found.severity == "error"],
+        finished_edge_by_profile_ft=_feet(by_profile),
+        weight_lb=round(weight_kg * LB_PER_KG, 1),
     )
+
+
+def _feet(by_profile_mm: dict[str, float]) -> dict[str, float]:
+    return {profile: round(length / 1000 * FT_PER_M, 3) for profile, length in sorted(by_profile_mm.items())}

@@ -6,6 +6,7 @@
 -- Enqueue and wake in one statement: the NOTIFY is delivered when this transaction commits, never before, and
 -- PostgreSQL folds the identical notifications of one transaction into one. Submissions that arrive together
 -- share the statement (the API's GroupCommit): one commit, one fsync, one hold of the global notify lock.
+-- Each job's job_queue row comes from the jobs_enqueue trigger, in this statement (migration 0007).
 -- A repeated Idempotency-Key inserts nothing for its row and returns no row for it; the caller then reads the
 -- existing job. The jobs come as one JSON array (one parameter, parsed once).
 WITH inserted AS (
@@ -21,74 +22,93 @@ WITH inserted AS (
 SELECT id, status, pg_notify('studio_jobs', '') AS notified FROM inserted;
 
 -- name: get_job_by_idempotency_key
--- The job a retried submission already created.
-SELECT id, status, stage, created_at, request_sha256
-  FROM jobs
- WHERE coalesce(owner, '') = coalesce(%(owner)s, '') AND idempotency_key = %(idempotency_key)s;
+-- The job a retried submission already created (`running` while its queue row holds a lease).
+SELECT j.id, CASE WHEN q.locked_by IS NOT NULL THEN 'running' ELSE j.status END AS status, j.stage, j.created_at,
+       j.request_sha256
+  FROM jobs j LEFT JOIN job_queue q ON q.job_id = j.id
+ WHERE coalesce(j.owner, '') = coalesce(%(owner)s, '') AND j.idempotency_key = %(idempotency_key)s;
 
 -- name: claim_jobs
 -- Runnable jobs for these stages in priority order; SKIP LOCKED lets workers claim side by side.
--- A claim writes the job rows alone: the attempt's start is kept on the job, its job_attempts row is written
--- when it ends (transition_job, complete_jobs, rescue_jobs).
+-- A claim writes only the narrow job_queue rows and reads the job rows by primary key: the attempt's start is
+-- kept on the queue row, its job_attempts row is written when it ends.
 -- Spec and summary come back as JSON text: the worker hands them to the stage's process as they are.
 -- Its commit does not wait for the WAL flush (synchronous_commit off for this transaction only): a claim lost
 -- in a crash just leaves the job queued (the worker's lease-guarded result then changes nothing), and the
 -- durable commit of that result flushes the claim with it. One fsync per batch instead of two.
+-- store.claim_jobs writes the limit in as a literal: with a LIMIT parameter PostgreSQL plans every claim again
+-- (its generic plan assumes a tenth of the queue comes back); with a literal it keeps one plan per limit.
 WITH relaxed AS (
     SELECT set_config('synchronous_commit', 'off', true)),
 candidate AS (
-    SELECT id FROM jobs
-     WHERE status = 'queued' AND run_after <= now() AND stage = ANY(%(stages)s)
-     ORDER BY priority DESC, run_after, created_at
+    SELECT job_id FROM job_queue
+     WHERE locked_by IS NULL AND run_after <= now() AND stage = ANY(%(stages)s)
+     ORDER BY priority DESC, run_after
      LIMIT %(limit)s
        FOR UPDATE SKIP LOCKED),
 claimed AS (
-    UPDATE jobs j
-       SET status = 'running', attempts = j.attempts + 1, locked_by = %(worker_id)s,
-           locked_until = now() + make_interval(secs => %(lease_s)s), attempt_started_at = now(),
-           started_at = coalesce(j.started_at, now()), updated_at = now()
+    UPDATE job_queue q
+       SET attempts = q.attempts + 1, locked_by = %(worker_id)s,
+           locked_until = now() + make_interval(secs => %(lease_s)s), attempt_started_at = now()
       FROM candidate c
-     WHERE j.id = c.id
- RETURNING j.id, j.stage, j.attempts, j.max_attempts, j.spec::text AS spec_json, j.summary::text AS summary_json,
-           j.cancel_requested)
-SELECT claimed.*, pg_notify('studio_job_events',
-                            json_build_object('id', id, 'status', 'running', 'stage', stage)::text) AS notified
-  FROM claimed CROSS JOIN relaxed;
+     WHERE q.job_id = c.job_id
+ RETURNING q.job_id, q.stage, q.attempts)
+SELECT j.id, c.stage, c.attempts, j.max_attempts, j.spec::text AS spec_json, j.summary::text AS summary_json,
+       j.cancel_requested,
+       pg_notify('studio_job_events', json_build_object('id', j.id, 'status', 'running', 'stage', c.stage)::text)
+           AS notified
+  FROM claimed c JOIN jobs j ON j.id = c.job_id CROSS JOIN relaxed;
 
 -- name: extend_leases
--- Heartbeat: only jobs this worker still holds; the reply also carries cancel requests.
-UPDATE jobs
+-- Heartbeat: only jobs this worker still holds; the reply also carries cancel requests (kept on the job row).
+UPDATE job_queue q
    SET locked_until = now() + make_interval(secs => %(lease_s)s)
- WHERE id = ANY(%(ids)s) AND status = 'running' AND locked_by = %(worker_id)s
-RETURNING id, cancel_requested;
+  FROM jobs j
+ WHERE q.job_id = ANY(%(ids)s) AND q.locked_by = %(worker_id)s AND j.id = q.job_id
+RETURNING q.job_id AS id, j.cancel_requested;
 
 -- name: transition_job
 -- Every state change after a claim, guarded by the lease (River's "only while running" rule):
 -- zero rows means another attempt owns the job now and this worker's result must be dropped.
 -- A cancel requested while the stage ran turns a requeue into `cancelled`: the stage boundary.
--- The attempt's row takes the stage and attempt number from before the update (`was`: the statement's snapshot).
-WITH job AS (
-    UPDATE jobs
-       SET status = CASE WHEN cancel_requested AND %(status)s = 'queued' THEN 'cancelled' ELSE %(status)s END,
-           stage = coalesce(%(stage)s, stage),
+-- The job row is written once for the stage's end; the queue row goes back unleased (requeued) or leaves the
+-- queue (finished). The attempt's row takes the stage, attempt number and start from the held queue row.
+WITH held AS (
+    SELECT job_id, stage, attempts, attempt_started_at
+      FROM job_queue
+     WHERE job_id = %(id)s AND locked_by = %(worker_id)s
+       FOR UPDATE),
+job AS (
+    UPDATE jobs j
+       SET status = CASE WHEN j.cancel_requested AND %(status)s = 'queued' THEN 'cancelled' ELSE %(status)s END,
+           stage = coalesce(%(stage)s, j.stage),
            attempts = CASE WHEN %(attempts_reset)s THEN 0
-                           WHEN %(attempt_refund)s THEN greatest(attempts - 1, 0)
-                           ELSE attempts END,
+                           WHEN %(attempt_refund)s THEN greatest(h.attempts - 1, 0)
+                           ELSE h.attempts END,
            run_after = now() + make_interval(secs => %(delay_s)s),
-           locked_by = NULL, locked_until = NULL, attempt_started_at = NULL, cancel_requested = false,
-           last_error = %(error)s,
-           summary = coalesce(%(summary)s, summary),
-           warnings = coalesce(%(warnings)s, warnings),
+           cancel_requested = false, last_error = %(error)s,
+           summary = coalesce(%(summary)s, j.summary),
+           warnings = coalesce(%(warnings)s, j.warnings),
+           started_at = coalesce(j.started_at, h.attempt_started_at),
            finished_at = CASE WHEN %(status)s IN ('succeeded', 'failed', 'cancelled')
-                                   OR (cancel_requested AND %(status)s = 'queued') THEN now() END,
+                                   OR (j.cancel_requested AND %(status)s = 'queued') THEN now() END,
            updated_at = now()
-     WHERE id = %(id)s AND status = 'running' AND locked_by = %(worker_id)s
- RETURNING id, status, stage),
+      FROM held h
+     WHERE j.id = h.job_id
+ RETURNING j.id, j.status, j.stage, j.attempts, j.run_after),
+requeued AS (
+    UPDATE job_queue q
+       SET stage = job.stage, attempts = job.attempts, run_after = job.run_after,
+           locked_by = NULL, locked_until = NULL, attempt_started_at = NULL
+      FROM job
+     WHERE q.job_id = job.id AND job.status = 'queued'),
+finished AS (
+    DELETE FROM job_queue q USING job WHERE q.job_id = job.id AND job.status <> 'queued'),
 attempt AS (
     INSERT INTO job_attempts (job_id, stage, attempt, worker_id, started_at, finished_at, outcome, error)
-    SELECT was.id, was.stage, was.attempts, %(worker_id)s, coalesce(was.attempt_started_at, now()), now(),
+    SELECT h.job_id, h.stage, h.attempts, %(worker_id)s, coalesce(h.attempt_started_at, now()), now(),
            %(outcome)s, %(error)s
-      FROM job JOIN jobs was ON was.id = job.id)
+      FROM held h JOIN job ON job.id = h.job_id)
 SELECT id, status, stage,
        pg_notify('studio_job_events', json_build_object('id', id, 'status', status, 'stage', stage)::text),
        CASE WHEN status = 'queued' THEN pg_notify('studio_jobs', '') END
@@ -96,23 +116,26 @@ SELECT id, status, stage,
 
 -- name: complete_jobs
 -- Batch success for final stages: one statement (one commit) for many jobs, each guarded by its lease;
--- jobs missing from the result lost their lease and nothing changed for them.
+-- jobs missing from the result lost their lease and nothing changed for them. Their queue rows go; each job row
+-- is written once.
 WITH done AS (
     SELECT * FROM unnest(%(ids)s::uuid[], %(summaries)s::jsonb[], %(warnings)s::jsonb[]) AS d(id, summary, warnings)),
+held AS (
+    DELETE FROM job_queue q
+     WHERE q.job_id = ANY(%(ids)s::uuid[]) AND q.locked_by = %(worker_id)s
+ RETURNING q.job_id, q.stage, q.attempts, q.attempt_started_at),
 job AS (
     UPDATE jobs j
-       SET status = 'succeeded', locked_by = NULL, locked_until = NULL, attempt_started_at = NULL,
-           cancel_requested = false, last_error = NULL, summary = coalesce(d.summary, j.summary),
-           warnings = coalesce(d.warnings, j.warnings),
-           finished_at = now(), updated_at = now()
-      FROM done d
-     WHERE j.id = d.id AND j.status = 'running' AND j.locked_by = %(worker_id)s
+       SET status = 'succeeded', attempts = h.attempts, cancel_requested = false, last_error = NULL,
+           summary = coalesce(d.summary, j.summary), warnings = coalesce(d.warnings, j.warnings),
+           started_at = coalesce(j.started_at, h.attempt_started_at), finished_at = now(), updated_at = now()
+      FROM held h JOIN done d ON d.id = h.job_id
+     WHERE j.id = h.job_id
  RETURNING j.id, j.status, j.stage),
 attempt AS (
     INSERT INTO job_attempts (job_id, stage, attempt, worker_id, started_at, finished_at, outcome)
-    SELECT was.id, was.stage, was.attempts, %(worker_id)s, coalesce(was.attempt_started_at, now()), now(),
-           'succeeded'
-      FROM job JOIN jobs was ON was.id = job.id)
+    SELECT job_id, stage, attempts, %(worker_id)s, coalesce(attempt_started_at, now()), now(), 'succeeded'
+      FROM held)
 SELECT id, status, stage,
        pg_notify('studio_job_events', json_build_object('id', id, 'status', status, 'stage', stage)::text)
   FROM job;
@@ -134,45 +157,59 @@ SELECT name, content_type, data
 
 -- name: rescue_jobs
 -- Jobs whose lease expired belong to dead workers: requeue them, or fail them once their attempts are spent.
+-- It scans job_queue (queued and running jobs only): no index on the lease, so heartbeats update in place (HOT).
 WITH expired AS (
-    SELECT id, locked_by, attempt_started_at FROM jobs
-     WHERE status = 'running' AND locked_until < now()
+    SELECT job_id, stage, attempts, locked_by, attempt_started_at FROM job_queue
+     WHERE locked_until < now()
        FOR UPDATE SKIP LOCKED),
-rescued AS (
+job AS (
     UPDATE jobs j
-       SET status = CASE WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'queued' END,
-           last_error = format('worker %%s stopped during the %%s stage (lease expired)', e.locked_by, j.stage),
-           locked_by = NULL, locked_until = NULL, attempt_started_at = NULL, run_after = now(), updated_at = now(),
-           finished_at = CASE WHEN j.attempts >= j.max_attempts THEN now() END
+       SET status = CASE WHEN e.attempts >= j.max_attempts THEN 'failed' ELSE 'queued' END,
+           attempts = e.attempts,
+           last_error = format('worker %%s stopped during the %%s stage (lease expired)', e.locked_by, e.stage),
+           run_after = now(), started_at = coalesce(j.started_at, e.attempt_started_at), updated_at = now(),
+           finished_at = CASE WHEN e.attempts >= j.max_attempts THEN now() END
       FROM expired e
-     WHERE j.id = e.id
- RETURNING j.id, j.status, j.stage, j.attempts, j.last_error, e.locked_by, e.attempt_started_at),
+     WHERE j.id = e.job_id
+ RETURNING j.id, j.status, j.stage, j.last_error),
+requeued AS (
+    UPDATE job_queue q
+       SET locked_by = NULL, locked_until = NULL, attempt_started_at = NULL, run_after = now()
+      FROM job
+     WHERE q.job_id = job.id AND job.status = 'queued'),
+failed AS (
+    DELETE FROM job_queue q USING job WHERE q.job_id = job.id AND job.status <> 'queued'),
 attempt AS (
     INSERT INTO job_attempts (job_id, stage, attempt, worker_id, started_at, finished_at, outcome, error)
-    SELECT id, stage, attempts, locked_by, coalesce(attempt_started_at, now()), now(), 'lost', last_error
-      FROM rescued)
-SELECT id, status, stage, locked_by,
-       pg_notify('studio_job_events', json_build_object('id', id, 'status', status, 'stage', stage)::text),
+    SELECT e.job_id, e.stage, e.attempts, e.locked_by, coalesce(e.attempt_started_at, now()), now(), 'lost',
+           job.last_error
+      FROM expired e JOIN job ON job.id = e.job_id)
+SELECT job.id, job.status, job.stage, e.locked_by,
+       pg_notify('studio_job_events', json_build_object('id', job.id, 'status', job.status, 'stage', job.stage)::text),
        pg_notify('studio_jobs', '')
-  FROM rescued;
+  FROM job JOIN expired e ON e.job_id = job.id;
 
 -- name: get_job
--- One job for the API; `owner` NULL means no owner scoping (auth off, or an operator).
-SELECT id, status, stage, job_ref, spec, priority, run_after, attempts, max_attempts, summary, warnings,
-       last_error, cancel_requested, created_at, updated_at, started_at, finished_at
-  FROM jobs
- WHERE id = %(id)s AND (%(owner)s::text IS NULL OR owner = %(owner)s);
+-- One job for the API; `owner` NULL means no owner scoping (auth off, or an operator). A job is `running` while
+-- its queue row holds a lease; attempts and the running attempt's start are on that row until the stage ends.
+SELECT j.id, CASE WHEN q.locked_by IS NOT NULL THEN 'running' ELSE j.status END AS status, j.stage, j.job_ref,
+       j.spec, j.priority, j.run_after, coalesce(q.attempts, j.attempts) AS attempts, j.max_attempts, j.summary,
+       j.warnings, j.last_error, j.cancel_requested, j.created_at,
+       greatest(j.updated_at, q.attempt_started_at) AS updated_at,
+       coalesce(j.started_at, q.attempt_started_at) AS started_at, j.finished_at
+  FROM jobs j LEFT JOIN job_queue q ON q.job_id = j.id
+ WHERE j.id = %(id)s AND (%(owner)s::text IS NULL OR j.owner = %(owner)s);
 
 -- name: list_job_attempts
--- Each attempt's timing and error, oldest first: the finished ones, then the one running now (from the job row).
+-- Each attempt's timing and error, oldest first: the finished ones, then the one running now (its queue row).
 SELECT stage, attempt, worker_id, started_at, finished_at, outcome, error
   FROM (SELECT id AS seq, stage, attempt, worker_id, started_at, finished_at, outcome, error
           FROM job_attempts
          WHERE job_id = %(id)s
         UNION ALL
         SELECT NULL, stage, attempts, locked_by, attempt_started_at, NULL, NULL, NULL
-          FROM jobs
-         WHERE id = %(id)s AND status = 'running' AND attempt_started_at IS NOT NULL) a
+          FROM job_queue
+         WHERE job_id = %(id)s AND locked_by IS NOT NULL AND attempt_started_at IS NOT NULL) a
  ORDER BY seq NULLS LAST;
 
 -- name: list_artifacts
@@ -190,24 +227,33 @@ SELECT a.name, a.content_type, a.size_bytes, a.sha256, a.data
 
 -- name: list_jobs
 -- Newest first, keyset pagination on (created_at, id) so pages stay stable while jobs arrive.
-SELECT id, status, stage, job_ref, attempts, last_error, created_at, updated_at, finished_at
-  FROM jobs
- WHERE (%(owner)s::text IS NULL OR owner = %(owner)s)
-   AND (%(status)s::text IS NULL OR status = %(status)s)
-   AND (%(before_created_at)s::timestamptz IS NULL OR (created_at, id) < (%(before_created_at)s, %(before_id)s::uuid))
- ORDER BY created_at DESC, id DESC
+SELECT j.id, CASE WHEN q.locked_by IS NOT NULL THEN 'running' ELSE j.status END AS status, j.stage, j.job_ref,
+       coalesce(q.attempts, j.attempts) AS attempts, j.last_error, j.created_at,
+       greatest(j.updated_at, q.attempt_started_at) AS updated_at, j.finished_at
+  FROM jobs j LEFT JOIN job_queue q ON q.job_id = j.id
+ WHERE (%(owner)s::text IS NULL OR j.owner = %(owner)s)
+   AND (%(status)s::text IS NULL OR CASE WHEN q.locked_by IS NOT NULL THEN 'running' ELSE j.status END = %(status)s)
+   AND (%(before_created_at)s::timestamptz IS NULL
+        OR (j.created_at, j.id) < (%(before_created_at)s, %(before_id)s::uuid))
+ ORDER BY j.created_at DESC, j.id DESC
  LIMIT %(limit)s;
 
 -- name: cancel_job
--- Queued jobs cancel at once; running ones are asked to stop at the next stage boundary.
-WITH job AS (
-    UPDATE jobs
-       SET status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
-           cancel_requested = (status = 'running'),
-           finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END,
+-- Queued jobs cancel at once; running ones are asked to stop at the next stage boundary. The queue row is
+-- locked first, so a claim racing this either comes before (the job is running) or finds no row.
+WITH held AS (
+    SELECT locked_by FROM job_queue WHERE job_id = %(id)s FOR UPDATE),
+job AS (
+    UPDATE jobs j
+       SET status = CASE WHEN h.locked_by IS NULL THEN 'cancelled' ELSE j.status END,
+           cancel_requested = (h.locked_by IS NOT NULL),
+           finished_at = CASE WHEN h.locked_by IS NULL THEN now() ELSE j.finished_at END,
            updated_at = now()
-     WHERE id = %(id)s AND status IN ('queued', 'running') AND (%(owner)s::text IS NULL OR owner = %(owner)s)
- RETURNING id, status, stage)
+      FROM (SELECT) one LEFT JOIN held h ON true
+     WHERE j.id = %(id)s AND j.status = 'queued' AND (%(owner)s::text IS NULL OR j.owner = %(owner)s)
+ RETURNING j.id, CASE WHEN h.locked_by IS NOT NULL THEN 'running' ELSE j.status END AS status, j.stage),
+dequeued AS (
+    DELETE FROM job_queue q USING job WHERE q.job_id = job.id AND job.status = 'cancelled')
 SELECT id, status, stage,
        pg_notify('studio_job_events', json_build_object('id', id, 'status', status, 'stage', stage)::text)
   FROM job;
@@ -219,21 +265,30 @@ WITH job AS (
        SET status = 'queued', attempts = 0, run_after = now(), finished_at = NULL, cancel_requested = false,
            updated_at = now()
      WHERE id = %(id)s AND status IN ('failed', 'cancelled') AND (%(owner)s::text IS NULL OR owner = %(owner)s)
- RETURNING id, status, stage)
+ RETURNING id, status, stage, priority, run_after),
+queued AS (
+    INSERT INTO job_queue (job_id, stage, priority, run_after)
+    SELECT id, stage, priority, run_after FROM job)
 SELECT id, status, stage,
        pg_notify('studio_job_events', json_build_object('id', id, 'status', status, 'stage', stage)::text),
        pg_notify('studio_jobs', '')
   FROM job;
 
 -- name: delete_job
--- A job and (by cascade) its attempts and artifacts; a running job must be cancelled first.
+-- A job and (by cascade) its queue row, attempts and artifacts; a running job must be cancelled first. Its queue
+-- row is locked first, so a claim racing this either comes before (the job is running) or finds no row.
+WITH held AS (
+    SELECT locked_by FROM job_queue WHERE job_id = %(id)s FOR UPDATE)
 DELETE FROM jobs
- WHERE id = %(id)s AND status <> 'running' AND (%(owner)s::text IS NULL OR owner = %(owner)s)
+ WHERE id = %(id)s AND NOT EXISTS (SELECT FROM held WHERE locked_by IS NOT NULL)
+   AND (%(owner)s::text IS NULL OR owner = %(owner)s)
 RETURNING id;
 
 -- name: job_exists
 -- Tells 404 (no such job) from 409 (a job in the wrong state) for cancel, retry and delete.
-SELECT status FROM jobs WHERE id = %(id)s AND (%(owner)s::text IS NULL OR owner = %(owner)s);
+SELECT CASE WHEN q.locked_by IS NOT NULL THEN 'running' ELSE j.status END AS status
+  FROM jobs j LEFT JOIN job_queue q ON q.job_id = j.id
+ WHERE j.id = %(id)s AND (%(owner)s::text IS NULL OR j.owner = %(owner)s);
 
 -- name: prune_jobs
 -- Retention: finished jobs older than the retention period go, with their artifacts.
@@ -246,12 +301,13 @@ RETURNING id;
 
 -- name: queue_stats
 -- Depth by status and stage, and the age of the oldest runnable job.
-SELECT status, stage, count(*) AS jobs,
-       extract(epoch FROM now() - min(run_after) FILTER (WHERE status = 'queued' AND run_after <= now()))::float8
+SELECT s.status, s.stage, count(*) AS jobs,
+       extract(epoch FROM now() - min(s.run_after) FILTER (WHERE s.status = 'queued' AND s.run_after <= now()))::float8
            AS oldest_s
-  FROM jobs
- GROUP BY status, stage
- ORDER BY status, stage;
+  FROM (SELECT CASE WHEN q.locked_by IS NOT NULL THEN 'running' ELSE j.status END AS status, j.stage, j.run_after
+          FROM jobs j LEFT JOIN job_queue q ON q.job_id = j.id) s
+ GROUP BY s.status, s.stage
+ ORDER BY s.status, s.stage;
 
 -- name: ping
 -- Health check: the database answers.
@@ -279,11 +335,10 @@ SELECT status, count(*) AS jobs
 
 -- name: count_active_jobs
 -- Queued and running jobs of one owner (NULL: the jobs submitted without auth), for the per-owner cap. Active
--- jobs are few next to finished ones: the two partial indexes (jobs_claim_idx, jobs_lease_idx) find them all.
+-- jobs are the rows of job_queue, few next to the finished jobs.
 SELECT count(*) AS jobs
-  FROM jobs
- WHERE status IN ('queued', 'running')
-   AND owner IS NOT DISTINCT FROM %(owner)s::text;
+  FROM job_queue q JOIN jobs j ON j.id = q.job_id
+ WHERE j.owner IS NOT DISTINCT FROM %(owner)s::text;
 
 -- name: get_catalogue
 -- Every price list, by currency, as one JSON document shaped like engine.pricing.Catalogue (money as text:
@@ -435,8 +490,11 @@ UPDATE slabs
 RETURNING id, code;
 
 -- name: lock_job_for_confirm
--- The job being confirmed, locked so two confirmations of it run one after the other.
-SELECT id, status, owner, summary, jsonb_typeof(spec->'slab_stock') = 'string' AS from_inventory
+-- The job being confirmed, locked so two confirmations of it run one after the other (`running` while its queue
+-- row holds a lease).
+SELECT id, CASE WHEN EXISTS (SELECT FROM job_queue q WHERE q.job_id = jobs.id AND q.locked_by IS NOT NULL)
+                THEN 'running' ELSE status END AS status,
+       owner, summary, jsonb_typeof(spec->'slab_stock') = 'string' AS from_inventory
   FROM jobs
  WHERE id = %(id)s AND (%(owner)s::text IS NULL OR owner = %(owner)s)
    FOR UPDATE;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import time
@@ -13,7 +14,7 @@ from importlib import resources
 from typing import Any, LiteralString, TypeVar, cast
 
 import structlog
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg.cursor import BaseCursor
 from psycopg.rows import BaseRowFactory, RowMaker, class_row, no_result, scalar_row
 from psycopg.types.json import Jsonb
@@ -66,10 +67,10 @@ def notifying_row(cls: type[T]) -> BaseRowFactory[T]:
 
 
 async def _rows(conn: AsyncConnection[Any], name: str, params: dict[str, Any] | None,
-                row: BaseRowFactory[T]) -> list[T]:
+                row: BaseRowFactory[T], *, query: bytes | None = None) -> list[T]:
     started = time.perf_counter()
     cur = conn.cursor(row_factory=row)
-    await cur.execute(QUERIES[name], params)
+    await cur.execute(QUERIES[name] if query is None else query, params)
     rows = await cur.fetchall() if cur.description else []
     if ECHO:
         log.debug("sql_executed", query=name, rows=len(rows) if cur.description else cur.rowcount,
@@ -83,9 +84,10 @@ async def _one(pool: AsyncConnectionPool, name: str, params: dict[str, Any], row
     return rows[0] if rows else None
 
 
-async def _all(pool: AsyncConnectionPool, name: str, params: dict[str, Any], row: BaseRowFactory[T]) -> list[T]:
+async def _all(pool: AsyncConnectionPool, name: str, params: dict[str, Any], row: BaseRowFactory[T], *,
+               query: bytes | None = None) -> list[T]:
     async with pool.connection() as conn:
-        return await _rows(conn, name, params, row)
+        return await _rows(conn, name, params, row, query=query)
 
 
 # ---- submission ---------------------------------------------------------------------------------
@@ -161,9 +163,16 @@ async def claim_jobs(
     pool: AsyncConnectionPool, *, worker_id: str, stages: tuple[str, ...], lease_s: float, limit: int = 1
 ) -> list[ClaimedJob]:
     """Claim up to `limit` runnable jobs (FOR UPDATE SKIP LOCKED); an attempt is written to job_attempts when it ends."""
-    return await _all(pool, "claim_jobs",
-                      {"worker_id": worker_id, "stages": list(stages), "lease_s": lease_s, "limit": limit},
-                      notifying_row(ClaimedJob))
+    return await _all(pool, "claim_jobs", {"worker_id": worker_id, "stages": list(stages), "lease_s": lease_s},
+                      notifying_row(ClaimedJob), query=_claim_query(limit))
+
+
+@functools.cache
+def _claim_query(limit: int) -> bytes:
+    """claim_jobs with its limit written in as a literal: one prepared statement, and one plan, per limit."""
+    before, placeholder, after = QUERIES["claim_jobs"].partition("%(limit)s")
+    assert placeholder, "claim_jobs has no %(limit)s"
+    return sql.Composed([sql.SQL(before), sql.Literal(int(limit)), sql.SQL(after)]).as_bytes(None)
 
 
 async def extend_leases(pool: AsyncConnectionPool, *, worker_id: str, ids: list[uuid.UUID],

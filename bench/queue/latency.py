@@ -135,4 +135,11 @@ p50 / p95 were 1.44 / 2.39 ms (10:54, load 0.7), 0.91 / 2.18 (12:16), 1.37 / 2.5
 since 12:16; then 1.40 / 2.42 (14:55, load 0.8, the table above), after submissions moved to `insert_jobs`
 (the submitter's side only: the worker's path is unchanged). The target is met on a quiet machine, and the
 p95 is the first to go when it is not.
+
+Issue 18 (migration 0007): the claim updates the narrow `job_queue` row instead of the job row; the rest of the
+pickup path is the same. Alternating the trees on this machine (2026-12-06 08:05-08:30, load 3.3-4.6, one pass of
+1,000 each), commit acknowledged -> stage start, p50 / p95 before: 1.30 / 5.12, 1.21 / 5.46, 1.15 / 5.09,
+0.77 / 4.22, 1.18 / 5.40, 1.17 / 4.63 ms; after: 1.16 / 5.29, 1.55 / 8.31, 1.34 / 8.11, 1.51 / 5.42,
+1.17 / 4.71, 0.95 / 4.37 ms. The two are within the machine's noise of each other; this busy, neither keeps the
+p95 under 3 ms in a single pass, and the three-pass run in the table (08:30, load 3.2) did.
 """

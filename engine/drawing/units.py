@@ -1,5 +1,6 @@
 """Numbers, money and lengths as the job writes them: its locale's decimal mark and grouping, its units, and the
-material thickness as the trade writes it (3 cm, 1-1/4 in).
+material thickness as the trade writes it (3 cm, 1-1/4 in); the areas, edge runs and weights of its summary in its
+units too (m², m and kg; ft², linear ft and lb).
 
 The one length formatter of the DXF, the SVG previews and the PDF.
 """
@@ -25,6 +26,9 @@ LOCALES: dict[str, tuple[str, str, str]] = {
 }
 DEFAULT_LOCALE = (".", ",", "{num} {code}")
 THICKNESS_INCH_STEP = 16  # inch thicknesses are written to the nearest 1/16 in, as slabs are sold
+SQFT_PER_M2 = 10.7639104
+FT_PER_M = 1 / 0.3048
+LB_PER_KG = 1 / 0.45359237
 
 
 def locale_spec(locale: str | None) -> tuple[str, str, str]:
@@ -91,6 +95,31 @@ class Lengths:
 
     def with_unit(self, mm: float) -> str:
         return self(mm) + ('"' if self.units == "in" else " mm")
+
+    @property
+    def area_unit(self) -> str:
+        return "ft²" if self.units == "in" else "m²"
+
+    def area_figure(self, m2: float, sqft: float | None = None) -> str:
+        """An area in the job's units without the unit: m² to 3 decimals, ft² to 2 (as a US fabricator writes it).
+        `sqft` is the summary's own twin of `m2`, so the sheet and the JSON agree to the digit; else it is converted."""
+        if self.units == "in":
+            return self.numbers.number(m2 * SQFT_PER_M2 if sqft is None else sqft, 2)
+        return self.numbers.number(m2, 3)
+
+    def area(self, m2: float, sqft: float | None = None) -> str:
+        return f"{self.area_figure(m2, sqft)} {self.area_unit}"
+
+    def run(self, m: float, ft: float | None = None) -> str:
+        """An edge's length, as it is sold: '4.69 m', or linear feet in an inches job ('15.38 ft')."""
+        if self.units == "in":
+            return self.numbers.number(m * FT_PER_M if ft is None else ft, 2) + " ft"
+        return self.numbers.number(m, 2) + " m"
+
+    def weight(self, kg: float, lb: float | None = None) -> str:
+        if self.units == "in":
+            return self.numbers.number(kg * LB_PER_KG if lb is None else lb, 1) + " lb"
+        return self.numbers.number(kg, 1) + " kg"
 
     def thickness(self, mm: float) -> str:
         """A slab thickness as the trade writes it: '2 cm', '3 cm', '12 mm' (not a whole cm), '1-1/4 in', '3/4 in'

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 
+from engine.drawing.units import SQFT_PER_M2
 from engine.model import Placement, Remnant, SlabLayout, Slabs
 from engine.nest.bins import EPS, OpenBin
 from engine.nest.outline import is_shaped, nest_outlines
@@ -78,7 +79,7 @@ def _layout(problem: Problem, index: int, slab: int, items: list[tuple[int, floa
     return SlabLayout(slab_id=stock.id, index=index, length_mm=stock.length, width_mm=stock.width,
                       kind="remnant" if stock.kind == "remnant" else "full", placements=placements,
                       used_area_m2=round(area / 1e6, 4), yield_pct=round(100.0 * area / slab_area, 2),
-                      remnants=remnants)
+                      remnants=remnants, used_area_sqft=round(area / 1e6 * SQFT_PER_M2, 3))
 
 
 def _box_layouts(problem: Problem, sol: Solution) -> list[SlabLayout]:

@@ -53,12 +53,6 @@ class SheetContext:
         self.pieces_mm = {piece.id: piece for piece in self.mm.pieces}
         self.places = Places()
 
-    def area(self, m2: float) -> str:
-        return self.numbers.number(m2, 3) + " m²"
-
-    def metres(self, m: float) -> str:
-        return self.numbers.number(m, 2) + " m"
-
 
 def rows_table(headers: list[tuple[str, str]], rows: list[list[str]], cls: str = "list", widths: list[str] | None = None,
                 total: list[str] | None = None) -> str:
@@ -84,8 +78,11 @@ def warnings_box(findings: list[Finding], limit: int) -> str:
     return f'<div class="warn">{items}{more}</div>'
 
 
-def edge_text(by_profile: dict[str, float], doc: SheetContext) -> str:
-    return ", ".join(f"{profile} {doc.metres(metres)}" for profile, metres in by_profile.items() if metres > 0) or "—"
+def edge_text(by_profile_m: dict[str, float], doc: SheetContext, by_profile_ft: dict[str, float] | None = None) -> str:
+    """Finished edge by profile in the job's units ('eased 4.69 m', 'eased 15.38 ft'), from the summary's twins."""
+    feet = by_profile_ft or {}
+    return ", ".join(f"{profile} {doc.lengths.run(m, feet.get(profile))}"
+                     for profile, m in by_profile_m.items() if m > 0) or "—"
 
 
 def cutout_text(by_type: dict[str, int]) -> str:

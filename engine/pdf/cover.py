@@ -11,18 +11,26 @@ from engine.pdf.page import HEAD_H, PAGES, PageGeometry
 from engine.spec import JobSpec
 
 REVISION = "A"
+# Decimals of a quote line's quantity by unit of sale: ft² and linear ft to 2, as a US fabricator writes them (and
+# as the line's `detail` does); m² to 3 and m to 2, as the metric sheets always have.
+QUOTE_PLACES = {"m²": 3, "m": 2, "ft²": 2, "ft": 2}
 
 
 def piece_row(ps: PieceSummary, doc: SheetContext) -> list[str]:
     size = f"{doc.lengths(ps.length_mm)} × {doc.lengths(ps.depth_mm)}"
+    sqft = ps.area_gross_sqft
     return [f"<b>{escape(ps.id)}</b>", escape(ps.label or ""), escape(ps.type.replace("_", " ")), size, str(ps.qty),
-            doc.numbers.number(ps.area_gross_m2, 3), doc.numbers.number(ps.area_gross_m2 * ps.qty, 3),
-            escape(edge_text(ps.finished_edge_by_profile_m, doc)), escape(cutout_text(ps.cutouts.by_type))]
+            doc.lengths.area_figure(ps.area_gross_m2, sqft),
+            doc.lengths.area_figure(ps.area_gross_m2 * ps.qty, None if sqft is None else sqft * ps.qty),
+            escape(edge_text(ps.finished_edge_by_profile_m, doc, ps.finished_edge_by_profile_ft)),
+            escape(cutout_text(ps.cutouts.by_type))]
 
 
-PIECE_LIST_HEAD = [("Piece", ""), ("Label", ""), ("Type", ""), ("Size L × D", "num"), ("Qty", "num"),
-                   ("Area m² each", "num"), ("Area m² total", "num"), ("Finished edge (per piece)", ""),
-                   ("Cutouts (per piece)", "")]
+def piece_list_head(area_unit: str) -> list[tuple[str, str]]:
+    return [("Piece", ""), ("Label", ""), ("Type", ""), ("Size L × D", "num"), ("Qty", "num"),
+            (f"Area {area_unit} each", "num"), (f"Area {area_unit} total", "num"), ("Finished edge (per piece)", ""),
+            ("Cutouts (per piece)", "")]
+
 PIECE_LIST_WIDTHS = ["6%", "17%", "9%", "10%", "4%", "8%", "8%", "19%", "19%"]
 
 
@@ -58,14 +66,21 @@ def stock_text(doc: SheetContext, slabs: Slabs | None) -> str:
 def cover_sheets(doc: SheetContext, contents: list[str]) -> list[DrawingSheet]:
     summary, job, page = doc.summary, doc.job, doc.page
     slabs = summary.slabs
+    lengths, numbers = doc.lengths, doc.numbers
+
+    def feet(value: float, unit: str) -> str:  # a metric job's figure in US units too, labelled as such
+        return f" ({numbers.number(value, 2)} {unit})" if job.units == "mm" else ""
+
     totals = [
         ("Pieces", f"{len(summary.pieces)} ({sum(x.qty for x in summary.pieces)} with copies)"),
-        ("Gross area", f"<b>{doc.area(summary.area_gross_m2)}</b> ({doc.numbers.number(summary.area_gross_sqft, 2)} ft²)"),
-        ("Net area", f"{doc.area(summary.area_net_m2)} ({doc.numbers.number(summary.area_net_sqft, 2)} ft²)"),
-        ("Finished edge", f"{doc.metres(summary.finished_edge_m)} ({doc.numbers.number(summary.finished_edge_ft, 2)} ft)"),
-        ("By profile", escape(edge_text(summary.finished_edge_by_profile_m, doc))),
+        ("Gross area", f"<b>{lengths.area(summary.area_gross_m2, summary.area_gross_sqft)}</b>"
+                       + feet(summary.area_gross_sqft, "ft²")),
+        ("Net area", lengths.area(summary.area_net_m2, summary.area_net_sqft) + feet(summary.area_net_sqft, "ft²")),
+        ("Finished edge", lengths.run(summary.finished_edge_m, summary.finished_edge_ft)
+                          + feet(summary.finished_edge_ft, "ft")),
+        ("By profile", escape(edge_text(summary.finished_edge_by_profile_m, doc, summary.finished_edge_by_profile_ft))),
         ("Cutouts", f"{summary.cutouts.total}: {escape(cutout_text(summary.cutouts.by_type))}"),
-        ("Weight", f"{doc.numbers.number(summary.weight_kg, 1)} kg"),
+        ("Weight", lengths.weight(summary.weight_kg, summary.weight_lb)),
         ("Slabs", (f"{slabs.used} used (area bound {slabs.area_bound}), yield {doc.numbers.number(slabs.yield_pct, 1)} %"
                    if slabs else "not nested")),
     ]
@@ -92,10 +107,12 @@ def cover_sheets(doc: SheetContext, contents: list[str]) -> list[DrawingSheet]:
     for i, (a, b) in enumerate(chunks):
         rows = [piece_row(ps, doc) for ps in summary.pieces[a:b]]
         last = b == len(summary.pieces)
-        total = (["<b>Total</b>", "", "", "", str(sum(x.qty for x in summary.pieces)), "", doc.numbers.number(summary.area_gross_m2, 3),
-                  escape(edge_text(summary.finished_edge_by_profile_m, doc)), escape(cutout_text(summary.cutouts.by_type))]
+        total = (["<b>Total</b>", "", "", "", str(sum(x.qty for x in summary.pieces)), "",
+                  lengths.area_figure(summary.area_gross_m2, summary.area_gross_sqft),
+                  escape(edge_text(summary.finished_edge_by_profile_m, doc, summary.finished_edge_by_profile_ft)),
+                  escape(cutout_text(summary.cutouts.by_type))]
                  if last else None)
-        table = rows_table(PIECE_LIST_HEAD, rows, widths=PIECE_LIST_WIDTHS, total=total)
+        table = rows_table(piece_list_head(lengths.area_unit), rows, widths=PIECE_LIST_WIDTHS, total=total)
         heading = f"Piece list ({a + 1}–{b} of {len(summary.pieces)})" if len(chunks) > 1 else "Piece list"
         top = HEAD_H + band_h + 4 if i == 0 else HEAD_H
         title = (f"<h1>{escape(job.job.name)}<span class=\"sub\">Shop drawing set, job {escape(job.job.id)}</span></h1>"
@@ -111,24 +128,27 @@ def quote_sheet(doc: SheetContext, quote: Quote) -> DrawingSheet:
     rows = []
     for line in quote.lines:
         qty = Decimal(line.quantity)
-        places = 0 if qty == qty.to_integral_value() else (2 if line.unit == "m" else 3)
+        places = 0 if qty == qty.to_integral_value() else QUOTE_PLACES.get(line.unit, 2)
         rows.append([escape(line.description), numbers.number(qty, places), escape(line.unit), numbers.money(line.unit_price, quote.currency),
                      numbers.money(line.amount, quote.currency)])
-    # A quote from before price lists carries only the VAT fields (tax_label empty).
-    word = "Sales tax" if quote.tax_kind == "sales_tax" else "VAT"
+    # A quote from before price lists carries only the VAT fields (tax_label empty), and a zero rate there was no tax.
     rate, tax = (quote.tax_rate, quote.tax) if quote.tax_label else (quote.vat_rate, quote.vat)
+    kind = quote.tax_kind if quote.tax_label else ("vat" if Decimal(rate) else "none")
     rate_text = numbers.trim(float(Decimal(rate) * 100), 2)
+    tax_label = {"sales_tax": f"Sales tax {rate_text} %", "none": "No tax"}.get(kind, f"VAT {rate_text} %")
     head = [("Item", ""), ("Quantity", "num"), ("Unit", ""), ("Unit price", "num"), ("Amount", "num")]
     foot = ("<tr class=\"sub\"><td></td><td></td><td></td><td class=\"num\">Net</td>"
             f"<td class=\"num\">{numbers.money(quote.net, quote.currency)}</td></tr>"
-            f"<tr class=\"sub\"><td></td><td></td><td></td><td class=\"num\">{word} {rate_text} %</td>"
+            f"<tr class=\"sub\"><td></td><td></td><td></td><td class=\"num\">{tax_label}</td>"
             f"<td class=\"num\">{numbers.money(tax, quote.currency)}</td></tr>"
             f"<tr class=\"total\"><td>Total</td><td></td><td></td><td class=\"num\">{escape(quote.currency)}</td>"
             f"<td class=\"num\">{numbers.money(quote.total, quote.currency)}</td></tr>")
     table = rows_table(head, rows, widths=["46%", "13%", "8%", "16%", "17%"]).replace("</tbody>", foot + "</tbody>")
     included = quote.prices_include_tax if quote.tax_label else (
         doc.job.pricing is not None and doc.job.pricing.prices_include_vat)
-    if quote.tax_kind == "sales_tax":
+    if kind == "none":
+        tax_note = "The prices carry no tax and none is added. "
+    elif kind == "sales_tax":
         tax_note = "Unit prices are before sales tax, which is added to the net. "
     else:
         tax_note = ("Unit prices include VAT; net and VAT are worked back from the total. " if included else
@@ -154,7 +174,7 @@ def title_block(doc: SheetContext, sheet: DrawingSheet, page_number: int, count:
         slab_text = ", ".join(f"{k} ×{v}" for k, v in used.items())
     else:
         slab_text = "the yard" if isinstance(job.slab_stock, str) else ", ".join(x.id for x in job.slab_stock)
-    units = "mm" if job.units == "mm" else "inches"
+    units = "mm, areas m²" if job.units == "mm" else "inches, areas ft²"
 
     # Absolutely placed cells, not a table: WeasyPrint's table layout costs ~0.1 s a page, blocks a few ms.
     page = doc.page
@@ -174,7 +194,7 @@ def title_block(doc: SheetContext, sheet: DrawingSheet, page_number: int, count:
              + cell(1, 3, 1, "Material", f"{job.material.name} ({job.material.type})")
              + cell(3, 4, 1, "Thickness / finish",
                     f"{doc.lengths.thickness(doc.mm.material.thickness)} / {job.material.finish or '—'}")
-             + cell(4, 5, 1, "Slabs", slab_text) + cell(5, 6, 1, "Units", f"{units}, areas m²")
+             + cell(4, 5, 1, "Slabs", slab_text) + cell(5, 6, 1, "Units", units)
              + cell(6, 7, 1, "Page", f"{page_number} of {count}", "pageno"))
     return f'<div class="tb">{cells}</div>'
 

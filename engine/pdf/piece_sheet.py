@@ -21,8 +21,9 @@ def _piece_blocks(doc: SheetContext, index: int, budget: int, path: str) -> tupl
     data = [("Type", escape(piece.type.replace("_", " "))), ("Quantity", str(piece.qty))]
     if ps:
         data += [("Size L × D", f"{doc.lengths(ps.length_mm)} × {doc.lengths(ps.depth_mm)} {job.units}"),
-                 ("Gross / net area", f"{doc.area(ps.area_gross_m2)} / {doc.numbers.number(ps.area_net_m2, 3)}"),
-                 ("Finished edge", escape(edge_text(ps.finished_edge_by_profile_m, doc)))]
+                 ("Gross / net area", f"{doc.lengths.area(ps.area_gross_m2, ps.area_gross_sqft)} / "
+                                      f"{doc.lengths.area_figure(ps.area_net_m2, ps.area_net_sqft)}"),
+                 ("Finished edge", escape(edge_text(ps.finished_edge_by_profile_m, doc, ps.finished_edge_by_profile_ft)))]
     data.append(("Thickness", doc.lengths.thickness(doc.mm.material.thickness)))
     kinds: list[str] = []
     try:

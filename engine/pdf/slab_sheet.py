@@ -37,7 +37,7 @@ def slab_sheet(doc: SheetContext, layout: SlabLayout, svgs: dict[str, bytes]) ->
         ("Size", f"{doc.lengths(layout.length_mm)} × {doc.lengths(layout.width_mm)} {doc.job.units}"),
         ("Kerf / margin", f"{doc.lengths.with_unit(job_options.kerf)} / {doc.lengths.with_unit(job_options.slab_margin)}"),
         ("Pieces", str(len(layout.placements))),
-        ("Used area", doc.area(layout.used_area_m2)),
+        ("Used area", doc.lengths.area(layout.used_area_m2, layout.used_area_sqft)),
         ("Yield", f"<b>{doc.numbers.number(layout.yield_pct, 1)} %</b>"),
     ]
     budget = (page.panel_rows - len(data) - 10) if which == "side" else int((bottom_h - 8) / page.row_mm) - 1

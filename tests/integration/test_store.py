@@ -247,26 +247,34 @@ async def test_prune_removes_only_old_finished_jobs(settings) -> None:  # type: 
         assert await store.get_job(pool, recent) is not None and await store.get_job(pool, queued) is not None
 
 
-async def test_migration_0003_moves_a_running_attempt_onto_its_job_and_back(settings) -> None:  # type: ignore[no-untyped-def]
-    """An attempt open when 0003 is applied (claimed by the earlier release) ends as exactly one row; rollback too."""
-    import psycopg
+def _migrate(url: str, revision: str, *, rollback: bool) -> None:
+    """`yoyo rollback -r revision` (the migration and every later one built on it), or apply them all again."""
     from yoyo import get_backend, read_migrations
+    from yoyo.migrations import descendants
 
     from ops.config.dsn import yoyo_url
     from ops.migrate import MIGRATIONS_DIR
 
+    backend = get_backend(yoyo_url(url))
+    try:
+        with backend.lock():
+            migrations = read_migrations(str(MIGRATIONS_DIR))
+            (target,) = [m for m in migrations if m.id == revision]
+            if rollback:
+                chain = descendants(target, migrations) | {target}
+                backend.rollback_migrations(backend.to_rollback(migrations.filter(chain.__contains__)))
+            else:
+                backend.apply_migrations(backend.to_apply(migrations))
+    finally:
+        backend.connection.close()
+
+
+async def test_migration_0003_moves_a_running_attempt_onto_its_job_and_back(settings) -> None:  # type: ignore[no-untyped-def]
+    """An attempt open when 0003 is applied (claimed by the earlier release) ends as exactly one row; rollback too."""
+    import psycopg
+
     def apply(rollback: bool) -> None:
-        backend = get_backend(yoyo_url(settings.database_url))
-        try:
-            with backend.lock():
-                latest = read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id == "0003.attempt_rows_at_end")
-                assert len(latest) == 1, "0003 not found"
-                if rollback:
-                    backend.rollback_migrations(backend.to_rollback(latest))
-                else:
-                    backend.apply_migrations(backend.to_apply(latest))
-        finally:
-            backend.connection.close()
+        _migrate(settings.database_url, "0003.attempt_rows_at_end", rollback=rollback)
 
     async with open_pool(settings) as pool:
         (running, finished) = await _submit(pool, 2)
@@ -288,3 +296,32 @@ async def test_migration_0003_moves_a_running_attempt_onto_its_job_and_back(sett
         (done,) = await store.list_job_attempts(pool, running)
         assert (done.started_at, done.outcome) == (claimed_at, "succeeded") and done.finished_at > claimed_at
         assert [a.outcome for a in await store.list_job_attempts(pool, finished)] == ["succeeded"]
+
+
+async def test_migration_0007_moves_queued_and_running_jobs_to_the_queue_table_and_back(settings) -> None:  # type: ignore[no-untyped-def]
+    """Up, down and up again with a queued and a running job: the lease, attempts and attempt start travel with
+    the job both ways, a job queued while rolled back (the earlier release's insert) is claimable after, and the
+    running job's holder still finishes it."""
+    async with open_pool(settings) as pool:
+        queued = (await _submit(pool))[0]
+        running = (await _submit(pool, priority=1))[0]
+        assert [j.id for j in await store.claim_jobs(pool, worker_id="w1", stages=("cad",), lease_s=30)] == [running]
+        (claimed,) = await store.list_job_attempts(pool, running)
+    _migrate(settings.database_url, "0007.narrow_queue", rollback=True)
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        assert conn.execute("SELECT to_regclass('job_queue')").fetchone() == (None,)
+        rows = conn.execute("SELECT id, status, locked_by, attempts, attempt_started_at FROM jobs ORDER BY priority"
+                            ).fetchall()
+        assert rows == [(queued, "queued", None, 0, None), (running, "running", "w1", 1, claimed.started_at)]
+        (late,) = conn.execute("INSERT INTO jobs (spec, job_ref) VALUES ('{}', 'late') RETURNING id").fetchone()
+    _migrate(settings.database_url, "0007.narrow_queue", rollback=False)
+    async with open_pool(settings) as pool:
+        assert [(await store.get_job(pool, j)).status for j in (queued, running, late)] == ["queued", "running",
+                                                                                               "queued"]
+        assert await store.list_job_attempts(pool, running) == [claimed]
+        async with pool.connection() as conn:
+            assert await store.complete_jobs(conn, worker_id="w1", ids=[running]) == {running}
+        again = await store.claim_jobs(pool, worker_id="w2", stages=("cad",), lease_s=30, limit=5)
+        assert {j.id for j in again} == {queued, late} and {j.attempts for j in again} == {1}
+        done = await store.get_job(pool, running)
+        assert (done.status, done.attempts, done.started_at) == ("succeeded", 1, claimed.started_at)

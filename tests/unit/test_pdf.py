@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
+import re
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ import pytest
 from pypdf import PdfReader
 
 from engine import pdf
+from engine.model import Quote, QuoteLine
 from engine.spec import PdfOutput, Pricing, decode_job
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -175,9 +177,9 @@ def test_money_in_the_jobs_locale(locale, currency, text):
 
 
 @pytest.mark.parametrize(("locale", "expected"), [
-    ("en-US", ["Gross area 2.628 m² (28.28 ft²)", "Weight 147.8 kg", "yield 48.2 %", "96.19 × 25.62", "$1,696.80",
+    ("en-US", ["Gross area 28.28 ft²", "Weight 325.9 lb", "yield 48.2 %", "96.19 × 25.62", "$1,696.80",
                "Kerf / margin 0.12\" / 0.5\"", "yield 48.2%"]),
-    ("de-DE", ["Gross area 2,628 m² (28,28 ft²)", "Weight 147,8 kg", "yield 48,2 %", "96,19 × 25,62", "1.696,80 $",
+    ("de-DE", ["Gross area 28,28 ft²", "Weight 325,9 lb", "yield 48,2 %", "96,19 × 25,62", "1.696,80 $",
                "Kerf / margin 0,12\" / 0,5\"", "yield 48,2%"]),
 ])
 def test_an_inches_job_in_its_locale_with_the_thickness_as_the_trade_writes_it(locale: str, expected: list[str]):
@@ -199,6 +201,20 @@ def test_an_inches_job_in_its_locale_with_the_thickness_as_the_trade_writes_it(l
     assert all("Thickness 1-1/4 in" in page for page in pages[1:3])  # the two piece sheets
     assert all("1-1/4 in / polished" in page for page in pages)  # the title block
     assert "1.25" not in text.replace("Quartz (engineered), 1.25 in", "")  # only the quote line's own name keeps it
+    mark = "." if locale == "en-US" else ","
+    cover, piece_a, piece_b, slab, quote = pages
+    for page in pages:  # an inches job is answered in ft², linear ft and lb on every sheet, never in m², m or kg
+        assert "inches, areas ft²" in page
+        assert "m²" not in page and "kg" not in page and not re.search(r"\d m\b", page), page
+    assert f"Net area 20{mark}88 ft²" in cover and f"Finished edge 15{mark}38 ft" in cover
+    assert f"By profile eased 15{mark}38 ft" in cover and f"Area ft² each" in cover
+    assert f"17{mark}12 17{mark}12 eased 8{mark}02 ft" in cover  # piece A's row: ft² each, ft² total, its edge
+    assert f"Gross / net area 17{mark}12 ft² / 13{mark}78" in piece_a and f"eased 8{mark}02 ft" in piece_a
+    assert f"Gross / net area 11{mark}17 ft² / 7{mark}10" in piece_b
+    assert f"Used area 28{mark}28 ft²" in slab
+    # the quote: ft² to 2 decimals, and a job whose prices carry no tax says so, never "VAT 0 %"
+    assert f"28{mark}28 ft²" in quote and f"28{mark}280" not in quote
+    assert "No tax" in quote and "VAT" not in text and "carry no tax" in quote
 
 
 def test_sixty_pieces_render_with_continued_piece_list():
@@ -236,6 +252,18 @@ def test_a_sales_tax_quote_prints_its_tax_not_a_zero_vat() -> None:
     text = text_of(read(pdf.render_pdf(job, result.summary, svgs, issued=ISSUED)))
     assert "Sales tax 7.25 %" in text and "VAT" not in text.split("QUOTE LINES", 1)[-1]
     assert "before sales tax" in text
+    assert "28.28 ft² $45.00" in text and "28.280" not in text  # ft² to 2 decimals, as the line's detail writes it
+    assert [line.detail.split(" x ")[0] for line in quote.lines] == ["28.28 ft²", "28.28 ft²"]
+
+
+def test_a_stored_quote_from_before_price_lists_without_vat_says_no_tax() -> None:
+    """A summary stored before price lists has only the VAT fields; a zero rate there was no tax, not "VAT 0 %"."""
+    job, summary, svgs = cad("l-kitchen")
+    line = QuoteLine(description="Material", quantity="2.7776", unit="m²", unit_price="200.00", amount="555.52")
+    legacy = Quote(currency="EUR", lines=[line], net="555.52", vat_rate="0", vat="0.00", total="555.52")
+    pages = [page.extract_text() for page in read(pdf.render_pdf(
+        job, msgspec.structs.replace(summary, quote=legacy), svgs, issued=ISSUED)).pages]
+    assert "No tax" in pages[-1] and "VAT" not in pages[-1] and "2,778 m²" in pages[-1]  # l-kitchen is hr-HR
 
 
 def test_boxes_placed_by_class_so_sheets_share_styles() -> None:

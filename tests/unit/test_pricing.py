@@ -167,6 +167,45 @@ def test_usd_per_ft2_with_sales_tax_rounded_to_half_inches(us_kitchen):
     assert (q.vat_rate, q.vat, q.measure_rounding) == ("0", "0.00", "1/2 in")  # no VAT on a sales-tax quote
 
 
+def test_a_quote_without_any_tax_says_no_tax_never_vat_0(us_kitchen):
+    """Neither the job's pricing nor its price list names a tax rate: the quote's label says so (a price list's
+    default kind is VAT, which must not be named on a USD quote that carries none)."""
+    job, summary = us_kitchen
+    untaxed = {"USD": msgspec.structs.replace(USD, tax="vat", tax_rate=D(0))}
+    for own, catalogue in ((Pricing(currency="USD", material_per_ft2=D(45)), None),
+                           (None, Catalogue(price_lists=untaxed))):
+        q = quote(msgspec.structs.replace(job, pricing=own), summary, catalogue)
+        assert (q.tax_kind, q.tax_label, q.tax, q.vat_rate, q.vat) == ("none", "No tax", "0.00", "0", "0.00")
+        assert q.total == q.net
+    # a rate the job names stays what it named, 0 % included
+    named = quote(msgspec.structs.replace(job, pricing=Pricing(material_per_ft2=D(45), sales_tax_rate=D(0))), summary)
+    assert named.tax_label == "Sales tax 0 %"
+
+
+def test_us_quantities_are_written_to_two_decimals_in_the_detail():
+    """5.1 ft² is written 5.10 ft² and 1.5 ft 1.50 ft (a whole 2 ft stays 2 ft), as the PDF's quote writes them;
+    the quantity itself stays a plain decimal."""
+    raw = {"spec_version": "1.0", "job": {"id": "R", "name": "r", "currency": "USD"}, "units": "in",
+           "material": {"name": "G", "type": "granite", "thickness": 1.25},
+           "slab_stock": [{"id": "S", "length": 120, "width": 60}],
+           "pieces": [{"id": "P", "shape": {"type": "rect", "length": 24, "depth": 30.6},  # 734.4 in² = 5.1 ft²
+                       "edges": {"front": {"kind": "finished", "profile": "eased"},  # 24 in = 2 ft
+                                 "right": {"kind": "finished", "profile": "pencil"},  # 30.6 in = 2.55 ft
+                                 "back": {"kind": "wall"}, "left": {"kind": "wall"}}},
+                      {"id": "Q", "shape": {"type": "rect", "length": 18, "depth": 10},
+                       "edges": {"front": {"kind": "finished", "profile": "ogee"}, "right": {"kind": "wall"},
+                                 "back": {"kind": "wall"}, "left": {"kind": "wall"}}}],  # 18 in = 1.5 ft
+           "pricing": {"material_per_ft2": 10, "edge_per_ft": {"*": 1}, "sales_tax_rate": 0}}
+    job = decode_job(msgspec.json.encode(raw))
+    q = quote(job, summarize(job, None))
+    assert lines(q)["Material: G, 1.25 in"][:2] == ("6.35", "ft²")  # 5.1 + 1.25
+    assert details(q)["Edge: eased"].startswith("2 ft x 1.00 USD/ft")
+    assert details(q)["Edge: ogee"].startswith("1.50 ft x") and lines(q)["Edge: ogee"][0] == "1.5"
+    assert details(q)["Edge: pencil"].startswith("2.55 ft x")
+    piece_p = quote(msgspec.structs.replace(job, pieces=job.pieces[:1]), summarize(job, None))
+    assert details(piece_p)["Material: G, 1.25 in"].startswith("5.10 ft² x 10.00 USD/ft²")
+
+
 def test_rounding_to_half_an_inch_snaps_sizes_and_vertices():
     raw = {"spec_version": "1.0", "job": {"id": "R", "name": "r", "currency": "USD"}, "units": "in",
            "material": {"name": "G", "type": "granite", "thickness": 1.25},

@@ -69,6 +69,13 @@ def test_inches_job_reports_metric_and_imperial():
     assert s.finished_edge_ft == pytest.approx(100 / 12, abs=1e-3)
     assert s.finished_edge_by_profile_m == {"unspecified": 2.54}
     assert s.weight_kg == pytest.approx(1.645158 * 0.03175 * 2500, abs=0.1)
+    # every figure has its twin in the job's units, per piece too (the PDF of an inches job prints these)
+    assert s.finished_edge_by_profile_ft == {"unspecified": pytest.approx(100 / 12, abs=1e-3)}
+    assert s.weight_lb == pytest.approx(1.645158 * 0.03175 * 2500 / 0.45359237, abs=0.1)
+    [p] = s.pieces
+    assert (p.area_gross_sqft, p.area_net_sqft) == (pytest.approx(2550 / 144, abs=1e-3),) * 2
+    assert p.finished_edge_ft == pytest.approx(100 / 12, abs=1e-3)
+    assert p.finished_edge_by_profile_ft == {"unspecified": pytest.approx(100 / 12, abs=1e-3)}
 
 
 def test_qty_multiplies_totals_not_per_piece_figures():

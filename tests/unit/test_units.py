@@ -63,3 +63,20 @@ def test_a_metric_thickness_that_is_not_whole_millimetres_uses_the_locales_decim
     assert Lengths("mm", Numbers("de-DE")).thickness(20.5) == "20,5 mm"
     assert Lengths("mm", Numbers("en-US")).thickness(20.5) == "20.5 mm"
     assert Lengths("mm", Numbers("hr-HR")).thickness(30) == "3 cm"
+
+
+@pytest.mark.parametrize(("units", "locale", "area", "run", "weight"), [
+    ("mm", "en-US", "2.628 m²", "4.69 m", "147.8 kg"),
+    ("in", "en-US", "28.28 ft²", "15.38 ft", "325.8 lb"),
+    ("in", "de-DE", "28,28 ft²", "15,38 ft", "325,8 lb"),
+])
+def test_areas_edges_and_weights_in_the_jobs_units(units: str, locale: str, area: str, run: str, weight: str):
+    """An inches job's areas are ft² to 2 decimals, its edges linear ft, its weight lb; a mm job's m², m, kg."""
+    lengths = Lengths(units, Numbers(locale))
+    assert lengths.area(2.6277) == area and lengths.area_unit == area.split()[-1]
+    assert lengths.run(4.688) == run
+    assert lengths.weight(147.8) == weight
+    # the summary's own twin, when there is one, wins over converting its rounded metric figure
+    twin = {"mm": "2.628 m²", "in": "30.00 ft²"}[units]
+    assert lengths.area(2.6277, 30.0) == (twin if locale == "en-US" else twin.replace(".", ","))
+    assert lengths.run(4.688, 20.0).startswith("4" if units == "mm" else "20")
