@@ -18,7 +18,7 @@ import platform
 import statistics
 import time
 
-from bench.pdf.compare import ISSUED, jobs, page_texts, pixel_diffs, renderers
+from bench.pdf.compare import ISSUED, as_intended, jobs, page_texts, pixel_diffs, renderers
 
 
 def main() -> None:
@@ -53,7 +53,8 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---|---|")
     for job in work:
         base, today = times[job, "baseline"], times[job, "today"]
-        pages_base, pages_today = page_texts(output[job, "baseline"]), page_texts(output[job, "today"])
+        pages_base = [as_intended(text) for text in page_texts(output[job, "baseline"])]
+        pages_today = page_texts(output[job, "today"])
         diffs = pixel_diffs(output[job, "baseline"], output[job, "today"])
         worst = max(diffs, key=lambda d: d.changed)
         print(f"| {job} | {min(base) * 1e3:,.0f} / {statistics.median(base) * 1e3:,.0f} | "

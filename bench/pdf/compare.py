@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -39,6 +40,15 @@ def renderers() -> dict[str, Any]:
     from engine import pdf
 
     return {"baseline": baseline().render_pdf, "today": pdf.render_pdf}
+
+
+_WHOLE_CM_THICKNESS = re.compile(r"(?<=Thickness )(\d+)0 mm\b|(?<![\d,.])\b(\d+)0 mm(?= / )")
+
+
+def as_intended(text: str) -> str:
+    """A baseline page's text with the one intended difference from it: a 20 or 30 mm slab is written "2 cm",
+    "3 cm" (issue 17), in the job box, the title block and each piece sheet's data."""
+    return _WHOLE_CM_THICKNESS.sub(lambda m: f"{m.group(1) or m.group(2)} cm", text)
 
 
 def page_texts(data: bytes) -> list[str]:

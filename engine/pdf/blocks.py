@@ -9,7 +9,7 @@ from engine.drawing.svgpath import number
 from engine.drawing.units import Lengths, Numbers
 from engine.model import Finding, Summary
 from engine.pdf.marks import escape, image
-from engine.pdf.page import INSET, PAGES, PageGeometry
+from engine.pdf.page import INSET, PAGES
 from engine.pdf.slab_view import fit_foreign_svg
 from engine.spec import JobSpec, to_mm
 
@@ -20,8 +20,27 @@ class DrawingSheet:
     body: str
 
 
+class Places:
+    """A CSS class per position of the absolute boxes (bands, panels, title-block cells), in the set's <style>.
+
+    WeasyPrint shares one computed style among elements with the same parent style, the same matched rules and
+    no style attribute. A position as a class makes every sheet's boxes (and everything inside them) share the
+    styles of the first sheet's; as style attributes, each sheet's were computed again.
+    """
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}
+
+    def __call__(self, left: float, top: float, w: float, h: float) -> str:
+        rule = f"left:{number(left)}mm;top:{number(top)}mm;width:{number(w)}mm;height:{number(h)}mm"
+        return self._names.setdefault(rule, f"at{len(self._names)}")
+
+    def css(self) -> str:
+        return "".join(f".{name}{{{rule}}}" for rule, name in self._names.items())
+
+
 class SheetContext:
-    """Everything one render needs: the job in mm, formatters, page geometry."""
+    """Everything one render needs: the job in mm, formatters, page geometry, the boxes' positions."""
 
     def __init__(self, job: JobSpec, summary: Summary, issued: dt.date) -> None:
         self.job = job
@@ -32,6 +51,7 @@ class SheetContext:
         self.numbers = Numbers(job.job.locale)
         self.lengths = Lengths(job.units, self.numbers)
         self.pieces_mm = {piece.id: piece for piece in self.mm.pieces}
+        self.places = Places()
 
 
 def rows_table(headers: list[tuple[str, str]], rows: list[list[str]], cls: str = "list", widths: list[str] | None = None,
@@ -70,18 +90,19 @@ def cutout_text(by_type: dict[str, int]) -> str:
 
 
 
-def content(page: PageGeometry, inner: str) -> str:
-    return (f'<div class="content" style="left:{number(INSET)}mm;top:{number(INSET)}mm;width:{number(page.inner_w)}mm;'
-            f'height:{number(page.content_h)}mm">{inner}</div>')
+def content(doc: SheetContext, inner: str) -> str:
+    return box(doc, INSET, INSET, doc.page.inner_w, doc.page.content_h, inner, "content")
 
 
-def box(left: float, top: float, w: float, h: float, inner: str, cls: str = "band") -> str:
-    return f'<div class="{cls}" style="left:{number(left)}mm;top:{number(top)}mm;width:{number(w)}mm;height:{number(h)}mm">{inner}</div>'
+def box(doc: SheetContext, left: float, top: float, w: float, h: float, inner: str, cls: str = "band") -> str:
+    return f'<div class="{cls} {doc.places(left, top, w, h)}">{inner}</div>'
 
 
 
 def drawing_div(svg: str, w: float, h: float, left: float, top: float, room_w: float, room_h: float) -> str:
-    return box(left + (room_w - w) / 2, top + (room_h - h) / 2, w, h, image(svg, w, h), cls="drawing")
+    """The drawing centred in its room (a position of its own: a style attribute, not a class)."""
+    return (f'<div class="drawing" style="left:{number(left + (room_w - w) / 2)}mm;top:{number(top + (room_h - h) / 2)}mm;'
+            f'width:{number(w)}mm;height:{number(h)}mm">{image(svg, w, h)}</div>')
 
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from engine.drawing.svgpath import number
 from engine.model import PieceSummary, Quote, Slabs, Summary
 from engine.pdf.blocks import DrawingSheet, SheetContext, box, content, cutout_text, edge_text, kv, rows_table, warnings_box
 from engine.pdf.marks import escape
@@ -98,9 +97,9 @@ def cover_sheets(doc: SheetContext, contents: list[str]) -> list[DrawingSheet]:
     band_h = 60.0 if page.name == "A3" else 52.0
     col_w = (page.inner_w - 10) / 3
     sheet_list = '<p class="note">' + " · ".join(escape(c) for c in contents[:40]) + (" …" if len(contents) > 40 else "") + "</p>"
-    band = (box(0, HEAD_H, col_w, band_h, f"<h2>Job</h2>{kv(info)}")
-            + box(col_w + 5, HEAD_H, col_w, band_h, f"<h2>Totals</h2>{kv(totals)}")
-            + box(2 * col_w + 10, HEAD_H, col_w, band_h,
+    band = (box(doc, 0, HEAD_H, col_w, band_h, f"<h2>Job</h2>{kv(info)}")
+            + box(doc, col_w + 5, HEAD_H, col_w, band_h, f"<h2>Totals</h2>{kv(totals)}")
+            + box(doc, 2 * col_w + 10, HEAD_H, col_w, band_h,
                    f"<h2>Warnings</h2>{warnings_box(findings, 5 if page.name == 'A3' else 3)}"
                    f"<h2>Sheets</h2>{sheet_list}"))
     chunks = piece_list_chunks(len(summary.pieces), page)
@@ -118,8 +117,8 @@ def cover_sheets(doc: SheetContext, contents: list[str]) -> list[DrawingSheet]:
         top = HEAD_H + band_h + 4 if i == 0 else HEAD_H
         title = (f"<h1>{escape(job.job.name)}<span class=\"sub\">Shop drawing set, job {escape(job.job.id)}</span></h1>"
                  if i == 0 else "<h1>Piece list<span class=\"sub\">continued</span></h1>")
-        inner = title + (band if i == 0 else "") + box(0, top, page.inner_w, page.content_h - top, f"<h2>{heading}</h2>{table}")
-        sheets.append(DrawingSheet("Job summary and piece list" if i == 0 else "Piece list, continued", content(page, inner)))
+        inner = title + (band if i == 0 else "") + box(doc, 0, top, page.inner_w, page.content_h - top, f"<h2>{heading}</h2>{table}")
+        sheets.append(DrawingSheet("Job summary and piece list" if i == 0 else "Piece list, continued", content(doc, inner)))
     return sheets
 
 
@@ -160,10 +159,10 @@ def quote_sheet(doc: SheetContext, quote: Quote) -> DrawingSheet:
     width = min(page.inner_w, 250.0)
     sign = '<table class="sign"><tr><td>Customer signature</td><td class="gap"></td><td>Date</td></tr></table>'
     inner = (f"<h1>Quote<span class=\"sub\">{escape(doc.job.job.id)} — {escape(doc.job.job.name)}</span></h1>"
-             + box(0, HEAD_H, width, page.content_h - HEAD_H,
+             + box(doc, 0, HEAD_H, width, page.content_h - HEAD_H,
                     f'<h2>Quote lines ({escape(quote.currency)})</h2>{table}<p class="note">{escape(note)}</p>{notes}'
                     f'<p class="note">I accept the drawings and the quote above.</p>{sign}'))
-    return DrawingSheet("Quote", content(page, inner))
+    return DrawingSheet("Quote", content(doc, inner))
 
 
 def title_block(doc: SheetContext, sheet: DrawingSheet, page_number: int, count: int) -> str:
@@ -184,12 +183,11 @@ def title_block(doc: SheetContext, sheet: DrawingSheet, page_number: int, count:
     xs = [sum(cols[:i]) * w for i in range(len(cols) + 1)]
 
     def cell(c0: int, c1: int, row: int, label: str, value: str, cls: str = "") -> str:
-        return (f'<div class="tbc {cls}" style="left:{number(xs[c0])}mm;top:{number(row * row_h)}mm;'
-                f'width:{number(xs[c1] - xs[c0])}mm;height:{number(row_h)}mm"><span class="lbl">{escape(label)}</span>'
-                f'<span class="val">{escape(value)}</span></div>')
+        return box(doc, xs[c0], row * row_h, xs[c1] - xs[c0], row_h,
+                   f'<span class="lbl">{escape(label)}</span><span class="val">{escape(value)}</span>', f"tbc {cls}".strip())
 
-    brand = (f'<div class="tbc brand" style="left:0;top:0;width:{number(xs[1])}mm;height:{number(page.title_h)}mm">'
-             f'<span class="studio">Studio — shop drawing</span><span class="what">{escape(sheet.title)}</span></div>')
+    brand = box(doc, 0, 0, xs[1], page.title_h,
+                f'<span class="studio">Studio — shop drawing</span><span class="what">{escape(sheet.title)}</span>', "tbc brand")
     cells = (brand + cell(1, 2, 0, "Job", job.job.id) + cell(2, 3, 0, "Name", job.job.name)
              + cell(3, 4, 0, "Customer", job.job.customer or "—") + cell(4, 5, 0, "Site", job.job.site or "—")
              + cell(5, 6, 0, "Date", doc.issued.isoformat()) + cell(6, 7, 0, "Revision", REVISION)
@@ -198,5 +196,5 @@ def title_block(doc: SheetContext, sheet: DrawingSheet, page_number: int, count:
                     f"{doc.lengths.thickness(doc.mm.material.thickness)} / {job.material.finish or '—'}")
              + cell(4, 5, 1, "Slabs", slab_text) + cell(5, 6, 1, "Units", units)
              + cell(6, 7, 1, "Page", f"{page_number} of {count}", "pageno"))
-    return f'<div class="tb" style="height:{number(page.title_h)}mm">{cells}</div>'
+    return f'<div class="tb">{cells}</div>'
 

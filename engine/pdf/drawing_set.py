@@ -46,4 +46,4 @@ def build_html(job: JobSpec, summary: Summary, svgs: dict[str, bytes], issued: d
                     for i, sh in enumerate(sheets, start=1))
     lang = escape(job.job.locale or "en")
     return (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-            f"<title>{escape(job.job.id)} shop drawing</title></head><body>{pages}</body></html>")
+            f"<title>{escape(job.job.id)} shop drawing</title><style>{doc.places.css()}</style></head><body>{pages}</body></html>")

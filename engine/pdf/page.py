@@ -43,6 +43,7 @@ def page_css(page: PageGeometry) -> str:
     return (f"@page {{ size: {page.name} landscape; margin: {page.margin}mm; }}\n"
             f"html {{ font-size: {page.font_pt}pt; }}\n"
             f".sheet {{ width: {page.width}mm; height: {page.height}mm; }}\n"
+            f"div.tb {{ height: {page.title_h}mm; }}\n"
 
             f".list td, .list th, .panel td, .panel th {{ height: {page.row_mm - 1.2:.2f}mm; }}\n")
 

@@ -103,17 +103,17 @@ def piece_sheet(doc: SheetContext, index: int, svgs: dict[str, bytes], path: str
         scale_note = "Not to scale"
     if layout == "side":
         b1, b2, b3 = _piece_blocks(doc, index, max(4, (page.panel_rows - 14) // 2), path)
-        panel = box(page.inner_w - side_w, HEAD_H, side_w, page.content_h - HEAD_H, b1 + b2 + b3, cls="panel")
+        panel = box(doc, page.inner_w - side_w, HEAD_H, side_w, page.content_h - HEAD_H, b1 + b2 + b3, cls="panel")
     else:
         col_w = (page.inner_w - 10) / 3
         budget = int((bottom_h - 8) / page.row_mm) - 1
         b1, b2, b3 = _piece_blocks(doc, index, budget, path)
         top = page.content_h - bottom_h
-        panel = "".join(box(i * (col_w + 5), top, col_w, bottom_h, b, cls="panel") for i, b in enumerate((b1, b2, b3)))
+        panel = "".join(box(doc, i * (col_w + 5), top, col_w, bottom_h, b, cls="panel") for i, b in enumerate((b1, b2, b3)))
     label = f"<span class=\"sub\">{escape(piece.label)}</span>" if piece.label else ""
     qty = f"<span class=\"sub\">× {piece.qty}</span>" if piece.qty > 1 else ""
     head = f"<h1>Piece {escape(piece.id)}{label}{qty}<span class=\"scale\">{escape(scale_note)}</span></h1>"
-    return DrawingSheet(f"Piece {piece.id}", content(page, head + drawing + panel))
+    return DrawingSheet(f"Piece {piece.id}", content(doc, head + drawing + panel))
 
 
 def _profiles_for(piece: Piece, kind: str) -> str:

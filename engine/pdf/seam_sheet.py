@@ -33,7 +33,7 @@ def seam_sheet(doc: SheetContext, piece: Piece, seams: list[Seam]) -> DrawingShe
                        widths=["7%", "15%", "16%", "62%"])
     note = (f'<p class="note">{escape(seams[0].reason)}. Butt seams, placed by options.auto_seams: fewest seams, '
             "then fewest slabs, then farthest from cutouts.</p>")
-    panel = box(0, page.content_h - bottom_h, page.inner_w, bottom_h, f"<h2>Seams</h2>{table}{note}", cls="panel")
+    panel = box(doc, 0, page.content_h - bottom_h, page.inner_w, bottom_h, f"<h2>Seams</h2>{table}{note}", cls="panel")
     head = (f"<h1>Piece {escape(piece.id)}<span class=\"sub\">seams: {escape(' + '.join(parts))}</span>"
             f"<span class=\"scale\">{escape(scale_note)}</span></h1>")
-    return DrawingSheet(f"Piece {piece.id}: seams", content(page, head + drawing + panel))
+    return DrawingSheet(f"Piece {piece.id}: seams", content(doc, head + drawing + panel))

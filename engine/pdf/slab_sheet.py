@@ -61,13 +61,13 @@ def slab_sheet(doc: SheetContext, layout: SlabLayout, svgs: dict[str, bytes]) ->
                  "wide; the margin is trimmed off every edge.</p>")
     first = f"<h2>Slab {layout.index}</h2>{kv(data)}"
     if which == "side":
-        panel = box(page.inner_w - side_w, HEAD_H, side_w, page.content_h - HEAD_H, first + placements + remnants, "panel")
+        panel = box(doc, page.inner_w - side_w, HEAD_H, side_w, page.content_h - HEAD_H, first + placements + remnants, "panel")
     else:
         col_w = (page.inner_w - 10) / 3
         top = page.content_h - bottom_h
-        panel = "".join(box(i * (col_w + 5), top, col_w, bottom_h, b, "panel")
+        panel = "".join(box(doc, i * (col_w + 5), top, col_w, bottom_h, b, "panel")
                         for i, b in enumerate((first, placements, remnants)))
     head = (f"<h1>Slab {layout.index}<span class=\"sub\">{escape(layout.slab_id)}, {len(layout.placements)} piece{'s' if len(layout.placements) != 1 else ''}, "
             f"yield {doc.numbers.number(layout.yield_pct, 1)} %</span><span class=\"scale\">{escape(scale_note)}</span></h1>")
-    return DrawingSheet(f"Slab {layout.index} layout", content(page, head + drawing + panel))
+    return DrawingSheet(f"Slab {layout.index} layout", content(doc, head + drawing + panel))
 

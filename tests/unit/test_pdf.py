@@ -264,3 +264,33 @@ def test_a_stored_quote_from_before_price_lists_without_vat_says_no_tax() -> Non
     pages = [page.extract_text() for page in read(pdf.render_pdf(
         job, msgspec.structs.replace(summary, quote=legacy), svgs, issued=ISSUED)).pages]
     assert "No tax" in pages[-1] and "VAT" not in pages[-1] and "2,778 m²" in pages[-1]  # l-kitchen is hr-HR
+
+
+def test_boxes_placed_by_class_so_sheets_share_styles() -> None:
+    """WeasyPrint shares a computed style only among elements without a style attribute (and with a shared parent
+    style): the bands, panels and title-block cells carry their position as a class, the same on every sheet."""
+    import re
+
+    job, summary, svgs = cad("l-kitchen")
+    html = pdf.build_html(job, summary, svgs, ISSUED, None)
+    assert not re.search(r'<div class="(content|band|panel|tb|tbc)\b[^"]*" style=', html)
+    sheets = html.split('<section class="sheet">')[1:]
+    cells = [re.findall(r'<div class="tbc[^"]*\b(at\d+)"', sheet) for sheet in sheets]
+    assert len(sheets) == 4 and len(cells[0]) >= 10 and all(c == cells[0] for c in cells)
+    style = re.search(r"<style>(.*?)</style>", html).group(1)
+    assert all(f".{name}{{left:" in style for name in cells[0])
+
+
+def test_render_leaves_the_garbage_collector_as_it_was() -> None:
+    import gc
+
+    job, summary, svgs = cad("island")
+    assert gc.isenabled()
+    pdf.render_pdf(job, summary, svgs, issued=ISSUED)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        pdf.render_pdf(job, summary, svgs, issued=ISSUED)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

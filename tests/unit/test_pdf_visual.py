@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from bench.pdf.baseline import baseline
-from bench.pdf.compare import ISSUED, page_texts, pixel_diffs
+from bench.pdf.compare import ISSUED, as_intended, page_texts, pixel_diffs
 from engine.cad import run_cad
 from engine.pdf import render_pdf
 from engine.spec import PdfOutput, Pricing, decode_job
@@ -19,12 +19,6 @@ from engine.spec import PdfOutput, Pricing, decode_job
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 MAX_CHANGED = 0.002  # of a page's pixels may move more than compare.INK_STEP grey levels
 MAX_MEAN = 0.5  # grey levels, mean over the page
-
-
-def _thickness_as_the_trade_writes_it(text: str) -> str:
-    """The one intended difference from the baseline: a 30 mm slab is written "3 cm" (issue 17), in the job box,
-    the title block and each piece sheet's data."""
-    return text.replace("Thickness 30 mm", "Thickness 3 cm").replace("30 mm / ", "3 cm / ")
 
 
 def _job(name: str, priced_a4: bool = False):
@@ -46,7 +40,7 @@ def test_pages_look_like_the_baseline(name: str, priced_a4: bool):
     job, summary, svgs = _job(name, priced_a4)
     today = render_pdf(job, summary, svgs, issued=ISSUED)
     baseline_pdf = baseline().render_pdf(job, summary, svgs, issued=ISSUED)
-    assert page_texts(today) == [_thickness_as_the_trade_writes_it(text) for text in page_texts(baseline_pdf)]
+    assert page_texts(today) == [as_intended(text) for text in page_texts(baseline_pdf)]
     for diff in pixel_diffs(baseline_pdf, today):  # raises on a different page count or size
         assert diff.changed <= MAX_CHANGED and diff.mean <= MAX_MEAN, diff
 
