@@ -67,7 +67,7 @@ def piece_drawing(piece: Piece, lengths: Lengths, room_w: float, room_h: float, 
     m_bottom = 16.0 + 6.5 * tiers
     denominator = pick_scale(length, depth, room_w - m_left - m_right, room_h - m_top - m_bottom)
     scale = 1.0 / denominator
-    width_mm, height_mm = length * scale + m_left + m_right, depth * scale + m_top + m_bottom
+    paper_w, paper_h = length * scale + m_left + m_right, depth * scale + m_top + m_bottom
 
     def to_paper(point: geometry.Pt) -> geometry.Pt:
         return (m_left + (point[0] - minx) * scale, m_top + (maxy - point[1]) * scale)
@@ -164,8 +164,8 @@ def piece_drawing(piece: Piece, lengths: Lengths, room_w: float, room_h: float, 
             continue
         xp = to_paper((xm, 0))[0]
         body += vdim(to_paper((0, by0))[1], bottom, xp, xp, xp, lengths(by0 - miny))
-    svg = svg_document(width_mm, height_mm, body)
-    return svg, width_mm, height_mm, denominator
+    svg = svg_document(paper_w, paper_h, body)
+    return svg, paper_w, paper_h, denominator
 
 
 def _seam_marks(outline: geometry.Outline, seams: Sequence[float], parts: Sequence[str],
