@@ -18,33 +18,33 @@ def escape(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def svg_document(w: float, h: float, body: Iterable[str]) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{number(w)}mm" height="{number(h)}mm" '
-            f'viewBox="0 0 {number(w)} {number(h)}" font-family="{FONT}">' + "".join(body) + "</svg>")
+def svg_document(width: float, height: float, body: Iterable[str]) -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{number(width)}mm" height="{number(height)}mm" '
+            f'viewBox="0 0 {number(width)} {number(height)}" font-family="{FONT}">' + "".join(body) + "</svg>")
 
 
-def text(x: float, y: float, s: str, size: float = 2.6, anchor: str = "middle", weight: str = "normal",
+def text(x: float, y: float, label: str, size: float = 2.6, anchor: str = "middle", weight: str = "normal",
           fill: str = PRINT_INK, rotate: float = 0.0) -> str:
-    tf = f' transform="rotate({number(rotate)} {number(x)} {number(y)})"' if rotate else ""
+    transform = f' transform="rotate({number(rotate)} {number(x)} {number(y)})"' if rotate else ""
     bold = ' font-weight="bold"' if weight == "bold" else ""
-    return (f'<text x="{number(x)}" y="{number(y)}" font-size="{number(size)}" text-anchor="{anchor}" fill="{fill}"{bold}{tf}>'
-            f"{escape(s)}</text>")
+    return (f'<text x="{number(x)}" y="{number(y)}" font-size="{number(size)}" text-anchor="{anchor}" fill="{fill}"{bold}{transform}>'
+            f"{escape(label)}</text>")
 
 
 def line(x0: float, y0: float, x1: float, y1: float, stroke: str = PRINT_DIM, width: float = 0.18, dash: str = "") -> str:
-    d = f' stroke-dasharray="{dash}"' if dash else ""
+    dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
     return (f'<line x1="{number(x0)}" y1="{number(y0)}" x2="{number(x1)}" y2="{number(y1)}" stroke="{stroke}" '
-            f'stroke-width="{number(width)}"{d}/>')
+            f'stroke-width="{number(width)}"{dash_attr}/>')
 
 
 def arrow(x: float, y: float, dx: float, dy: float) -> str:
     """A filled arrowhead with its tip at (x, y), pointing along (dx, dy)."""
-    n = math.hypot(dx, dy) or 1.0
-    ux, uy = dx / n, dy / n
+    norm = math.hypot(dx, dy) or 1.0
+    ux, uy = dx / norm, dy / norm
     length, half = 1.8, 0.45
     bx, by = x - ux * length, y - uy * length
     pts = [(x, y), (bx - uy * half, by + ux * half), (bx + uy * half, by - ux * half)]
-    return f'<path d="M{" L".join(f"{number(a)} {number(b)}" for a, b in pts)} Z" fill="{PRINT_DIM}"/>'
+    return f'<path d="M{" L".join(f"{number(px)} {number(py)}" for px, py in pts)} Z" fill="{PRINT_DIM}"/>'
 
 
 def hdim(x0: float, x1: float, y_from0: float, y_from1: float, y: float, label: str) -> list[str]:
@@ -76,16 +76,16 @@ def vdim(y0: float, y1: float, x_from0: float, x_from1: float, x: float, label: 
 
 
 
-def image(svg: str | bytes, w: float, h: float, extra: str = "") -> str:
+def image(svg: str | bytes, width: float, height: float, extra: str = "") -> str:
     data = svg.encode("utf-8") if isinstance(svg, str) else svg
     return (f'<img src="data:image/svg+xml;base64,{base64.b64encode(data).decode("ascii")}" '
-            f'style="width:{number(w)}mm;height:{number(h)}mm;{extra}" alt="">')
+            f'style="width:{number(width)}mm;height:{number(height)}mm;{extra}" alt="">')
 
 
 def pick_scale(length_mm: float, depth_mm: float, room_w: float, room_h: float) -> int:
     """The largest standard scale 1:N at which the part fits the room (print mm)."""
-    for n in SCALES:
-        if length_mm / n <= room_w and depth_mm / n <= room_h:
-            return n
+    for denominator in SCALES:
+        if length_mm / denominator <= room_w and depth_mm / denominator <= room_h:
+            return denominator
     return math.ceil(max(length_mm / max(room_w, 1.0), depth_mm / max(room_h, 1.0)))
 
