@@ -84,19 +84,20 @@ def cover_sheets(doc: SheetContext, contents: list[str]) -> list[DrawingSheet]:
         ("Slabs", (f"{slabs.used} used (area bound {slabs.area_bound}), yield {doc.numbers.number(slabs.yield_pct, 1)} %"
                    if slabs else "not nested")),
     ]
-    o = job.options
+    options = job.options
     info = [
         ("Job", f"<b>{escape(job.job.id)}</b>"), ("Name", escape(job.job.name)),
         ("Customer", escape(job.job.customer or "—")), ("Site", escape(job.job.site or "—")),
         ("Material", escape(f"{job.material.name} ({job.material.type})")),
         ("Thickness / finish", escape(f"{doc.lengths.thickness(doc.mm.material.thickness)} / {job.material.finish or '—'}")),
-        ("Process", escape(f"{o.cutting_process.replace('_', ' ')}, kerf {doc.lengths.with_unit(doc.mm.options.kerf)}")),
+        ("Process", escape(f"{options.cutting_process.replace('_', ' ')}, kerf {doc.lengths.with_unit(doc.mm.options.kerf)}")),
         ("Stock", escape(stock_text(doc, slabs))),
     ]
     findings = [*summary.errors, *summary.warnings]
     band_h = 60.0 if page.name == "A3" else 52.0
     col_w = (page.inner_w - 10) / 3
-    sheet_list = '<p class="note">' + " · ".join(escape(c) for c in contents[:40]) + (" …" if len(contents) > 40 else "") + "</p>"
+    sheet_list = ('<p class="note">' + " · ".join(escape(title) for title in contents[:40])
+                  + (" …" if len(contents) > 40 else "") + "</p>")
     band = (box(doc, 0, HEAD_H, col_w, band_h, f"<h2>Job</h2>{kv(info)}")
             + box(doc, col_w + 5, HEAD_H, col_w, band_h, f"<h2>Totals</h2>{kv(totals)}")
             + box(doc, 2 * col_w + 10, HEAD_H, col_w, band_h,
@@ -171,9 +172,9 @@ def title_block(doc: SheetContext, sheet: DrawingSheet, page_number: int, count:
         used: dict[str, int] = {}
         for lay in summary.slabs.layouts:
             used[lay.slab_id] = used.get(lay.slab_id, 0) + 1
-        slab_text = ", ".join(f"{k} ×{v}" for k, v in used.items())
+        slab_text = ", ".join(f"{slab_id} ×{count}" for slab_id, count in used.items())
     else:
-        slab_text = "the yard" if isinstance(job.slab_stock, str) else ", ".join(x.id for x in job.slab_stock)
+        slab_text = "the yard" if isinstance(job.slab_stock, str) else ", ".join(slab.id for slab in job.slab_stock)
     units = "mm, areas m²" if job.units == "mm" else "inches, areas ft²"
 
     # Absolutely placed cells, not a table: WeasyPrint's table layout costs ~0.1 s a page, blocks a few ms.
