@@ -20,14 +20,15 @@ def slab_sheet(doc: SheetContext, layout: SlabLayout, svgs: dict[str, bytes]) ->
     for name, (rw, rh) in rooms.items():
         if foreign:
             try:
-                fixed, w, h = fit_foreign_svg(foreign, rw, rh)
-                options.append((w * h, name, drawing_div(fixed.decode("utf-8"), w, h, 0, HEAD_H, rw, rh), ""))
+                fixed, width, height = fit_foreign_svg(foreign, rw, rh)
+                options.append((width * height, name,
+                                drawing_div(fixed.decode("utf-8"), width, height, 0, HEAD_H, rw, rh), ""))
                 continue
             except Exception:
                 pass
         try:
-            svg, w, h, denominator = slab_drawing(layout, doc.pieces_mm, doc.lengths, doc.mm.options.slab_margin, rw, rh)
-            options.append((1.0 / denominator, name, drawing_div(svg, w, h, 0, HEAD_H, rw, rh), f"Scale 1:{denominator} on {page.name}"))
+            svg, width, height, denominator = slab_drawing(layout, doc.pieces_mm, doc.lengths, doc.mm.options.slab_margin, rw, rh)
+            options.append((1.0 / denominator, name, drawing_div(svg, width, height, 0, HEAD_H, rw, rh), f"Scale 1:{denominator} on {page.name}"))
         except Exception:
             options.append((0.0, name, foreign_or_missing(None, 0, HEAD_H, rw, rh), ""))
     _, which, drawing, scale_note = max(options, key=lambda option: (option[0], option[1] == "side"))
@@ -50,8 +51,9 @@ def slab_sheet(doc: SheetContext, layout: SlabLayout, svgs: dict[str, bytes]) ->
     if len(shown) < len(rows):
         placements += f'<p class="more">+ {len(rows) - len(shown)} more placements</p>'
     if layout.remnants:
-        rem = [[f"RM{i}", f"{doc.lengths(r.length_mm)} × {doc.lengths(r.width_mm)}", doc.lengths(r.x_mm), doc.lengths(r.y_mm)]
-               for i, r in enumerate(layout.remnants, start=1)]
+        rem = [[f"RM{i}", f"{doc.lengths(remnant.length_mm)} × {doc.lengths(remnant.width_mm)}",
+                doc.lengths(remnant.x_mm), doc.lengths(remnant.y_mm)]
+               for i, remnant in enumerate(layout.remnants, start=1)]
         remnants = "<h2>Remnants</h2>" + rows_table(
             [("Id", ""), ("Size L × W", "num"), ("at x", "num"), ("at y", "num")], rem, widths=["16%", "36%", "24%", "24%"])
     else:
@@ -65,8 +67,8 @@ def slab_sheet(doc: SheetContext, layout: SlabLayout, svgs: dict[str, bytes]) ->
     else:
         col_w = (page.inner_w - 10) / 3
         top = page.content_h - bottom_h
-        panel = "".join(box(doc, i * (col_w + 5), top, col_w, bottom_h, b, "panel")
-                        for i, b in enumerate((first, placements, remnants)))
+        panel = "".join(box(doc, i * (col_w + 5), top, col_w, bottom_h, block, "panel")
+                        for i, block in enumerate((first, placements, remnants)))
     head = (f"<h1>Slab {layout.index}<span class=\"sub\">{escape(layout.slab_id)}, {len(layout.placements)} piece{'s' if len(layout.placements) != 1 else ''}, "
             f"yield {doc.numbers.number(layout.yield_pct, 1)} %</span><span class=\"scale\">{escape(scale_note)}</span></h1>")
     return DrawingSheet(f"Slab {layout.index} layout", content(doc, head + drawing + panel))
