@@ -43,7 +43,7 @@ def _point(x: float, y: float) -> str:
 
 def _path(segs: list[geometry.Seg], closed: bool) -> str:
     """SVG path data for segments in world coordinates (y up on screen: negated)."""
-    return path_d(segs, lambda p: (p[0], -p[1]), 1.0, closed)
+    return path_d(segs, lambda point: (point[0], -point[1]), 1.0, closed)
 
 
 def _moved(segs: list[geometry.Seg], transform: Callable[[Pt], Pt]) -> list[geometry.Seg]:
