@@ -223,7 +223,7 @@ def price(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) ->
         add(description, _quantity(value, rate.unit), rate)
 
     # The job's material price replaces the list's as a whole: a job priced per m² is not also per slab.
-    if any(v is not None for v in (pricing.material_per_m2, pricing.material_per_ft2, pricing.material_per_slab)):
+    if any(price is not None for price in (pricing.material_per_m2, pricing.material_per_ft2, pricing.material_per_slab)):
         per_slab = pricing.material_per_slab
         per_area = _one(pricing.material_per_m2, pricing.material_per_ft2, None, area_unit, "m²", "ft²")
     else:
@@ -277,11 +277,10 @@ def price(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) ->
     percent = _text(tax_rate * 100)
     vat = kind == "vat"
     tax_label = {"vat": f"VAT {percent} %", "sales_tax": f"Sales tax {percent} %", "none": "No tax"}[kind]
-    q = Quote(currency=currency, lines=lines, net=str(net), vat_rate=str(tax_rate) if vat else "0",
-              vat=str(tax) if vat else "0.00", total=str(total), tax_kind=kind, tax_label=tax_label,
-              tax_rate=str(tax_rate), tax=str(tax),
-              prices_include_tax=included, measure_rounding=label, notes=notes)
-    return Priced(q)
+    return Priced(Quote(currency=currency, lines=lines, net=str(net), vat_rate=str(tax_rate) if vat else "0",
+                        vat=str(tax) if vat else "0.00", total=str(total), tax_kind=kind, tax_label=tax_label,
+                        tax_rate=str(tax_rate), tax=str(tax),
+                        prices_include_tax=included, measure_rounding=label, notes=notes))
 
 
 def _tax(pricing: Pricing, plist: PriceList) -> tuple[QuoteTax, Decimal, bool]:
