@@ -27,9 +27,9 @@ def _vertices(piece) -> int:  # type: ignore[no-untyped-def]
 
 def limit_findings(job: JobSpec) -> list[Finding]:
     """One error per cap the job is over, naming the field that makes it big and the cap."""
-    copies = sum(p.qty for p in job.pieces)
-    vertices = sum(p.qty * _vertices(p) for p in job.pieces)
-    cutouts = sum(p.qty * len(p.cutouts) for p in job.pieces)
+    copies = sum(piece.qty for piece in job.pieces)
+    vertices = sum(piece.qty * _vertices(piece) for piece in job.pieces)
+    cutouts = sum(piece.qty * len(piece.cutouts) for piece in job.pieces)
     biggest = max(range(len(job.pieces)), key=lambda i: job.pieces[i].qty)
     problems = []
     if copies > MAX_COPIES:
