@@ -115,4 +115,4 @@ def _drip_groove_mm(piece: Piece) -> float:
 
 def drip_groove_m(job: JobSpec) -> float:
     """Total drip-groove length (m) over pieces x qty, as drawn."""
-    return round(sum(p.qty * _drip_groove_mm(p) for p in to_mm(job).pieces) / 1000, 4)
+    return round(sum(piece.qty * _drip_groove_mm(piece) for piece in to_mm(job).pieces) / 1000, 4)
