@@ -110,11 +110,11 @@ class Lengths:
     def area(self, m2: float, sqft: float | None = None) -> str:
         return f"{self.area_figure(m2, sqft)} {self.area_unit}"
 
-    def run(self, m: float, ft: float | None = None) -> str:
+    def run(self, metres: float, feet: float | None = None) -> str:
         """An edge's length, as it is sold: '4.69 m', or linear feet in an inches job ('15.38 ft')."""
         if self.units == "in":
-            return self.numbers.number(m * FT_PER_M if ft is None else ft, 2) + " ft"
-        return self.numbers.number(m, 2) + " m"
+            return self.numbers.number(metres * FT_PER_M if feet is None else feet, 2) + " ft"
+        return self.numbers.number(metres, 2) + " m"
 
     def weight(self, kg: float, lb: float | None = None) -> str:
         if self.units == "in":
