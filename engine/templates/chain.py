@@ -154,7 +154,7 @@ def chain(paths: list[Path], gap: float, unit: str, problems: list[Problem]) -> 
             what = f"{degrees[branch[0]]} ends meet at ({where[0]:.4g}, {where[1]:.4g})"
             fix = "delete the extra line so each corner joins exactly two entities"
         else:
-            gap_at = min((math.dist(a, b) for i, a in enumerate(loose) for b in loose[i + 1:]), default=0.0)
+            gap_at = min((math.dist(end, other) for i, end in enumerate(loose) for other in loose[i + 1:]), default=0.0)
             what = f"its nearest loose ends are {gap_at:.4g} {unit} apart, more than the {gap:.4g} {unit} tolerance"
             fix = (f"close the outline in CAD, or import again with gap_tolerance_mm above the gap "
                    f"({gap_at:.4g} {unit})")
