@@ -47,7 +47,7 @@ class Path:
                     self.closed, circle, ellipse)  # type: ignore[arg-type]
 
     def extent(self) -> float:
-        xs, ys = [v[0] for v in self.verts], [v[1] for v in self.verts]
+        xs, ys = [vertex[0] for vertex in self.verts], [vertex[1] for vertex in self.verts]
         if self.circle:
             return 2 * self.circle[2]
         return max(max(xs) - min(xs), max(ys) - min(ys))
