@@ -84,14 +84,14 @@ def build(loops: list[Loop], texts: list[Text], units: str, defaults: Defaults, 
                                     "check the drawing for stray loops inside the piece", problems)
             cutout = _cutout(loop, poly, f"{host['id']}-C{len(host['cutouts']) + 1}", mm_per_unit, roles, problems)
             if cutout is not None:
-                origin_x, origin_y = host["_o"]
+                origin_x, origin_y = host["_origin"]
                 center = cutout["center"]
                 cutout["center"] = [_rounded(center[0] - origin_x), _rounded(center[1] - origin_y)]
                 host["cutouts"].append(cutout)
     texts = [text for text in texts if role_of(text.layer, "CONTINUOUS", roles) != "ignore"]
     _label(pieces, [poly for i, (_, poly) in enumerate(polys) if depth[i] % 2 == 0], texts, problems)
     for piece in pieces:
-        piece.pop("_o")
+        piece.pop("_origin")
         if not piece["cutouts"]:
             del piece["cutouts"]
     if not pieces:
@@ -120,7 +120,7 @@ def _piece(loop: Loop, poly: Any, number: int, defaults: Defaults, problems: lis
             "shape": {"type": "polygon", "vertices": [
                 [_rounded(x - origin_x), _rounded(y - origin_y)] + ([_rounded(bulge)] if abs(bulge) > 1e-9 else [])
                 for x, y, bulge in loop.verts]},
-            "edges": edges, "cutouts": [], "_o": (origin_x, origin_y)}
+            "edges": edges, "cutouts": [], "_origin": (origin_x, origin_y)}
 
 
 def _envelope(poly: Any) -> tuple[float, float, float, float, float]:
