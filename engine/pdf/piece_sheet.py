@@ -17,13 +17,13 @@ def _piece_blocks(doc: SheetContext, index: int, budget: int, path: str) -> tupl
     """The piece sheet's tables in three groups (data + legend, cutouts + corners, edges + warnings),
     each kept within about `budget` table rows."""
     piece, job = doc.mm.pieces[index], doc.job
-    ps = next((x for x in doc.summary.pieces if x.id == piece.id), None)
+    stats = next((entry for entry in doc.summary.pieces if entry.id == piece.id), None)
     data = [("Type", escape(piece.type.replace("_", " "))), ("Quantity", str(piece.qty))]
-    if ps:
-        data += [("Size L × D", f"{doc.lengths(ps.length_mm)} × {doc.lengths(ps.depth_mm)} {job.units}"),
-                 ("Gross / net area", f"{doc.lengths.area(ps.area_gross_m2, ps.area_gross_sqft)} / "
-                                      f"{doc.lengths.area_figure(ps.area_net_m2, ps.area_net_sqft)}"),
-                 ("Finished edge", escape(edge_text(ps.finished_edge_by_profile_m, doc, ps.finished_edge_by_profile_ft)))]
+    if stats:
+        data += [("Size L × D", f"{doc.lengths(stats.length_mm)} × {doc.lengths(stats.depth_mm)} {job.units}"),
+                 ("Gross / net area", f"{doc.lengths.area(stats.area_gross_m2, stats.area_gross_sqft)} / "
+                                      f"{doc.lengths.area_figure(stats.area_net_m2, stats.area_net_sqft)}"),
+                 ("Finished edge", escape(edge_text(stats.finished_edge_by_profile_m, doc, stats.finished_edge_by_profile_ft)))]
     data.append(("Thickness", doc.lengths.thickness(doc.mm.material.thickness)))
     kinds: list[str] = []
     try:
@@ -34,9 +34,9 @@ def _piece_blocks(doc: SheetContext, index: int, budget: int, path: str) -> tupl
     except geometry.GeometryError:
         pass
     legend = "".join(
-        f"<tr><td style=\"width:13mm\">{legend_sample(k)}</td><td>"
-        f"{'Drip groove' if k == 'drip_groove' else _label(k)}"
-        f"{escape(_profiles_for(piece, k))}</td></tr>" for k in kinds)
+        f"<tr><td style=\"width:13mm\">{legend_sample(kind)}</td><td>"
+        f"{'Drip groove' if kind == 'drip_groove' else _label(kind)}"
+        f"{escape(_profiles_for(piece, kind))}</td></tr>" for kind in kinds)
     block1 = f"<h2>Piece {escape(piece.id)}</h2>{kv(data)}<h2>Legend</h2><table class=\"legend\">{legend}</table>"
 
     block2 = ""
@@ -44,7 +44,8 @@ def _piece_blocks(doc: SheetContext, index: int, budget: int, path: str) -> tupl
     corners_rows = 2 if piece.corners else 0
     if positions:
         shown = positions[: max(1, budget - 2 - corners_rows)]
-        rows = [[f"<b>{escape(c.id)}</b>", escape(c.type), escape(c.size), c.centre_from_left, c.setback_front] for c in shown]
+        rows = [[f"<b>{escape(position.id)}</b>", escape(position.type), escape(position.size),
+                 position.centre_from_left, position.setback_front] for position in shown]
         block2 += "<h2>Cutouts</h2>" + rows_table(
             [("Id", ""), ("Type", ""), ("Size", ""), ("Centre from left", "num"), ("Front setback", "num")], rows,
             widths=["13%", "24%", "23%", "20%", "20%"])
@@ -56,10 +57,11 @@ def _piece_blocks(doc: SheetContext, index: int, budget: int, path: str) -> tupl
         block2 += '<h2>Cutouts</h2><p class="muted">None.</p>'
     if piece.corners:
         block2 += "<h2>Corners</h2><p class=\"note\">" + escape(", ".join(
-            f"vertex {c.at}: {'R' if c.type == 'radius' else 'clip '}{doc.lengths(c.size)}" for c in piece.corners[:12])) + "</p>"
+            f"vertex {corner.at}: {'R' if corner.type == 'radius' else 'clip '}{doc.lengths(corner.size)}"
+            for corner in piece.corners[:12])) + "</p>"
 
-    own = [f for f in [*doc.summary.errors, *doc.summary.warnings]
-           if f.path == path or f.path.startswith(path + ".") or f.path.startswith(path + "[")]
+    own = [finding for finding in [*doc.summary.errors, *doc.summary.warnings]
+           if finding.path == path or finding.path.startswith(path + ".") or finding.path.startswith(path + "[")]
     edge_rows = _edge_rows(piece, doc)
     block3 = ""
     if edge_rows:
@@ -86,17 +88,17 @@ def piece_sheet(doc: SheetContext, index: int, svgs: dict[str, bytes], path: str
     best = None
     for layout, (rw, rh) in (("side", side_room), ("bottom", bottom_room)):
         try:
-            svg, w, h, denominator = piece_drawing(piece, doc.lengths, rw, rh)
+            svg, width, height, denominator = piece_drawing(piece, doc.lengths, rw, rh)
         except Exception:  # a piece the geometry cannot build: the CAD preview if there is one, else say so
             best = None
             break
         if best is None or denominator < best[4]:
-            best = (layout, svg, w, h, denominator)
+            best = (layout, svg, width, height, denominator)
     layout = best[0] if best else "side"
     rw, rh = side_room if layout == "side" else bottom_room
     if best:
-        _, svg, w, h, denominator = best
-        drawing = drawing_div(svg, w, h, 0, HEAD_H, rw, rh)
+        _, svg, width, height, denominator = best
+        drawing = drawing_div(svg, width, height, 0, HEAD_H, rw, rh)
         scale_note = f"Scale 1:{denominator} on {page.name}"
     else:
         drawing = foreign_or_missing(svgs.get(f"piece-{_file_stem(piece.id)}.svg"), 0, HEAD_H, rw, rh)
@@ -109,7 +111,8 @@ def piece_sheet(doc: SheetContext, index: int, svgs: dict[str, bytes], path: str
         budget = int((bottom_h - 8) / page.row_mm) - 1
         b1, b2, b3 = _piece_blocks(doc, index, budget, path)
         top = page.content_h - bottom_h
-        panel = "".join(box(doc, i * (col_w + 5), top, col_w, bottom_h, b, cls="panel") for i, b in enumerate((b1, b2, b3)))
+        panel = "".join(box(doc, i * (col_w + 5), top, col_w, bottom_h, block, cls="panel")
+                        for i, block in enumerate((b1, b2, b3)))
     label = f"<span class=\"sub\">{escape(piece.label)}</span>" if piece.label else ""
     qty = f"<span class=\"sub\">× {piece.qty}</span>" if piece.qty > 1 else ""
     head = f"<h1>Piece {escape(piece.id)}{label}{qty}<span class=\"scale\">{escape(scale_note)}</span></h1>"
@@ -142,7 +145,8 @@ def _edge_rows(piece: Piece, doc: SheetContext) -> list[list[str]]:
                 kinds.append([word, span.seg.length(), span.profile])
             else:
                 kinds[-1][1] += span.seg.length()
-        kind_text = kinds[0][0] if len(kinds) == 1 else " + ".join(f"{k} {doc.lengths(v)}" for k, v, _ in kinds)
+        kind_text = kinds[0][0] if len(kinds) == 1 else " + ".join(f"{edge_kind} {doc.lengths(run_mm)}"
+                                                                   for edge_kind, run_mm, _ in kinds)
         profiles = sorted({span.profile for span in spans if span.kind == "finished" and span.profile})
         groove = edges[i].drip_groove if edges[i] else None
         groove_text = (f"{doc.lengths(groove.width)}×{doc.lengths(groove.depth)} at {doc.lengths(groove.offset)}" if groove else "")
