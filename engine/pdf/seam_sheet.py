@@ -16,19 +16,21 @@ def seam_sheet(doc: SheetContext, piece: Piece, seams: list[Seam]) -> DrawingShe
     """The whole piece (mm, as submitted) with its seams, and the seam table under it."""
     page = doc.page
     bottom_h = BOTTOM_PANEL_H[page.name]
-    rw, rh = page.inner_w, page.content_h - HEAD_H - bottom_h - 3
+    room_w, room_h = page.inner_w, page.content_h - HEAD_H - bottom_h - 3
     parts = [seams[0].parts[0], *(seam.parts[1] for seam in seams)]
     try:
-        svg, w, h, denominator = piece_drawing(piece, doc.lengths, rw, rh, [s.position_mm for s in seams], parts)
-        drawing, scale_note = drawing_div(svg, w, h, 0, HEAD_H, rw, rh), f"Scale 1:{denominator} on {page.name}"
+        svg, width, height, denominator = piece_drawing(piece, doc.lengths, room_w, room_h,
+                                                        [seam.position_mm for seam in seams], parts)
+        drawing = drawing_div(svg, width, height, 0, HEAD_H, room_w, room_h)
+        scale_note = f"Scale 1:{denominator} on {page.name}"
     except Exception:  # a piece the geometry cannot build: say so rather than lose the sheet
-        drawing, scale_note = foreign_or_missing(None, 0, HEAD_H, rw, rh), "Not to scale"
+        drawing, scale_note = foreign_or_missing(None, 0, HEAD_H, room_w, room_h), "Not to scale"
     try:
         left_end = geometry.bbox(geometry.outline(piece).segs)[0]  # the drawing dimensions from here
     except geometry.GeometryError:
         left_end = 0.0
-    rows = [[f"<b>{k}</b>", doc.lengths(seam.position_mm - left_end), escape(" + ".join(seam.parts)),
-             escape("; ".join(seam.rules) or "—")] for k, seam in enumerate(seams, start=1)]
+    rows = [[f"<b>{ordinal}</b>", doc.lengths(seam.position_mm - left_end), escape(" + ".join(seam.parts)),
+             escape("; ".join(seam.rules) or "—")] for ordinal, seam in enumerate(seams, start=1)]
     table = rows_table([("Seam", ""), ("From the left end", "num"), ("Joins", ""), ("Keeps", "")], rows,
                        widths=["7%", "15%", "16%", "62%"])
     note = (f'<p class="note">{escape(seams[0].reason)}. Butt seams, placed by options.auto_seams: fewest seams, '
