@@ -223,7 +223,7 @@ def price(job: JobSpec, summary: Summary, catalogue: Catalogue | None = None) ->
         add(description, _quantity(value, rate.unit), rate)
 
     # The job's material price replaces the list's as a whole: a job priced per m² is not also per slab.
-    if any(price is not None for price in (pricing.material_per_m2, pricing.material_per_ft2, pricing.material_per_slab)):
+    if any(rate is not None for rate in (pricing.material_per_m2, pricing.material_per_ft2, pricing.material_per_slab)):
         per_slab = pricing.material_per_slab
         per_area = _one(pricing.material_per_m2, pricing.material_per_ft2, None, area_unit, "m²", "ft²")
     else:
