@@ -16,14 +16,14 @@ REVISION = "A"
 QUOTE_PLACES = {"m²": 3, "m": 2, "ft²": 2, "ft": 2}
 
 
-def piece_row(ps: PieceSummary, doc: SheetContext) -> list[str]:
-    size = f"{doc.lengths(ps.length_mm)} × {doc.lengths(ps.depth_mm)}"
-    sqft = ps.area_gross_sqft
-    return [f"<b>{escape(ps.id)}</b>", escape(ps.label or ""), escape(ps.type.replace("_", " ")), size, str(ps.qty),
-            doc.lengths.area_figure(ps.area_gross_m2, sqft),
-            doc.lengths.area_figure(ps.area_gross_m2 * ps.qty, None if sqft is None else sqft * ps.qty),
-            escape(edge_text(ps.finished_edge_by_profile_m, doc, ps.finished_edge_by_profile_ft)),
-            escape(cutout_text(ps.cutouts.by_type))]
+def piece_row(piece: PieceSummary, doc: SheetContext) -> list[str]:
+    size = f"{doc.lengths(piece.length_mm)} × {doc.lengths(piece.depth_mm)}"
+    sqft = piece.area_gross_sqft
+    return [f"<b>{escape(piece.id)}</b>", escape(piece.label or ""), escape(piece.type.replace("_", " ")), size, str(piece.qty),
+            doc.lengths.area_figure(piece.area_gross_m2, sqft),
+            doc.lengths.area_figure(piece.area_gross_m2 * piece.qty, None if sqft is None else sqft * piece.qty),
+            escape(edge_text(piece.finished_edge_by_profile_m, doc, piece.finished_edge_by_profile_ft)),
+            escape(cutout_text(piece.cutouts.by_type))]
 
 
 def piece_list_head(area_unit: str) -> list[tuple[str, str]]:
@@ -60,7 +60,7 @@ def stock_text(doc: SheetContext, slabs: Slabs | None) -> str:
     if isinstance(doc.mm.slab_stock, str):
         used = slabs.layouts[:4] if slabs else []
         return "the yard: " + ", ".join(f"{x.slab_id} {doc.lengths(x.length_mm)}×{doc.lengths(x.width_mm)}" for x in used)
-    return ", ".join(f"{x.id} {doc.lengths(x.length)}×{doc.lengths(x.width)}" for x in doc.mm.slab_stock[:4])
+    return ", ".join(f"{slab.id} {doc.lengths(slab.length)}×{doc.lengths(slab.width)}" for slab in doc.mm.slab_stock[:4])
 
 
 def cover_sheets(doc: SheetContext, contents: list[str]) -> list[DrawingSheet]:
@@ -105,16 +105,16 @@ def cover_sheets(doc: SheetContext, contents: list[str]) -> list[DrawingSheet]:
                    f"<h2>Sheets</h2>{sheet_list}"))
     chunks = piece_list_chunks(len(summary.pieces), page)
     sheets = []
-    for i, (a, b) in enumerate(chunks):
-        rows = [piece_row(ps, doc) for ps in summary.pieces[a:b]]
-        last = b == len(summary.pieces)
-        total = (["<b>Total</b>", "", "", "", str(sum(x.qty for x in summary.pieces)), "",
+    for i, (first, stop) in enumerate(chunks):
+        rows = [piece_row(piece, doc) for piece in summary.pieces[first:stop]]
+        last = stop == len(summary.pieces)
+        total = (["<b>Total</b>", "", "", "", str(sum(piece.qty for piece in summary.pieces)), "",
                   lengths.area_figure(summary.area_gross_m2, summary.area_gross_sqft),
                   escape(edge_text(summary.finished_edge_by_profile_m, doc, summary.finished_edge_by_profile_ft)),
                   escape(cutout_text(summary.cutouts.by_type))]
                  if last else None)
         table = rows_table(piece_list_head(lengths.area_unit), rows, widths=PIECE_LIST_WIDTHS, total=total)
-        heading = f"Piece list ({a + 1}–{b} of {len(summary.pieces)})" if len(chunks) > 1 else "Piece list"
+        heading = f"Piece list ({first + 1}–{stop} of {len(summary.pieces)})" if len(chunks) > 1 else "Piece list"
         top = HEAD_H + band_h + 4 if i == 0 else HEAD_H
         title = (f"<h1>{escape(job.job.name)}<span class=\"sub\">Shop drawing set, job {escape(job.job.id)}</span></h1>"
                  if i == 0 else "<h1>Piece list<span class=\"sub\">continued</span></h1>")
@@ -179,9 +179,9 @@ def title_block(doc: SheetContext, sheet: DrawingSheet, page_number: int, count:
 
     # Absolutely placed cells, not a table: WeasyPrint's table layout costs ~0.1 s a page, blocks a few ms.
     page = doc.page
-    w, row_h = page.width, page.title_h / 2
+    width, row_h = page.width, page.title_h / 2
     cols = [0.19, 0.11, 0.24, 0.14, 0.14, 0.09, 0.09]
-    xs = [sum(cols[:i]) * w for i in range(len(cols) + 1)]
+    xs = [sum(cols[:i]) * width for i in range(len(cols) + 1)]
 
     def cell(c0: int, c1: int, row: int, label: str, value: str, cls: str = "") -> str:
         return box(doc, xs[c0], row * row_h, xs[c1] - xs[c0], row_h,
