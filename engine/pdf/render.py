@@ -53,7 +53,7 @@ def _decode_data_url(url: str) -> tuple[str, bytes]:
         raise ValueError("malformed data: URL")
     params = head.split(";")
     mime = params[0] or "text/plain"
-    if "base64" in (p.strip().lower() for p in params[1:]):
+    if "base64" in (param.strip().lower() for param in params[1:]):
         return mime, base64.b64decode(payload)
     return mime, unquote_to_bytes(payload)
 
