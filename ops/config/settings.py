@@ -107,7 +107,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             self,
             database_url=normalize_dsn(self.database_url) if self.database_url else "",
             database_direct_url=normalize_dsn(self.database_direct_url) if self.database_direct_url else "",
-            allowed_origins=tuple(normalize_origin(o) for o in self.allowed_origins),
+            allowed_origins=tuple(normalize_origin(origin) for origin in self.allowed_origins),
             worker_id=self.worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
         )
 
