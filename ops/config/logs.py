@@ -20,7 +20,7 @@ _SECRET_KEYS = ("password", "secret", "token", "authorization")
 
 
 def _is_secret(key: object) -> bool:
-    return isinstance(key, str) and any(s in key.lower() for s in _SECRET_KEYS)
+    return isinstance(key, str) and any(fragment in key.lower() for fragment in _SECRET_KEYS)
 
 
 def _masked(value: Any) -> Any:
@@ -28,10 +28,10 @@ def _masked(value: Any) -> Any:
     if isinstance(value, str):
         return mask_dsn(value) if "://" in value and "@" in value else value
     if isinstance(value, dict):  # keys JSON cannot hold (tuples) are written as their str()
-        return {(k if isinstance(k, str | int | float) else str(k)): "***" if _is_secret(k) and v else _masked(v)
-                for k, v in value.items()}
+        return {(key if isinstance(key, str | int | float) else str(key)):
+                "***" if _is_secret(key) and item else _masked(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_masked(v) for v in value]
+        return [_masked(item) for item in value]
     return value
 
 
