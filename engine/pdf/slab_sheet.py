@@ -17,20 +17,22 @@ def slab_sheet(doc: SheetContext, layout: SlabLayout, svgs: dict[str, bytes]) ->
              "bottom": (page.inner_w, page.content_h - HEAD_H - bottom_h - 3)}
     foreign = svgs.get(f"slab-{layout.index}.svg")
     options: list[tuple[float, str, str, str]] = []  # (drawing area, layout, html, scale note)
-    for name, (rw, rh) in rooms.items():
+    for name, (room_w, room_h) in rooms.items():
         if foreign:
             try:
-                fixed, width, height = fit_foreign_svg(foreign, rw, rh)
+                fixed, width, height = fit_foreign_svg(foreign, room_w, room_h)
                 options.append((width * height, name,
-                                drawing_div(fixed.decode("utf-8"), width, height, 0, HEAD_H, rw, rh), ""))
+                                drawing_div(fixed.decode("utf-8"), width, height, 0, HEAD_H, room_w, room_h), ""))
                 continue
             except Exception:
                 pass
         try:
-            svg, width, height, denominator = slab_drawing(layout, doc.pieces_mm, doc.lengths, doc.mm.options.slab_margin, rw, rh)
-            options.append((1.0 / denominator, name, drawing_div(svg, width, height, 0, HEAD_H, rw, rh), f"Scale 1:{denominator} on {page.name}"))
+            svg, width, height, denominator = slab_drawing(layout, doc.pieces_mm, doc.lengths, doc.mm.options.slab_margin,
+                                                           room_w, room_h)
+            options.append((1.0 / denominator, name, drawing_div(svg, width, height, 0, HEAD_H, room_w, room_h),
+                            f"Scale 1:{denominator} on {page.name}"))
         except Exception:
-            options.append((0.0, name, foreign_or_missing(None, 0, HEAD_H, rw, rh), ""))
+            options.append((0.0, name, foreign_or_missing(None, 0, HEAD_H, room_w, room_h), ""))
     _, which, drawing, scale_note = max(options, key=lambda option: (option[0], option[1] == "side"))
     job_options = doc.mm.options
     data = [
@@ -42,8 +44,9 @@ def slab_sheet(doc: SheetContext, layout: SlabLayout, svgs: dict[str, bytes]) ->
         ("Yield", f"<b>{doc.numbers.number(layout.yield_pct, 1)} %</b>"),
     ]
     budget = (page.panel_rows - len(data) - 10) if which == "side" else int((bottom_h - 8) / page.row_mm) - 1
-    rows = [[f"<b>{escape(pl.piece)}</b>", str(pl.copy), doc.lengths(pl.x_mm), doc.lengths(pl.y_mm), f"{doc.numbers.trim(pl.rotation_deg, 4)}°"]
-            for pl in layout.placements]
+    rows = [[f"<b>{escape(placement.piece)}</b>", str(placement.copy), doc.lengths(placement.x_mm),
+             doc.lengths(placement.y_mm), f"{doc.numbers.trim(placement.rotation_deg, 4)}°"]
+            for placement in layout.placements]
     shown = rows[: max(1, budget - (len(layout.remnants) + 3 if which == "side" else 0))]
     placements = "<h2>Placements</h2>" + rows_table(
         [("Piece", ""), ("Copy", "num"), ("x", "num"), ("y", "num"), ("Rotation", "num")], shown,
