@@ -86,22 +86,22 @@ def piece_sheet(doc: SheetContext, index: int, svgs: dict[str, bytes], path: str
     side_room = (page.inner_w - side_w - 6, page.content_h - HEAD_H)
     bottom_room = (page.inner_w, page.content_h - HEAD_H - bottom_h - 3)
     best = None
-    for layout, (rw, rh) in (("side", side_room), ("bottom", bottom_room)):
+    for layout, (room_w, room_h) in (("side", side_room), ("bottom", bottom_room)):
         try:
-            svg, width, height, denominator = piece_drawing(piece, doc.lengths, rw, rh)
+            svg, width, height, denominator = piece_drawing(piece, doc.lengths, room_w, room_h)
         except Exception:  # a piece the geometry cannot build: the CAD preview if there is one, else say so
             best = None
             break
         if best is None or denominator < best[4]:
             best = (layout, svg, width, height, denominator)
     layout = best[0] if best else "side"
-    rw, rh = side_room if layout == "side" else bottom_room
+    room_w, room_h = side_room if layout == "side" else bottom_room
     if best:
         _, svg, width, height, denominator = best
-        drawing = drawing_div(svg, width, height, 0, HEAD_H, rw, rh)
+        drawing = drawing_div(svg, width, height, 0, HEAD_H, room_w, room_h)
         scale_note = f"Scale 1:{denominator} on {page.name}"
     else:
-        drawing = foreign_or_missing(svgs.get(f"piece-{_file_stem(piece.id)}.svg"), 0, HEAD_H, rw, rh)
+        drawing = foreign_or_missing(svgs.get(f"piece-{_file_stem(piece.id)}.svg"), 0, HEAD_H, room_w, room_h)
         scale_note = "Not to scale"
     if layout == "side":
         b1, b2, b3 = _piece_blocks(doc, index, max(4, (page.panel_rows - 14) // 2), path)
