@@ -42,8 +42,8 @@ def build_html(job: JobSpec, summary: Summary, svgs: dict[str, bytes], issued: d
     if quote is not None:
         sheets.append(quote_sheet(doc, quote))
     count = len(sheets)
-    pages = "".join(f'<section class="sheet">{sh.body}{title_block(doc, sh, i, count)}<div class="frame"></div></section>'
-                    for i, sh in enumerate(sheets, start=1))
+    pages = "".join(f'<section class="sheet">{sheet.body}{title_block(doc, sheet, i, count)}<div class="frame"></div></section>'
+                    for i, sheet in enumerate(sheets, start=1))
     lang = escape(job.job.locale or "en")
     return (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
             f"<title>{escape(job.job.id)} shop drawing</title><style>{doc.places.css()}</style></head><body>{pages}</body></html>")
