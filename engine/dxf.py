@@ -25,7 +25,7 @@ from engine import geometry
 from engine.drawing.palette import LAYER_COLOURS, POLISH_COLOUR
 from engine.drawing.units import Lengths
 from engine.model import Placement, SlabLayout
-from engine.spec import MM_PER_INCH, JobSpec, Piece, to_mm
+from engine.spec import MM_PER_UNIT, JobSpec, Piece, to_mm
 
 # AutoCAD colour index per default layer: cuts stand out, annotations are grey.
 _BAD_LAYER_CHARS = re.compile(r'[<>/\\":;?*|=`,\s]+')
@@ -54,7 +54,7 @@ class _Writer:
 
     def __init__(self, job: JobSpec) -> None:
         self.job = job
-        self.scale = 1 / MM_PER_INCH if job.units == "in" else 1.0  # mm -> job units
+        self.scale = 1 / MM_PER_UNIT[job.units]  # mm -> job units
         with _fixed_metadata():
             self.doc = ezdxf.new("R2010", setup=True)
         self.doc.header["$INSUNITS"] = 1 if job.units == "in" else 4

@@ -20,12 +20,12 @@ from msgspec import Struct
 
 from engine.measure import MM_PER_FT, Measures, step_label
 from engine.model import Finding, Quote, QuoteLine, Summary
-from engine.spec import MM_PER_INCH, JobSpec, Pricing, Units, to_mm
+from engine.spec import MM_PER_UNIT, JobSpec, Pricing, Units, to_mm
 
 CENT = Decimal("0.01")
 DEFAULT_KEY = "*"  # an edge, cutout or cutout-edge price under this key applies to any name not listed
 MM2_PER_UNIT = {"m²": 1e6, "ft²": MM_PER_FT**2}
-MM_PER_UNIT = {"m": 1000.0, "ft": MM_PER_FT}
+MM_PER_SALE_UNIT = {"m": 1000.0, "ft": MM_PER_FT}
 PLACES = {"m²": 4, "ft²": 2, "m": 3, "ft": 2}  # quantities as a quote shows them
 AREA_UNITS = {"m2": "m²", "ft2": "ft²"}
 
@@ -103,8 +103,8 @@ def _quantity(value: float, unit: str) -> Decimal:
     """mm² or mm in the unit of sale, rounded to the places a quote shows (a count is already whole)."""
     if unit in MM2_PER_UNIT:
         value /= MM2_PER_UNIT[unit]
-    elif unit in MM_PER_UNIT:
-        value /= MM_PER_UNIT[unit]
+    elif unit in MM_PER_SALE_UNIT:
+        value /= MM_PER_SALE_UNIT[unit]
     else:
         return Decimal(int(value))
     # Rounded to 1e-9 first, so 15.374999999999998 ft (184.5 in, through mm) prices as 15.375 -> 15.38.
@@ -178,11 +178,10 @@ def _price_list(job: JobSpec, catalogue: Catalogue | None) -> tuple[PriceList, l
 def _rounding(job: JobSpec, pricing: Pricing, plist: PriceList) -> tuple[float, str | None]:
     """The measurement increment in mm (0: none) and as the shop writes it: the job's, else the list's."""
     if pricing.measure_rounding is not None:  # in the job's units
-        step_mm = pricing.measure_rounding * (MM_PER_INCH if job.units == "in" else 1.0)
+        step_mm = pricing.measure_rounding * MM_PER_UNIT[job.units]
         return step_mm, step_label(pricing.measure_rounding, job.units) if step_mm > 0 else None
     if plist.measure_rounding:
-        mm_per_unit = MM_PER_INCH if plist.measure_rounding_unit == "in" else 1.0
-        step_mm = float(plist.measure_rounding) * mm_per_unit
+        step_mm = float(plist.measure_rounding) * MM_PER_UNIT[plist.measure_rounding_unit]
         return step_mm, step_label(plist.measure_rounding, plist.measure_rounding_unit)
     return 0.0, None
 

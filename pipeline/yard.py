@@ -12,11 +12,10 @@ from typing import Any
 import msgspec
 from psycopg_pool import AsyncConnectionPool
 
-from engine.spec import INVENTORY, MAX_STOCK, MM_PER_INCH
+from engine.spec import INVENTORY, MAX_STOCK, MM_PER_UNIT
 from pipeline import yard_store
 from pipeline.rows import SlabRow
 
-MM_PER_UNIT = {"mm": 1.0, "in": MM_PER_INCH}
 REMNANT_CODE_MAX = 64
 FULL_SLABS_OFFERED = 20  # of the job's MAX_STOCK slabs; a job that needs more fails as when stock runs out
 

@@ -8,7 +8,7 @@ from shapely.geometry import LineString
 
 from engine import geometry
 from engine.model import Finding
-from engine.spec import MM_PER_INCH, JobSpec, Piece
+from engine.spec import MM_PER_UNIT, JobSpec, Piece
 
 __all__ = ["JOIN_REF", "check_joins"]
 
@@ -26,7 +26,7 @@ def check_joins(job: JobSpec, outlines: dict[str, geometry.Outline], findings: l
         for span in outline.spans:
             if span.kind == "seam":
                 seams.setdefault(pid, []).append(geometry.span_line(span))
-    unit_mm = MM_PER_INCH if units == "in" else 1.0  # to_mm leaves join references as written
+    unit_mm = MM_PER_UNIT[units]  # to_mm leaves join references as written
     for ji, join in enumerate(job.joins):
         for ref in (join.a, join.b):
             match = JOIN_REF.match(ref)

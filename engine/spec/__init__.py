@@ -13,6 +13,7 @@ from engine.spec.job import (DEFAULT_RULES_MM, MAX_CUTOUTS, MAX_PIECES, MAX_VERT
                              Segment, SlabStock, Support, Text, Units, Vertex, added, changed, max_overhang_mm)
 from engine.spec.job import INVENTORY, MAX_STOCK, DefectZone, PolygonZone, RectZone  # the slab yard (1.1)
 from engine.spec.job import ApplianceZone  # seams placed by the rules (1.1)
+from engine.spec.job import MM_PER_UNIT
 from engine.spec.legacy import LegacyDims, LegacyEdges, LegacyNamed, LegacyRequest, legacy_to_v1
 
 __all__ = ["Base", "Bulge", "Coord", "Corner", "Currency", "Cutout", "CutoutType", "CuttingProcess", "DEFAULT_RULES_MM",
@@ -24,3 +25,4 @@ __all__ = ["Base", "Bulge", "Coord", "Corner", "Currency", "Cutout", "CutoutType
            "to_mm"]
 __all__ += ["INVENTORY", "MAX_STOCK", "DefectZone", "PolygonZone", "RectZone"]
 __all__ += ["ApplianceZone"]
+__all__ += ["MM_PER_UNIT"]

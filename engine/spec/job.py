@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from msgspec import Meta, Struct, field
 
 MM_PER_INCH = 25.4
+MM_PER_UNIT = {"mm": 1.0, "in": MM_PER_INCH}  # a job's or a drawing's units -> mm
 MAX_PIECES = 200
 MAX_VERTICES = 500
 MAX_CUTOUTS = 50

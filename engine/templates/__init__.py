@@ -12,25 +12,25 @@ from typing import Any
 from engine.templates.chain import chain, drop_duplicates
 from engine.templates.draft import build
 from engine.templates.model import Defaults, Problem, TemplateError
+from engine.spec import MM_PER_INCH, MM_PER_UNIT
 from engine.templates.read import INSUNITS, read
 
 INFER_INCHES_BELOW = 200.0  # no single entity of a mm template is this short... of an inch template this long
-MM_PER = {"mm": 1.0, "in": 25.4}
 
 
 def import_template(data: bytes, defaults: Defaults | None = None) -> dict[str, Any]:
     defaults = defaults or Defaults()
     problems: list[Problem] = []
-    drawing = read(data, defaults.spline_tolerance_mm, MM_PER[defaults.units] if defaults.units else 25.4)
+    drawing = read(data, defaults.spline_tolerance_mm, MM_PER_UNIT[defaults.units] if defaults.units else MM_PER_INCH)
     problems.extend(drawing.problems)
     family, unit_len = _drawing_units(drawing, defaults, problems)
     units = defaults.units or family
-    scale = unit_len * MM_PER[family] / MM_PER[units]  # drawing units -> job units
+    scale = unit_len * MM_PER_UNIT[family] / MM_PER_UNIT[units]  # drawing units -> job units
     paths = [path.scaled(scale) for path in drawing.paths]
     for text in drawing.texts:
         text.x, text.y = text.x * scale, text.y * scale
-    tolerance = defaults.gap_tolerance_mm / MM_PER[units]
-    paths = drop_duplicates(paths, min(tolerance, 0.01 / MM_PER[units]), problems)
+    tolerance = defaults.gap_tolerance_mm / MM_PER_UNIT[units]
+    paths = drop_duplicates(paths, min(tolerance, 0.01 / MM_PER_UNIT[units]), problems)
     loops = chain(paths, tolerance, units, problems)
     thickness = defaults.thickness or (1.25 if units == "in" else 30.0)
     job = build(loops, drawing.texts, units, defaults, thickness, problems)
