@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 NEXT_STAGE: dict[str, str | None] = {"cad": "pdf", "pdf": None}
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 class StageOutput(msgspec.Struct, frozen=True):
@@ -128,6 +129,15 @@ def _warm() -> None:
     engine.pdf.warm()  # fontconfig and the compiled CSS: most of a first render's extra cost
 
 
+def _resident_mb() -> float:
+    """In the child: its resident memory now, in MB (0 where /proc is missing: the task count alone recycles)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE_SIZE / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 class _RemoteTraceback(Exception):
     """The stage's traceback in the child, chained to the exception re-raised in the worker for the logs."""
 
@@ -153,13 +163,14 @@ def _serve(conn: Connection, target: Callable[..., StageOutput], warm: bool, par
         except EOFError:
             return  # recycled or closed: exit quietly
         try:
-            reply = pickle.dumps((True, target(*args)), pickle.HIGHEST_PROTOCOL)
+            result = target(*args)
+            reply = pickle.dumps((_resident_mb(), True, result, None), pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # noqa: BLE001 - raised by the stage (or an unpicklable result): the worker retries it
             tb = traceback.format_exc()
             try:
-                reply = pickle.dumps((False, exc, tb), pickle.HIGHEST_PROTOCOL)
+                reply = pickle.dumps((_resident_mb(), False, exc, tb), pickle.HIGHEST_PROTOCOL)
             except Exception:  # noqa: BLE001 - an exception that will not pickle still has to reach the worker
-                reply = pickle.dumps((False, RuntimeError(f"{type(exc).__name__}: {exc}"), tb))
+                reply = pickle.dumps((_resident_mb(), False, RuntimeError(f"{type(exc).__name__}: {exc}"), tb))
         # SystemExit / KeyboardInterrupt are not caught: the child exits and the worker sees StageCrashed.
         conn.send_bytes(reply)  # one message, written whole, which the parent reads in one callback
 
@@ -177,6 +188,7 @@ class _Child:
         child_conn.close()  # only the child holds its end now, so its death reads as EOF here
         self.ready = False
         self.tasks = 0
+        self.resident_mb = 0.0  # as the child reported after its last stage
 
     async def recv(self) -> bytes:
         """The next whole message from the child, waiting on the pipe with the event loop (no threads).
@@ -219,12 +231,12 @@ class _Child:
         reply = await self.recv()
         self.tasks += 1
         try:
-            ok, value, *tb = pickle.loads(reply)
+            self.resident_mb, ok, value, tb = pickle.loads(reply)
         except Exception as exc:  # noqa: BLE001 - an exception class that pickles but will not unpickle here
             raise RuntimeError(f"the stage's result could not be read: {type(exc).__name__}: {exc}") from None
         if ok:
             return value  # type: ignore[no-any-return]
-        value.__cause__ = _RemoteTraceback(tb[0])
+        value.__cause__ = _RemoteTraceback(tb)
         if isinstance(value, MemoryError):
             raise StageOutOfMemory(str(value)) from value
         raise value
@@ -239,17 +251,22 @@ class _Child:
 class StageRunner:
     """One long-lived child process per slot, reached over a pipe the event loop watches (`add_reader`):
     one hop each way, where a ProcessPoolExecutor added a manager, a feeder and a result thread. A slot whose
-    stage times out, crashes or is cancelled gets a new child; a child is also replaced after
-    `tasks_per_child` stages, to cap what a slow leak in a native library can grow to.
+    stage times out, crashes or is cancelled gets a new child. A child is also replaced once its resident memory
+    passes `recycle_mb` (what a leak in a native library, or a large job's freed-but-kept heap, has grown it to),
+    and after `tasks_per_child` stages whatever its memory. A new engine child costs about 2 s of CPU (a Python
+    start, the engine's imports, WeasyPrint's fonts), so a count alone, set low enough to catch a leak, spends
+    that on children that never grew (docs/BENCHMARKS.md, "Queue").
 
     `target` is the function run in the child, `run_stage` unless a test wants a stage that fails on purpose.
-    `memory_mb` caps each child's address space (RLIMIT_AS); None leaves it unlimited.
+    `memory_mb` caps each child's address space (RLIMIT_AS); None leaves it unlimited. `recycle_mb` defaults to
+    half of that cap (a leak is recycled long before it fails a job), or 1,024 MB without one.
     """
 
-    def __init__(self, slots: int, *, tasks_per_child: int = 200,
+    def __init__(self, slots: int, *, tasks_per_child: int = 2000, recycle_mb: float | None = None,
                  target: Callable[..., StageOutput] = run_stage, memory_mb: int | None = None) -> None:
         self._ctx = multiprocessing.get_context("spawn")
         self.memory_mb = memory_mb
+        self.recycle_mb = recycle_mb if recycle_mb is not None else (memory_mb / 2 if memory_mb else 1024.0)
         self._tasks_per_child = tasks_per_child
         self._target = target
         self._closed = False
@@ -275,7 +292,7 @@ class StageRunner:
             if self._closed:
                 child.stop()
             else:
-                if not healthy or child.tasks >= self._tasks_per_child:
+                if not healthy or child.tasks >= self._tasks_per_child or child.resident_mb >= self.recycle_mb:
                     child.stop()
                     child = _Child(self._ctx, self._target, self.memory_mb)
                 self._free.put_nowait(child)

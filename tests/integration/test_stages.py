@@ -39,7 +39,13 @@ def stage(action: str, payload: Any = None) -> Any:
         return "woke"
     if action == "crash":
         os._exit(9)
+    if action == "grow":  # keeps `payload` MB alive in the child, as a leak would
+        _KEPT.append(bytearray(payload * 2**20))
+        return os.getpid()
     raise AssertionError(action)
+
+
+_KEPT: list[bytearray] = []
 
 
 def _alive(pid: int) -> bool:
@@ -106,6 +112,27 @@ async def test_a_child_is_replaced_after_tasks_per_child_stages() -> None:
         assert pids[0] == pids[1] == pids[2] != pids[3] == pids[4] == pids[5] != pids[6]
         assert await _gone_within(pids[0], 5)
     finally:
+        runner.close()
+
+
+async def test_a_child_is_replaced_once_its_memory_passes_recycle_mb() -> None:
+    runner = StageRunner(1, tasks_per_child=1000, recycle_mb=150, target=stage)
+    try:
+        first = await runner.run(30, "pid")
+        assert await runner.run(30, "pid") == first  # a child that does not grow is kept
+        assert await runner.run(30, "grow", 200) == first  # this stage leaves it past 150 MB resident
+        second = await runner.run(30, "pid")
+        assert second != first
+        assert await _gone_within(first, 5)
+        assert await runner.run(30, "pid") == second
+    finally:
+        runner.close()
+
+
+async def test_recycle_mb_defaults_to_half_the_memory_cap() -> None:
+    for memory_mb, expected in ((2048, 1024.0), (None, 1024.0), (600, 300.0)):
+        runner = StageRunner(0, memory_mb=memory_mb)
+        assert runner.recycle_mb == expected
         runner.close()
 
 
