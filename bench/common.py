@@ -48,6 +48,63 @@ RAW_INSERT_NOTIFY = f"""WITH inserted AS ({RAW_INSERT})
 SELECT id, status, stage, created_at, pg_notify('studio_jobs', '') AS notified FROM inserted"""
 
 
+# ---- CPU from /proc ------------------------------------------------------------------------------
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(ppid, CPU seconds incl. reaped children) of a process, or None if it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    fields = raw[raw.rindex(")") + 2:].split()  # after "pid (comm) "; fields[0] is state (field 3)
+    ppid = int(fields[1])
+    utime, stime, cutime, cstime = (int(fields[i]) for i in (11, 12, 13, 14))  # fields 14-17
+    return ppid, (utime + stime + cutime + cstime) / TICK
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (st := _stat(int(entry))):
+            tree.setdefault(st[0], []).append(int(entry))
+    return tree
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds of one process, with those of the children it has reaped; 0 if it is gone."""
+    st = _stat(pid)
+    return st[1] if st else 0.0
+
+
+def tree_cpu(roots: list[int]) -> float:
+    """CPU seconds of these processes and all their descendants (living, plus the reaped ones they waited for)."""
+    tree, total, todo, seen = _children(), 0.0, list(roots), set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        if st := _stat(pid):
+            total += st[1]
+            todo.extend(tree.get(pid, ()))
+    return total
+
+
+def postmaster_pid(server: Any) -> int | None:
+    """The embedded server's postmaster (first line of postmaster.pid); None for BENCH_DATABASE_URL."""
+    pgdata = getattr(server, "pgdata", None)
+    if pgdata is None:
+        return None
+    try:
+        return int((Path(pgdata) / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 # ---- the server -----------------------------------------------------------------------------------
 
 

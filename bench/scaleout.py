@@ -29,56 +29,7 @@ from bench import common
 
 EXAMPLES = ("l-kitchen.json", "island.json")
 WORKER_COUNTS = (1, 2, 4)
-TICK = os.sysconf("SC_CLK_TCK")
 POLL_S = 0.25  # the harness's own "done yet?" query; cheap, and its PG cost is in the figures (see the notes)
-
-
-# ---- CPU from /proc ------------------------------------------------------------------------------
-
-
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(ppid, CPU seconds incl. reaped children) of a process, or None if it is gone."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    fields = raw[raw.rindex(")") + 2:].split()  # after "pid (comm) "; fields[0] is state (field 3)
-    ppid = int(fields[1])
-    utime, stime, cutime, cstime = (int(fields[i]) for i in (11, 12, 13, 14))  # fields 14-17
-    return ppid, (utime + stime + cutime + cstime) / TICK
-
-
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and (st := _stat(int(entry))):
-            tree.setdefault(st[0], []).append(int(entry))
-    return tree
-
-
-def tree_cpu(roots: list[int]) -> float:
-    """CPU seconds of these processes and all their descendants (living, plus the reaped ones they waited for)."""
-    tree, total, todo, seen = _children(), 0.0, list(roots), set()
-    while todo:
-        pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        if st := _stat(pid):
-            total += st[1]
-            todo.extend(tree.get(pid, ()))
-    return total
-
-
-def postmaster_pid(server: Any) -> int | None:
-    """The embedded server's postmaster (first line of postmaster.pid); None for BENCH_DATABASE_URL."""
-    pgdata = getattr(server, "pgdata", None)
-    if pgdata is None:
-        return None
-    try:
-        return int((Path(pgdata) / "postmaster.pid").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 # ---- one run -------------------------------------------------------------------------------------
@@ -121,7 +72,7 @@ def _listeners(conn: psycopg.Connection[Any]) -> int:
 
 def run(server: Any, workers: int, n: int, timeout_s: float) -> dict[str, float]:
     """One run with `workers` worker processes; the figures of `summarize` plus the raw CPU seconds."""
-    pm = postmaster_pid(server)
+    pm = common.postmaster_pid(server)
     with common.fresh_database(server, "bs_scale") as url, psycopg.connect(url, autocommit=True) as conn:
         env = common.worker_env(url)
         procs = [common.process(common.studio("worker"), env, log_path=common.log_file(f"scaleout-worker{i}"))
@@ -130,15 +81,15 @@ def run(server: Any, workers: int, n: int, timeout_s: float) -> dict[str, float]
         try:
             common.wait_for(lambda: _listeners(conn) >= workers, 60, f"{workers} workers listening", 0.2)
             time.sleep(2.0)  # each worker's stage child is spawned and imports the engine before the clock
-            idle_pg0, idle_t0 = (tree_cpu([pm]) if pm else 0.0), time.monotonic()
+            idle_pg0, idle_t0 = (common.tree_cpu([pm]) if pm else 0.0), time.monotonic()
             time.sleep(2.0)
-            pg0 = tree_cpu([pm]) if pm else 0.0
+            pg0 = common.tree_cpu([pm]) if pm else 0.0
             idle_rate = (pg0 - idle_pg0) / (time.monotonic() - idle_t0)
-            w0, wall0 = tree_cpu([p.pid for p in popens]), time.monotonic()
+            w0, wall0 = common.tree_cpu([p.pid for p in popens]), time.monotonic()
             asyncio.run(_insert(url, n))
             _wait_done(conn, n, timeout_s)
             wall = time.monotonic() - wall0
-            pg1, w1 = (tree_cpu([pm]) if pm else 0.0), tree_cpu([p.pid for p in popens])
+            pg1, w1 = (common.tree_cpu([pm]) if pm else 0.0), common.tree_cpu([p.pid for p in popens])
             if any(p.poll() is not None for p in popens):
                 raise RuntimeError("a worker exited during the run")
         finally:

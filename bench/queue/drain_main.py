@@ -20,18 +20,19 @@ def main(argv: list[str]) -> int:
     rounds = args.rounds or (1 if args.quick else 7)  # the per-round ratio swings on a shared VM: a median of many
     n = args.jobs or (60 if args.quick else 3000)
     n1 = max(n // 5, 20)  # batch 1 is ~10x slower: fewer jobs keep the run bounded
-    nw = max(n // 5, 20)  # the real worker process, per concurrency
+    # CPU per job of the three that the targets compare, read from /proc around each drain
+    cpu: dict[str, list[drain.CpuPerJob]] = {"ours b10": [], "pgqueuer b10": [], "studio worker c10": []}
     variants: dict[str, Any] = {
-        "ours b10": lambda s: drain.run_ours(s, n, 10),
+        "ours b10": lambda s: drain.run_ours(s, n, 10, cpu=cpu["ours b10"]),
         "ours b10 (one complete_jobs per claim)": lambda s: drain.run_ours(s, n, 10, "batch"),
         "ours b10 (per-job transition, before)": lambda s: drain.run_ours(s, n1, 10, "per_job"),
-        "pgqueuer b10": lambda s: drain.run_pgqueuer(s, n, 10),
+        "pgqueuer b10": lambda s: drain.run_pgqueuer(s, n, 10, cpu=cpu["pgqueuer b10"]),
         "procrastinate c10": lambda s: drain.run_procrastinate(s, n1, 10),
         "ours b1": lambda s: drain.run_ours(s, n1, 1),
         "pgqueuer b1": lambda s: drain.run_pgqueuer(s, n1, 1),
         "procrastinate c1": lambda s: drain.run_procrastinate(s, n1, 1),
-        "studio worker c1": lambda s: drain.run_worker_process(s, nw, 1),
-        "studio worker c10": lambda s: drain.run_worker_process(s, nw, 10),
+        "studio worker c1": lambda s: drain.run_worker_process(s, n1, 1),
+        "studio worker c10": lambda s: drain.run_worker_process(s, n, 10, cpu=cpu["studio worker c10"]),
     }
     load0 = os.getloadavg()[0]
     with common.durable_server() as server:
@@ -43,12 +44,19 @@ def main(argv: list[str]) -> int:
     rw1 = common.paired_ratio(samples, "studio worker c1", "pgqueuer b1")
     rw10 = common.paired_ratio(samples, "studio worker c10", "pgqueuer b10")
     per_round = ", ".join(f"{a / b:.2f}x" for a, b in zip(samples["ours b10"], samples["pgqueuer b10"], strict=True))
+    cpu_rows = "\n".join(
+        f"| {k} | {common.fmt_n(common.med([c.consumer_us for c in v]))} | "
+        f"{common.fmt_n(common.med([c.children_us for c in v])) if 'worker' in k else '-'} | "
+        f"{common.fmt_n(common.med([c.postgres_us for c in v]))} | "
+        f"{common.fmt_n(common.med([c.consumer_us + c.children_us + c.postgres_us for c in v]))} | "
+        f"{common.fmt_n(1e6 / common.med(samples[k]))} |" for k, v in cpu.items())
     cmd = "python -m bench.queue drain --write"
     rows = "\n".join(f"| {k} | {common.fmt_n(m[k])} | {m[k] / m['pgqueuer b10' if ('10' in k) else 'pgqueuer b1']:.2f}x "
                      f"| {', '.join(common.fmt_n(x) for x in samples[k])} |" for k in variants)
     body = f"""
 {common.header(cmd, pgv)} {rounds} interleaved rounds, medians; jobs per drain: {n:,} (batch 10 in-process),
-{n1:,} (batch 1, per-job before, procrastinate), {nw:,} (the real worker). {common.load_note(load0)}
+{n1:,} (batch 1, per-job before, procrastinate), {n:,} and {n1:,} (the real worker at concurrency 10 and 1: as many
+as the pgqueuer run it is compared with). {common.load_note(load0)}
 
 No-op jobs are enqueued in bulk (not timed), then drained by one consumer: jobs/s from the first claim to the
 last completion committed (ours), or to the last handler call (pgqueuer, whose completions are then still
@@ -73,8 +81,19 @@ rounds on this shared machine; within a round both consumers see about the same 
 | studio worker c1 / pgqueuer b1 | {rw1:.2f}x | | |
 
 Within each round, ours b10 / pgqueuer b10: {per_round}.
+
+CPU per job, microseconds, medians over the rounds (`/proc`, read before and after each drain): the consumer is
+this process for the in-process runs and the worker's main process for the real worker (with the stage processes
+beside it); PostgreSQL is the server's whole process tree (the harness's bulk insert and its polls are in it for
+the real worker). On 2 cores, 2,000,000 / the total is the most jobs/s the machine could give that consumer; wall
+per job is 1,000,000 / the median jobs/s.
+
+| consumer | consumer | stage processes | PostgreSQL | total | wall per job |
+|---|---|---|---|---|---|
+{cpu_rows}
 """
-    common.emit("Queue", body + NOTES, {"samples": samples, "medians": m}, args)
+    common.emit("Queue", body + NOTES, {"samples": samples, "medians": m,
+                                        "cpu_per_job_us": {k: [c._asdict() for c in v] for k, v in cpu.items()}}, args)
     return 0
 
 

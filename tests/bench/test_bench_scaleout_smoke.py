@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.scaleout import tree_cpu
+from bench.common import tree_cpu
 
 ROOT = Path(__file__).resolve().parents[2]
 
