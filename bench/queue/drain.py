@@ -212,7 +212,7 @@ def run_worker_process(server: Any, n: int, concurrency: int, cpu: list[CpuPerJo
     """Single-stage no-op jobs drained by a real `studio worker` process: from its first claim to the last.
 
     The worker is warmed first (a few jobs per slot, so every stage child process is spawned and has imported
-    its code); then the n jobs arrive in one transaction with one NOTIFY.
+    its code); then the n jobs are inserted in one statement, the tables analyzed, and one NOTIFY sent.
     """
     spec = json.dumps(common.example_spec("island.json", pdf=False))
     with common.fresh_database(server, "bq_wrk") as url:
@@ -224,11 +224,13 @@ def run_worker_process(server: Any, n: int, concurrency: int, cpu: list[CpuPerJo
                          (spec, 3 * concurrency))
             conn.execute("NOTIFY studio_jobs")
             common.wait_for(lambda: _remaining(conn) == 0, 120, "the warm-up jobs", 0.05)
+            conn.execute("""INSERT INTO jobs (spec, job_ref)
+                            SELECT %s::jsonb, 'bench-' || g FROM generate_series(1, %s) g""", (spec, n))
+            # As for the in-process runs: what autovacuum does within a minute of a burst. Planned on the statistics
+            # of an empty queue, a claim scans and sorts the whole backlog (2.1 ms against 0.3 ms for 3,030 jobs).
+            conn.execute("ANALYZE jobs, job_queue")
             cpu0 = meter.read()
-            with conn.transaction():
-                conn.execute("""INSERT INTO jobs (spec, job_ref)
-                                SELECT %s::jsonb, 'bench-' || g FROM generate_series(1, %s) g""", (spec, n))
-                conn.execute("NOTIFY studio_jobs")
+            conn.execute("NOTIFY studio_jobs")  # the worker is idle until this (its poll is 5 s)
             common.wait_for(lambda: _remaining(conn) == 0, 300, "the worker to drain the queue", 0.05)
             if cpu is not None:  # the harness's insert and its "done yet?" polls are in PostgreSQL's share
                 cpu.append(meter.per_job(cpu0, n))
