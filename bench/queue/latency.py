@@ -141,5 +141,6 @@ pickup path is the same. Alternating the trees on this machine (2026-12-06 08:05
 1,000 each), commit acknowledged -> stage start, p50 / p95 before: 1.30 / 5.12, 1.21 / 5.46, 1.15 / 5.09,
 0.77 / 4.22, 1.18 / 5.40, 1.17 / 4.63 ms; after: 1.16 / 5.29, 1.55 / 8.31, 1.34 / 8.11, 1.51 / 5.42,
 1.17 / 4.71, 0.95 / 4.37 ms. The two are within the machine's noise of each other; this busy, neither keeps the
-p95 under 3 ms in a single pass, and the three-pass run in the table (08:30, load 3.2) did.
+p95 under 3 ms in a single pass; three-pass runs did at 08:30 (load 3.2: 0.73 / 2.88 ms) and at 10:26 (the
+table, after migration 0008, load 1.5). One pass at 10:13 (load 0.9): 1.08 / 1.86 ms.
 """
