@@ -220,11 +220,12 @@ NOTES = """
 What limits the rows is the CPU, not the queue. A worker with concurrency 1 keeps at most one core busy (its
 stage child renders on one core; the worker's main process is almost idle), so on this 2-core machine 2
 workers are the most that can each have a core, and 4 workers oversubscribe it on purpose: their stages share
-the cores, so the wall time of a stage (stage-s per job) grows well past its CPU time, and the 4-worker row
-gains over 2 only because the machine was shared with other engineers' work during the run (see the load
-average): the kernel shares CPU between runnable processes, so 4 runnable workers get a larger slice of a busy
-machine than 2 or 1 do (the "worker cores busy" column). On a machine of their own, workers beyond the core
-count should add nothing (not measured: this machine is never idle). The queue itself waits on nothing: claims
+the cores, so the wall time of a stage (stage-s per job) grows well past its CPU time. On a quiet machine
+(2026-12-06, load 1-2) 2 workers gave 1.88x the jobs/min of 1 and 4 workers 1.74x: throughput follows the free
+cores, and workers beyond them add nothing. On a busy one (2026-12-03, load 4-6, other engineers' work) the
+4-worker row gained over 2 (1.25x against 1.02x in one run, 1.78x against 1.54x in another) only because the
+kernel shares CPU between runnable processes, so 4 runnable workers got a larger slice of the shared machine
+(the "worker cores busy" column). The queue itself waits on nothing: claims
 take `FOR UPDATE SKIP LOCKED`, and PostgreSQL spends a small fraction of a job's worker CPU on it (the ratio
 above). That share grows a little with the worker count: every stage end sends a `NOTIFY studio_jobs` that
 wakes every listening worker, and each awake worker runs a claim, so more workers run more claims per job (plus
