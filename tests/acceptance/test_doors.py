@@ -106,7 +106,7 @@ def test_error_paths_are_4xx_and_no_secret_reaches_the_output(doors: Cluster) ->
     status, headers, _ = raw_request(doors.port, "GET", "/api/jobs", {"authorization": "Bearer café"})
     assert status == 401 and headers["www-authenticate"].startswith("Bearer")
     for bad in ("Bearer ", "Bearer a.b.c", "Bearer " + "x" * 5000, "Basic YWRtaW46YWRtaW4=",
-                "Bearer " + jwt.encode({"sub": "x", "exp": int(time.time()) + 60}, "wrong-key-0123456789-abcdef",
+                "Bearer " + jwt.encode({"sub": "x", "exp": int(time.time()) + 60}, "wrong-key-0123456789-abcdef-0123456",
                                        algorithm="HS256"),
                 "Bearer " + jwt.encode({"sub": "x"}, SECRET, algorithm="HS256")):  # no exp
         assert raw_request(doors.port, "GET", "/api/jobs", {"authorization": bad})[0] == 401, bad
