@@ -155,6 +155,18 @@ SELECT name, content_type, data
  WHERE job_id = %(id)s AND stage = %(stage)s
  ORDER BY name;
 
+-- name: queue_statistics_stale
+-- A burst of jobs into a queue whose statistics say it is (nearly) empty. Planned on those, a claim scans and sorts
+-- every queued row (10 ms a claim at 30,000 queued, against 0.2 ms) until autovacuum analyzes the table, a minute
+-- later at best. True when the live rows have outgrown the statistics: housekeeping then runs analyze_queue.
+SELECT coalesce(s.n_live_tup > 1000 AND s.n_live_tup > 2 * greatest(c.reltuples, 0), false) AS stale
+  FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+ WHERE c.oid = 'job_queue'::regclass;
+
+-- name: analyze_queue
+-- SKIP_LOCKED: another worker's housekeeping (or autovacuum) analyzing it now is as good.
+ANALYZE (SKIP_LOCKED) job_queue;
+
 -- name: rescue_jobs
 -- Jobs whose lease expired belong to dead workers: requeue them, or fail them once their attempts are spent.
 -- It scans job_queue (queued and running jobs only): no index on the lease, so heartbeats update in place (HOT).

@@ -272,6 +272,15 @@ async def rescue_jobs(pool: AsyncConnectionPool) -> list[RescuedJob]:
     return await _all(pool, "rescue_jobs", {}, notifying_row(RescuedJob))
 
 
+async def queue_statistics_stale(pool: AsyncConnectionPool) -> bool:
+    """job_queue holds more than twice the rows its planner statistics say (and over a thousand)."""
+    return bool(await _one(pool, "queue_statistics_stale", {}, scalar_row))
+
+
+async def analyze_queue(pool: AsyncConnectionPool) -> None:
+    await _all(pool, "analyze_queue", {}, scalar_row)
+
+
 # ---- reading and operating ----------------------------------------------------------------------
 
 

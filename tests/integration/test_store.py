@@ -347,7 +347,7 @@ async def _hot_completions(settings, n: int) -> int:  # type: ignore[no-untyped-
         return int(row[0])
 
     async with open_pool(settings) as pool:
-        ids = set(await _submit(pool, n, priority=10_000))
+        ids = set(await _submit(pool, n))
         claimed = await store.claim_jobs(pool, worker_id="hot", stages=("cad",), lease_s=30, limit=n)
         assert {job.id for job in claimed} == ids
         before = hot_updates()
@@ -371,3 +371,55 @@ async def test_migration_0008_lets_the_stage_end_update_the_job_row_in_place(set
         assert conn.execute("SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam "
                             "WHERE c.relname = 'jobs_finished_idx'").fetchone() == ("brin",)
     assert await _hot_completions(settings, 20) >= 10
+
+
+async def test_a_queue_that_outgrows_its_statistics_is_analyzed_again(settings) -> None:  # type: ignore[no-untyped-def]
+    """Planned on the statistics of an empty queue (this test's fresh database), a claim scans and sorts every queued
+    row. Once the live rows outgrow the statistics, queue_statistics_stale says so; after analyze_queue the claim
+    reads the index in order."""
+    claim = store._claim_query(5).decode()
+    params = {"worker_id": "burst", "stages": ["cad"], "lease_s": 30.0}
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        _burst_into_a_queue_analyzed_empty(conn)
+
+        def plan() -> str:
+            return "\n".join(row[0] for row in conn.execute("EXPLAIN (COSTS OFF) " + claim, params))
+
+        async with open_pool(settings) as pool:
+            for _ in range(50):  # the live-row count reaches the shared statistics within a second or so
+                if await store.queue_statistics_stale(pool):
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("2,000 queued jobs in a queue analyzed empty were not seen as stale")
+            assert "Sort" in plan()  # what the stale statistics make of a claim
+            await store.analyze_queue(pool)
+            assert not await store.queue_statistics_stale(pool)
+            assert "Index Scan using jobs_claim_idx" in plan() and "Sort" not in plan()
+
+
+def _burst_into_a_queue_analyzed_empty(conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
+    conn.execute("ALTER TABLE job_queue SET (autovacuum_enabled = false)")  # this test's database: it is not ahead of us
+    conn.execute("ANALYZE job_queue")  # empty
+    conn.execute("INSERT INTO jobs (spec, job_ref) SELECT %s, 'burst' FROM generate_series(1, 2000)", (json.dumps(SPEC),))
+    conn.execute("SELECT pg_stat_force_next_flush()")
+    conn.execute("SELECT 1")  # the flush happens as this session goes idle after a statement
+
+
+async def test_housekeeping_analyzes_a_queue_that_outgrew_its_statistics(settings) -> None:  # type: ignore[no-untyped-def]
+    from pipeline.maintenance import housekeeping
+
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        _burst_into_a_queue_analyzed_empty(conn)
+        async with open_pool(settings) as pool:
+            task = asyncio.create_task(housekeeping(pool, settings))  # every poll_interval_s (1 s here)
+            try:
+                for _ in range(100):
+                    (tuples,) = conn.execute("SELECT reltuples FROM pg_class WHERE relname = 'job_queue'").fetchone()
+                    if tuples >= 2000:
+                        break
+                    await asyncio.sleep(0.1)
+                assert tuples >= 2000, tuples
+            finally:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
