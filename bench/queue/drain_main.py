@@ -105,18 +105,19 @@ extends the lease in place (HOT); the stage's end deletes (or requeues) the queu
 once, with the attempt's row and the status notification. The claim's LIMIT is written into the statement (one
 prepared statement per connection and limit; see below for its plans). Migration 0008 made that one write of the
 job row HOT: the index on `finished_at` is BRIN (a summarizing index, which PostgreSQL 16+ lets a HOT update
-change) and `jobs` pages keep 30% free. Measured with pg_stat_statements, in-process drain at batch 10, 3,000 jobs, three runs each on one
-server (2026-12-06, 10:10, load 1-2): `complete_jobs` 53-67 us of execution per job against 67-87 with the
-b-tree; 61% of the completions HOT with BRIN alone and 92-95% with the free space, none with the b-tree; drains
-of 4,212-5,425 jobs/s against 3,271-4,594.
+change) and `jobs` pages keep 30% free. Measured with pg_stat_statements, in-process drain at batch 10, 3,000 jobs,
+three runs each on one server (2026-12-06, 10:10, load 1-2): `complete_jobs` 53-67 us of execution per job against
+67-87 with the b-tree; 61% of the completions HOT with BRIN alone and 92-95% with the free space, none with the
+b-tree; drains of 4,212-5,425 jobs/s against 3,271-4,594.
 
 What limits the in-process drain: round trips, not rows. The same drain at batch 10, 5 and 2 (3,000 jobs, two
 runs each, 10:08): Python 88-112, 143-189, 351-392 us per job; PostgreSQL 120-160, 170-230, 430-490 us per job.
 So a claim-and-complete cycle costs about 0.7 ms of Python (psycopg, asyncio) and 0.8 ms of PostgreSQL CPU
 (two statements, a commit with its WAL flush, the notifications, the socket wake-ups) whatever its size, and a
-job inside a batch only about 30 and 60 us more. `complete_jobs` is planned again on every call (custom plans for
-its arrays: 80-250 us a call); `plan_cache_mode = force_generic_plan` saved about a tenth of PostgreSQL's CPU at
-batch 2 and nothing measurable at batch 10, so it is not set. pgqueuer's completion deletes its queue row and
+job inside a batch only about 30 and 60 us more. In-process, `complete_jobs` was planned again on most calls
+(custom plans for its arrays, 80-250 us each; in the worker's run only 58 of 663 calls); `plan_cache_mode =
+force_generic_plan` saved about a tenth of PostgreSQL's CPU at batch 2 and nothing measurable at batch 10, so it
+is not set. pgqueuer's completion deletes its queue row and
 appends to a log table, with no lease, attempt history or status stream.
 
 What limits the real worker at concurrency 10 (the CPU table above): everything a no-op stage costs besides
